@@ -1,0 +1,72 @@
+//! Command-line flags of `kitestacks-portal` and what each mode does before serving.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kitestacks_core::{Config, DEFAULT_CONFIG_TOML};
+
+/// `kitestacks-portal`: the homelab portal API.
+#[derive(Debug, clap::Parser)]
+#[command(name = "kitestacks-portal", version, about = "The kitestacks portal API: service list, health, OpenAPI docs")]
+pub struct PortalArgs {
+    /// Configuration file (TOML). Without it the embedded default is used.
+    #[arg(long, env = "KITESTACKS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Validate the configuration, print a summary or the errors, and exit (0 or 2).
+    #[arg(long)]
+    pub check_config: bool,
+    /// Print the embedded default configuration and exit.
+    #[arg(long, conflicts_with = "check_config")]
+    pub print_default_config: bool,
+    /// Listen address, overriding `[server] listen`.
+    #[arg(long, value_name = "IP:PORT")]
+    pub listen: Option<SocketAddr>,
+}
+
+/// What `main` should do after the flags.
+pub enum Plan {
+    /// Exit now with this code (a mode that only prints).
+    Exit(ExitCode),
+    /// Serve with this configuration.
+    Serve(Box<Config>),
+}
+
+/// Exit code for a bad configuration (as for bad flags).
+pub const EXIT_CONFIG: u8 = 2;
+
+impl PortalArgs {
+    /// Handles the print/check modes and loads the configuration.
+    pub fn plan(&self) -> Plan {
+        if self.print_default_config {
+            print!("{DEFAULT_CONFIG_TOML}");
+            return Plan::Exit(ExitCode::SUCCESS);
+        }
+        let mut config = match Config::load_or_default(self.config.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("kitestacks-portal: invalid configuration: {e}");
+                return Plan::Exit(ExitCode::from(EXIT_CONFIG));
+            }
+        };
+        if self.check_config {
+            println!("{}", config.summary());
+            return Plan::Exit(ExitCode::SUCCESS);
+        }
+        if let Some(addr) = self.listen {
+            config.server.listen = addr;
+        }
+        Plan::Serve(Box::new(config))
+    }
+}
+
+/// Sets up `tracing` logs on stderr; the level comes from `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

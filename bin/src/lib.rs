@@ -1,0 +1,28 @@
+//! kitestacks: the service binaries' shared code. This is the only crate that knows
+//! hyper, flags, signals, exit codes and the logging setup.
+//!
+//! - [`server`]: the one server loop both binaries use (limits, timeouts, graceful
+//!   shutdown, panics answered as 500).
+//! - [`portal::Portal`]: the portal API's routes; [`Portal::handle`](portal::Portal::handle)
+//!   answers a request without a socket, which is how the tests drive it.
+//! - [`openapi`]: the generated OpenAPI 3.1 document.
+//! - [`cli`]: the `kitestacks-portal` flags.
+//!
+//! ```
+//! use kitestacks::portal::Portal;
+//! use kitestacks_core::Config;
+//!
+//! let portal = Portal::new(&Config::default_embedded()).unwrap();
+//! let req = hyper::Request::get("/api/health").body(()).unwrap();
+//! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! let resp = rt.block_on(portal.handle(req));
+//! assert_eq!(resp.status(), 200);
+//! ```
+
+pub mod cli;
+mod cors;
+pub mod openapi;
+pub mod portal;
+pub mod response;
+pub mod server;
+mod static_files;

@@ -1,0 +1,230 @@
+//! The portal API: its state, its routes (a `match` on method and path) and their
+//! OpenAPI descriptions. [`Portal::handle`] needs no socket, so tests drive it directly.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use kitestacks_core::Config;
+use kitestacks_core::api::{ErrorBody, Health, ServicesResponse};
+
+use crate::cors::Cors;
+use crate::openapi;
+use crate::response;
+use crate::server::Body;
+use crate::static_files::StaticDir;
+
+/// Where the OpenAPI document is served; Swagger UI loads it from here.
+pub const OPENAPI_PATH: &str = "/api/openapi.json";
+const DOCS_PATH: &str = "/api/docs";
+
+/// The portal API. Cheap to clone: a handle on shared, immutable state.
+#[derive(Clone)]
+pub struct Portal {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    services: Bytes,
+    openapi: Bytes,
+    swagger: Arc<utoipa_swagger_ui::Config<'static>>,
+    static_dir: Option<StaticDir>,
+    cors: Cors,
+}
+
+impl Portal {
+    /// Builds the portal for a validated configuration. Fails only if `static_dir`
+    /// vanished since validation.
+    pub fn new(config: &Config) -> anyhow::Result<Self> {
+        let static_dir = match &config.server.static_dir {
+            Some(dir) => Some(
+                StaticDir::new(dir)
+                    .map_err(|e| anyhow::anyhow!("server.static_dir {}: {e}", dir.display()))?,
+            ),
+            None => None,
+        };
+        let services = serde_json::to_vec(&ServicesResponse::from_config(config))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                services: Bytes::from(services),
+                openapi: Bytes::from(openapi::json()),
+                swagger: Arc::new(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
+                static_dir,
+                cors: Cors::new(&config.server.cors_allow_origins),
+            }),
+        })
+    }
+
+    /// Answers one request.
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<Body> {
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        let cors = &self.inner.cors;
+
+        if method == Method::OPTIONS && cors.enabled() {
+            return cors.preflight(origin.as_ref(), req.headers());
+        }
+        let allow = cors.allow_header();
+        let mut response = if method != Method::GET && method != Method::HEAD {
+            if self.serves(&path) {
+                response::method_not_allowed(&method, &path, allow)
+            } else {
+                response::not_found(&method, &path)
+            }
+        } else {
+            self.get(&method, &path).await
+        };
+        cors.decorate(origin.as_ref(), &mut response);
+        if method == Method::HEAD {
+            strip_body(&mut response);
+        }
+        response
+    }
+
+    /// Whether some GET route exists for `path` (to tell 405 from 404).
+    fn serves(&self, path: &str) -> bool {
+        matches!(path, "/api/health" | "/api/services" | OPENAPI_PATH | DOCS_PATH)
+            || path.starts_with("/api/docs/")
+            || (!is_api(path) && self.inner.static_dir.is_some())
+    }
+
+    async fn get(&self, method: &Method, path: &str) -> Response<Body> {
+        match path {
+            "/api/health" => health(),
+            "/api/services" => services(&self.inner.services),
+            OPENAPI_PATH => openapi_json(&self.inner.openapi),
+            DOCS_PATH => docs_redirect(),
+            _ if path.starts_with("/api/docs/") => docs(&self.inner.swagger, &path["/api/docs/".len()..]),
+            _ if is_api(path) => response::not_found(method, path),
+            _ => match &self.inner.static_dir {
+                Some(dir) => dir.serve(method, path).await,
+                None => response::not_found(method, path),
+            },
+        }
+    }
+}
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// HEAD: same status and headers as GET, with the GET body's length and no body.
+fn strip_body(response: &mut Response<Body>) {
+    use hyper::body::Body as _;
+    let len = response.body().size_hint().exact().unwrap_or(0);
+    response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    *response.body_mut() = Full::new(Bytes::new());
+}
+
+/// Liveness: the server answers. Stays 200 whatever an upstream does.
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "portal",
+    operation_id = "health",
+    summary = "Liveness check",
+    description = "Answers `{\"ok\": true}` while the server runs, whatever its upstreams do. HEAD is accepted too.",
+    responses(
+        (status = 200, description = "The server is alive", body = Health,
+         example = json!({"ok": true})),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    )
+)]
+fn health() -> Response<Body> {
+    response::json(StatusCode::OK, &Health { ok: true })
+}
+
+/// The registry, pre-rendered at start (it does not change while the server runs).
+#[utoipa::path(
+    get,
+    path = "/api/services",
+    tag = "portal",
+    operation_id = "services",
+    summary = "Hosts and services of the homelab",
+    description = "The service registry as the portal page renders its cards from it: \
+                   categories in page order, hosts, and every public and internal service.",
+    responses(
+        (status = 200, description = "The registry", body = ServicesResponse),
+        (status = 500, description = "Internal error", body = ErrorBody),
+    )
+)]
+fn services(body: &Bytes) -> Response<Body> {
+    response::json_bytes(StatusCode::OK, body.clone())
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "docs",
+    operation_id = "openapi",
+    summary = "This OpenAPI document",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document of this API", body = Object,
+         content_type = "application/json"),
+    )
+)]
+fn openapi_json(body: &Bytes) -> Response<Body> {
+    response::json_bytes(StatusCode::OK, body.clone())
+}
+
+/// `/api/docs` → `/api/docs/` (Swagger UI loads its files relative to it).
+#[utoipa::path(
+    get,
+    path = "/api/docs",
+    tag = "docs",
+    operation_id = "docs_redirect",
+    summary = "Swagger UI (redirects to /api/docs/)",
+    responses(
+        (status = 308, description = "Permanent redirect to `/api/docs/`",
+         headers(("Location" = String, description = "`/api/docs/`"))),
+    )
+)]
+fn docs_redirect() -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::PERMANENT_REDIRECT;
+    r.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/api/docs/"));
+    r
+}
+
+/// Swagger UI, served from the binary (no internet needed).
+#[utoipa::path(
+    get,
+    path = "/api/docs/{file}",
+    tag = "docs",
+    operation_id = "docs",
+    summary = "Swagger UI files",
+    description = "`/api/docs/` is the Swagger UI page for this API; its scripts and styles are the other files.",
+    params(("file" = String, Path, description = "A Swagger UI file, e.g. `index.html`; empty for the page")),
+    responses(
+        (status = 200, description = "A Swagger UI file (HTML, JavaScript, CSS or PNG)",
+         content(("text/html"), ("text/javascript"), ("text/css"), ("image/png"))),
+        (status = 404, description = "No such file", body = ErrorBody,
+         example = json!({"error": {"code": "not_found", "message": "no route for GET /api/docs/nope"}})),
+    )
+)]
+fn docs(config: &Arc<utoipa_swagger_ui::Config<'static>>, tail: &str) -> Response<Body> {
+    let tail = if tail.is_empty() { "index.html" } else { tail };
+    match utoipa_swagger_ui::serve(tail, config.clone()) {
+        Ok(Some(file)) => {
+            let bytes = match file.bytes {
+                std::borrow::Cow::Borrowed(b) => Bytes::from_static(b),
+                std::borrow::Cow::Owned(v) => Bytes::from(v),
+            };
+            let mut r = Response::new(Full::new(bytes));
+            if let Ok(ct) = HeaderValue::from_str(&file.content_type) {
+                r.headers_mut().insert(header::CONTENT_TYPE, ct);
+            }
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r
+        }
+        Ok(None) => response::not_found(&Method::GET, &format!("/api/docs/{tail}")),
+        Err(e) => {
+            tracing::error!("swagger ui: {e}");
+            response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
+        }
+    }
+}

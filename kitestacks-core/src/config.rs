@@ -1,0 +1,596 @@
+//! The configuration file: a raw serde layer (`deny_unknown_fields`) validated into a
+//! typed [`Config`]. A file is only ever named explicitly; without one the embedded
+//! default (the homelab of the original system) is used.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::duration::{self, ConfigDuration};
+use crate::error::{ConfigError, Problem};
+use crate::registry::{
+    AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Registry, Service, StatusRange,
+    Visibility,
+};
+
+/// The embedded default configuration, as TOML (what `--print-default-config` prints).
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("default.toml");
+
+const EMBEDDED: &str = "<embedded default>";
+const LONGEST_TIMEOUT: Duration = Duration::from_secs(60);
+const LONGEST_SERVER_TIMEOUT: Duration = Duration::from_secs(300);
+const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where the configuration came from: a file name or `<embedded default>`.
+    pub origin: String,
+    /// The homelab as a whole.
+    pub homelab: HomelabConfig,
+    /// The HTTP server.
+    pub server: ServerConfig,
+    /// The hosts and services.
+    pub registry: Registry,
+}
+
+/// `[homelab]`: settings that concern every service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomelabConfig {
+    /// Name shown by the page.
+    pub name: String,
+    /// Base domain: a service's `subdomain` is published at `https://<subdomain>.<base_domain>/`.
+    pub base_domain: String,
+}
+
+/// `[server]`: the HTTP server of the portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Listen address (default `127.0.0.1:8000`).
+    pub listen: SocketAddr,
+    /// Directory served at `/` (the portal page), if any. Relative paths are resolved
+    /// against the configuration file's directory.
+    pub static_dir: Option<PathBuf>,
+    /// Origins allowed by CORS; empty (the default) turns CORS off. `*` allows any.
+    pub cors_allow_origins: Vec<String>,
+    /// Most connections open at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// How long an open connection may stay without a request before it is closed.
+    pub idle_timeout: Duration,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            static_dir: None,
+            cors_allow_origins: Vec::new(),
+            max_connections: 512,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// raw layer: exactly what the TOML may contain
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    homelab: RawHomelab,
+    #[serde(default)]
+    server: RawServer,
+    // Sections whose keys later features define: parsed so that any key in them is
+    // refused as unknown rather than silently ignored.
+    #[serde(default)]
+    #[expect(dead_code, reason = "no keys yet; the host-metrics work fills it")]
+    metrics: RawEmpty,
+    #[serde(default)]
+    #[expect(dead_code, reason = "no keys yet; the git-activity work fills it")]
+    forgejo: RawEmpty,
+    #[serde(default)]
+    #[expect(dead_code, reason = "no keys yet; the weather work fills it")]
+    weather: RawEmpty,
+    #[serde(default)]
+    hosts: Vec<RawHost>,
+    #[serde(default)]
+    services: Vec<RawService>,
+}
+
+/// A section whose keys a later feature defines: until then any key in it is unknown.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEmpty {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHomelab {
+    #[serde(default = "default_name")]
+    name: String,
+    #[serde(default = "default_domain")]
+    base_domain: String,
+}
+
+fn default_name() -> String {
+    "kitestacks".to_owned()
+}
+fn default_domain() -> String {
+    "kitestacks.com".to_owned()
+}
+
+impl Default for RawHomelab {
+    fn default() -> Self {
+        Self { name: default_name(), base_domain: default_domain() }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<String>,
+    static_dir: Option<PathBuf>,
+    #[serde(default)]
+    cors_allow_origins: Vec<String>,
+    max_connections: Option<i64>,
+    header_read_timeout: Option<ConfigDuration>,
+    idle_timeout: Option<ConfigDuration>,
+    shutdown_grace: Option<ConfigDuration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHost {
+    name: String,
+    role: HostRole,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    id: String,
+    name: String,
+    url: Option<String>,
+    subdomain: Option<String>,
+    category: Category,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    container: String,
+    hosts: Vec<String>,
+    auth: AuthMethod,
+    visibility: Visibility,
+    probe: Option<RawProbe>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProbe {
+    url: Option<String>,
+    path: Option<String>,
+    method: Option<ProbeMethod>,
+    accept_status: Option<Vec<RawStatus>>,
+    timeout: Option<ConfigDuration>,
+    tls_verify: Option<bool>,
+}
+
+/// `200` or `"200-399"`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawStatus {
+    Code(i64),
+    Range(String),
+}
+
+// ---------------------------------------------------------------------------------------
+
+impl Config {
+    /// The embedded default configuration. It is tested to parse and validate, so this
+    /// cannot fail at run time.
+    pub fn default_embedded() -> Self {
+        match Self::from_toml(DEFAULT_CONFIG_TOML, EMBEDDED, None) {
+            Ok(config) => config,
+            // A test proves the embedded text valid; a broken build must not start.
+            Err(e) => panic!("the embedded default configuration is invalid: {e}"),
+        }
+    }
+
+    /// Loads and validates the file at `path`. Relative paths in it are resolved against
+    /// the file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::from_toml(&text, &path.display().to_string(), path.parent())
+    }
+
+    /// Loads `path` if given, else the embedded default.
+    pub fn load_or_default(path: Option<&Path>) -> Result<Self, ConfigError> {
+        match path {
+            Some(p) => Self::load(p),
+            None => Ok(Self::default_embedded()),
+        }
+    }
+
+    /// Parses and validates configuration text. `origin` names it in errors; `base_dir`
+    /// is what relative paths are relative to (the current directory when `None`).
+    pub fn from_toml(text: &str, origin: &str, base_dir: Option<&Path>) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+            ConfigError::Syntax {
+                origin: origin.to_owned(),
+                line,
+                column,
+                message: e.message().trim().to_owned(),
+                source_line: text.lines().nth(line - 1).unwrap_or("").trim_end().to_owned(),
+            }
+        })?;
+        let mut v = Validator { problems: Vec::new() };
+        let config = v.config(raw, origin, base_dir);
+        if v.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid { origin: origin.to_owned(), problems: v.problems })
+        }
+    }
+
+    /// Human summary of the effective settings, for `--check-config`.
+    pub fn summary(&self) -> String {
+        let s = &self.server;
+        format!(
+            "{}: ok: {} hosts, {} services on {}; listen {}, static_dir {}, CORS {}, \
+             header_read_timeout {}, idle_timeout {}",
+            self.origin,
+            self.registry.hosts.len(),
+            self.registry.services.len(),
+            self.homelab.base_domain,
+            s.listen,
+            s.static_dir.as_ref().map_or("none".to_owned(), |p| p.display().to_string()),
+            if s.cors_allow_origins.is_empty() { "off".to_owned() } else { s.cors_allow_origins.join(",") },
+            duration::format(s.header_read_timeout),
+            duration::format(s.idle_timeout),
+        )
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+struct Validator {
+    problems: Vec<Problem>,
+}
+
+impl Validator {
+    fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem { key: key.into(), message: message.into() });
+    }
+
+    fn config(&mut self, raw: RawConfig, origin: &str, base_dir: Option<&Path>) -> Config {
+        let homelab = self.homelab(raw.homelab);
+        let server = self.server(raw.server, base_dir);
+        let hosts = self.hosts(raw.hosts);
+        let services = self.services(raw.services, &hosts, &homelab);
+        Config { origin: origin.to_owned(), homelab, server, registry: Registry { hosts, services } }
+    }
+
+    fn homelab(&mut self, raw: RawHomelab) -> HomelabConfig {
+        if raw.name.trim().is_empty() {
+            self.problem("homelab.name", "must not be empty");
+        }
+        if !is_domain(&raw.base_domain) {
+            self.problem(
+                "homelab.base_domain",
+                format!("{:?} is not a domain name (expected e.g. \"example.com\")", raw.base_domain),
+            );
+        }
+        HomelabConfig { name: raw.name, base_domain: raw.base_domain.to_ascii_lowercase() }
+    }
+
+    fn server(&mut self, raw: RawServer, base_dir: Option<&Path>) -> ServerConfig {
+        let mut s = ServerConfig::default();
+        if let Some(listen) = raw.listen {
+            match listen.parse::<SocketAddr>() {
+                Ok(addr) => s.listen = addr,
+                Err(_) => self.problem(
+                    "server.listen",
+                    format!("{listen:?} is not a socket address (expected IP:PORT, e.g. \"127.0.0.1:8000\")"),
+                ),
+            }
+        }
+        if let Some(dir) = raw.static_dir {
+            let resolved = match base_dir {
+                Some(base) if dir.is_relative() => base.join(&dir),
+                _ => dir.clone(),
+            };
+            if resolved.is_dir() {
+                s.static_dir = Some(resolved);
+            } else {
+                self.problem(
+                    "server.static_dir",
+                    format!("{:?} is not a directory", resolved.display().to_string()),
+                );
+            }
+        }
+        for (i, origin) in raw.cors_allow_origins.iter().enumerate() {
+            if origin != "*" && !is_origin(origin) {
+                self.problem(
+                    format!("server.cors_allow_origins[{i}]"),
+                    format!("{origin:?} is not an origin (expected \"*\" or scheme://host[:port], no path)"),
+                );
+            }
+        }
+        s.cors_allow_origins = raw.cors_allow_origins;
+        if let Some(n) = raw.max_connections {
+            match usize::try_from(n) {
+                Ok(n) if (1..=1_000_000).contains(&n) => s.max_connections = n,
+                _ => self.problem("server.max_connections", format!("{n} is not between 1 and 1000000")),
+            }
+        }
+        let timeouts = [
+            ("server.header_read_timeout", raw.header_read_timeout, &mut s.header_read_timeout),
+            ("server.idle_timeout", raw.idle_timeout, &mut s.idle_timeout),
+            ("server.shutdown_grace", raw.shutdown_grace, &mut s.shutdown_grace),
+        ];
+        for (key, value, slot) in timeouts {
+            if let Some(ConfigDuration(d)) = value {
+                if d.is_zero() || d > LONGEST_SERVER_TIMEOUT {
+                    self.problems.push(Problem {
+                        key: key.to_owned(),
+                        message: format!(
+                            "{:?} is impossible (must be more than 0 and at most {})",
+                            duration::format(d),
+                            duration::format(LONGEST_SERVER_TIMEOUT)
+                        ),
+                    });
+                } else {
+                    *slot = d;
+                }
+            }
+        }
+        s
+    }
+
+    fn hosts(&mut self, raw: Vec<RawHost>) -> Vec<Host> {
+        let mut seen = HashSet::new();
+        let mut hosts = Vec::with_capacity(raw.len());
+        for (i, h) in raw.into_iter().enumerate() {
+            let key = format!("hosts[{i}]");
+            if !is_label(&h.name) {
+                self.problem(
+                    format!("{key}.name"),
+                    format!("{:?} is not a host name (lowercase letters, digits and '-')", h.name),
+                );
+            } else if !seen.insert(h.name.clone()) {
+                self.problem(format!("{key}.name"), format!("duplicate host name {:?}", h.name));
+            }
+            hosts.push(Host { name: h.name, role: h.role, description: h.description });
+        }
+        hosts
+    }
+
+    fn services(&mut self, raw: Vec<RawService>, hosts: &[Host], homelab: &HomelabConfig) -> Vec<Service> {
+        let mut seen = HashSet::new();
+        let mut services = Vec::with_capacity(raw.len());
+        for (i, s) in raw.into_iter().enumerate() {
+            let key = format!("services[{i}] (id {:?})", s.id);
+            if !is_label(&s.id) {
+                self.problem(
+                    format!("{key}.id"),
+                    format!("{:?} is not an id (lowercase letters, digits and '-')", s.id),
+                );
+            } else if !seen.insert(s.id.clone()) {
+                self.problem(format!("{key}.id"), format!("duplicate service id {:?}", s.id));
+            }
+            if s.name.trim().is_empty() {
+                self.problem(format!("{key}.name"), "must not be empty");
+            }
+            let url = match (&s.url, &s.subdomain) {
+                (Some(_), Some(_)) => {
+                    self.problem(format!("{key}.url"), "set either url or subdomain, not both");
+                    None
+                }
+                (Some(u), None) => self.http_url(&format!("{key}.url"), u),
+                (None, Some(sub)) => {
+                    if is_label(sub) {
+                        self.http_url(
+                            &format!("{key}.subdomain"),
+                            &format!("https://{sub}.{}/", homelab.base_domain),
+                        )
+                    } else {
+                        self.problem(
+                            format!("{key}.subdomain"),
+                            format!("{sub:?} is not a DNS label (lowercase letters, digits and '-')"),
+                        );
+                        None
+                    }
+                }
+                (None, None) => {
+                    if s.visibility == Visibility::Public {
+                        self.problem(format!("{key}.url"), "a public service needs a url or a subdomain");
+                    }
+                    None
+                }
+            };
+            if s.hosts.is_empty() {
+                self.problem(format!("{key}.hosts"), "must name at least one host");
+            }
+            for h in &s.hosts {
+                if !hosts.iter().any(|known| &known.name == h) {
+                    let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+                    self.problem(
+                        format!("{key}.hosts"),
+                        format!("unknown host {h:?} (hosts are: {})", names.join(", ")),
+                    );
+                }
+            }
+            let probe = s.probe.and_then(|p| self.probe(&format!("{key}.probe"), p, url.as_ref()));
+            services.push(Service {
+                id: s.id,
+                name: s.name,
+                url,
+                category: s.category,
+                description: s.description,
+                container: s.container,
+                hosts: s.hosts,
+                auth: s.auth,
+                visibility: s.visibility,
+                probe,
+            });
+        }
+        services
+    }
+
+    fn probe(&mut self, key: &str, raw: RawProbe, service_url: Option<&Url>) -> Option<ProbeSpec> {
+        let url = match (&raw.url, &raw.path, service_url) {
+            (Some(_), Some(_), _) => {
+                self.problem(format!("{key}.path"), "set either url or path, not both");
+                None
+            }
+            (Some(u), None, _) => self.http_url(&format!("{key}.url"), u),
+            (None, Some(p), Some(base)) => {
+                if p.starts_with('/') && !p.starts_with("//") {
+                    base.join(p).ok()
+                } else {
+                    self.problem(format!("{key}.path"), format!("{p:?} must start with a single '/'"));
+                    None
+                }
+            }
+            (None, None, Some(u)) => Some(u.clone()),
+            (None, _, None) => {
+                self.problem(format!("{key}.url"), "the service has no url, so its probe needs one");
+                None
+            }
+        };
+        let mut accept_status = Vec::new();
+        for (i, st) in raw.accept_status.unwrap_or_default().into_iter().enumerate() {
+            match parse_status(&st) {
+                Some(range) => accept_status.push(range),
+                None => {
+                    let shown = match st {
+                        RawStatus::Code(c) => c.to_string(),
+                        RawStatus::Range(r) => format!("{r:?}"),
+                    };
+                    self.problem(
+                        format!("{key}.accept_status[{i}]"),
+                        format!("{shown} is not a status code or range (100-599, e.g. 200 or \"200-399\")"),
+                    );
+                }
+            }
+        }
+        if accept_status.is_empty() {
+            accept_status.push(StatusRange { from: 200, to: 399 });
+        }
+        let timeout = raw.timeout.map_or(DEFAULT_PROBE_TIMEOUT, |d| d.0);
+        if timeout.is_zero() || timeout > LONGEST_TIMEOUT {
+            self.problem(
+                format!("{key}.timeout"),
+                format!(
+                    "{:?} is impossible (must be more than 0 and at most {})",
+                    duration::format(timeout),
+                    duration::format(LONGEST_TIMEOUT)
+                ),
+            );
+        }
+        Some(ProbeSpec {
+            url: url?,
+            method: raw.method.unwrap_or(ProbeMethod::Get),
+            accept_status,
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+            tls_verify: raw.tls_verify.unwrap_or(true),
+        })
+    }
+
+    fn http_url(&mut self, key: &str, text: &str) -> Option<Url> {
+        match Url::parse(text) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()) => {
+                Some(u)
+            }
+            Ok(_) => {
+                self.problem(key, format!("{text:?} is not an http(s) URL with a host"));
+                None
+            }
+            Err(e) => {
+                self.problem(key, format!("{text:?} is not a valid URL: {e}"));
+                None
+            }
+        }
+    }
+}
+
+fn parse_status(st: &RawStatus) -> Option<StatusRange> {
+    let ok = |c: i64| (100..=599).contains(&c).then(|| c as u16);
+    match st {
+        RawStatus::Code(c) => ok(*c).map(|c| StatusRange { from: c, to: c }),
+        RawStatus::Range(r) => {
+            let (a, b) = r.split_once('-').unwrap_or((r, r));
+            let from = ok(a.trim().parse().ok()?)?;
+            let to = ok(b.trim().parse().ok()?)?;
+            (from <= to).then_some(StatusRange { from, to })
+        }
+    }
+}
+
+/// A DNS label / identifier: `[a-z0-9]([a-z0-9-]*[a-z0-9])?`, at most 63 bytes.
+fn is_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn is_domain(s: &str) -> bool {
+    s.len() <= 253 && s.contains('.') && s.to_ascii_lowercase().split('.').all(is_label)
+}
+
+fn is_origin(s: &str) -> bool {
+    Url::parse(s).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https") && u.origin().ascii_serialization() == s.trim_end_matches('/')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("a\nbc\n", 0), (1, 1));
+        assert_eq!(line_col("a\nbc\n", 3), (2, 2));
+    }
+
+    #[test]
+    fn status_ranges() {
+        let r = |s: &str| parse_status(&RawStatus::Range(s.to_owned()));
+        assert_eq!(r("200-399"), Some(StatusRange { from: 200, to: 399 }));
+        assert_eq!(r("401"), Some(StatusRange { from: 401, to: 401 }));
+        assert_eq!(r("399-200"), None);
+        assert_eq!(r("99-200"), None);
+        assert_eq!(r("abc"), None);
+        assert_eq!(parse_status(&RawStatus::Code(700)), None);
+    }
+
+    #[test]
+    fn labels_domains_origins() {
+        assert!(is_label("gitforge") && is_label("a1-b"));
+        assert!(!is_label("-a") && !is_label("A") && !is_label("") && !is_label("a_b"));
+        assert!(is_domain("kitestacks.com") && !is_domain("localhost") && !is_domain("a..b"));
+        assert!(is_origin("https://www.kitestacks.com") && is_origin("http://localhost:8080"));
+        assert!(!is_origin("https://x.com/path") && !is_origin("ftp://x.com") && !is_origin("x.com"));
+    }
+}
