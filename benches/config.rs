@@ -2,6 +2,11 @@
 //!
 //! Run with: `cargo bench -p kitestacks-benches --bench config`
 
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates undocumented functions"
+)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use kitestacks_core::api::ServicesResponse;
 use kitestacks_core::{Config, DEFAULT_CONFIG_TOML};
@@ -12,7 +17,11 @@ fn config(c: &mut Criterion) {
     });
     let config = Config::default_embedded();
     c.bench_function("config/render_services_json", |b| {
-        b.iter(|| serde_json::to_vec(&ServicesResponse::from_config(std::hint::black_box(&config))))
+        b.iter(|| {
+            serde_json::to_vec(&ServicesResponse::from_config(std::hint::black_box(
+                &config,
+            )))
+        })
     });
 }
 

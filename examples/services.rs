@@ -13,7 +13,10 @@ fn main() -> anyhow::Result<()> {
     for category in Category::ALL {
         println!("\n{}", category.title());
         for s in config.registry.in_category(category) {
-            let url = s.url.as_ref().map_or("(internal)".to_owned(), |u| u.to_string());
+            let url = s
+                .url
+                .as_ref()
+                .map_or("(internal)".to_owned(), |u| u.to_string());
             println!("  {:<22} {:<42} {}", s.name, url, s.hosts.join(", "));
         }
     }

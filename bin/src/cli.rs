@@ -8,7 +8,11 @@ use kitestacks_core::{Config, DEFAULT_CONFIG_TOML};
 
 /// `kitestacks-portal`: the homelab portal API.
 #[derive(Debug, clap::Parser)]
-#[command(name = "kitestacks-portal", version, about = "The kitestacks portal API: service list, health, OpenAPI docs")]
+#[command(
+    name = "kitestacks-portal",
+    version,
+    about = "The kitestacks portal API: service list, health, OpenAPI docs"
+)]
 pub struct PortalArgs {
     /// Configuration file (TOML). Without it the embedded default is used.
     #[arg(long, env = "KITESTACKS_CONFIG", value_name = "FILE")]
@@ -67,6 +71,7 @@ pub fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

@@ -22,7 +22,10 @@ impl Cors {
     pub fn new(allowed: &[String]) -> Self {
         Self {
             any: allowed.iter().any(|o| o == "*"),
-            origins: allowed.iter().map(|o| o.trim_end_matches('/').to_ascii_lowercase()).collect(),
+            origins: allowed
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_ascii_lowercase())
+                .collect(),
         }
     }
 
@@ -33,7 +36,11 @@ impl Cors {
 
     /// The `Allow` header value for the API's routes.
     pub fn allow_header(&self) -> &'static str {
-        if self.enabled() { ALLOW_WITH_OPTIONS } else { ALLOW_GET_HEAD }
+        if self.enabled() {
+            ALLOW_WITH_OPTIONS
+        } else {
+            ALLOW_GET_HEAD
+        }
     }
 
     fn allowed(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
@@ -42,7 +49,7 @@ impl Cors {
             return Some(HeaderValue::from_static("*"));
         }
         let text = origin.to_str().ok()?.to_ascii_lowercase();
-        self.origins.iter().any(|o| *o == text).then(|| origin.clone())
+        self.origins.contains(&text).then(|| origin.clone())
     }
 
     /// Adds `Access-Control-Allow-Origin` to a response for an allowed origin.
@@ -51,10 +58,14 @@ impl Cors {
             return;
         }
         if let Some(value) = self.allowed(origin) {
-            response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+            response
+                .headers_mut()
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
         }
         if !self.any {
-            response.headers_mut().append(header::VARY, HeaderValue::from_static("Origin"));
+            response
+                .headers_mut()
+                .append(header::VARY, HeaderValue::from_static("Origin"));
         }
     }
 
@@ -71,11 +82,17 @@ impl Cors {
         *r.status_mut() = StatusCode::NO_CONTENT;
         let h = r.headers_mut();
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(ALLOW_GET_HEAD));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(ALLOW_GET_HEAD),
+        );
         if let Some(req_headers) = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
             h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, req_headers.clone());
         }
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
         if !self.any {
             h.insert(header::VARY, HeaderValue::from_static("Origin"));
         }

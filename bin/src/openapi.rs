@@ -3,7 +3,9 @@
 //! drift-tested.
 
 use kitestacks_core::api::{CategoryInfo, ErrorBody, ErrorDetail, Health, ServicesResponse};
-use kitestacks_core::{AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Service, StatusRange, Visibility};
+use kitestacks_core::{
+    AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Service, StatusRange, Visibility,
+};
 use utoipa::OpenApi;
 
 use crate::portal;

@@ -86,8 +86,10 @@ impl Portal {
 
     /// Whether some GET route exists for `path` (to tell 405 from 404).
     fn serves(&self, path: &str) -> bool {
-        matches!(path, "/api/health" | "/api/services" | OPENAPI_PATH | DOCS_PATH)
-            || path.starts_with("/api/docs/")
+        matches!(
+            path,
+            "/api/health" | "/api/services" | OPENAPI_PATH | DOCS_PATH
+        ) || path.starts_with("/api/docs/")
             || (!is_api(path) && self.inner.static_dir.is_some())
     }
 
@@ -97,7 +99,9 @@ impl Portal {
             "/api/services" => services(&self.inner.services),
             OPENAPI_PATH => openapi_json(&self.inner.openapi),
             DOCS_PATH => docs_redirect(),
-            _ if path.starts_with("/api/docs/") => docs(&self.inner.swagger, &path["/api/docs/".len()..]),
+            _ if path.starts_with("/api/docs/") => {
+                docs(&self.inner.swagger, &path["/api/docs/".len()..])
+            }
             _ if is_api(path) => response::not_found(method, path),
             _ => match &self.inner.static_dir {
                 Some(dir) => dir.serve(method, path).await,
@@ -115,7 +119,9 @@ fn is_api(path: &str) -> bool {
 fn strip_body(response: &mut Response<Body>) {
     use hyper::body::Body as _;
     let len = response.body().size_hint().exact().unwrap_or(0);
-    response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     *response.body_mut() = Full::new(Bytes::new());
 }
 
@@ -186,7 +192,8 @@ fn openapi_json(body: &Bytes) -> Response<Body> {
 fn docs_redirect() -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::new()));
     *r.status_mut() = StatusCode::PERMANENT_REDIRECT;
-    r.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/api/docs/"));
+    r.headers_mut()
+        .insert(header::LOCATION, HeaderValue::from_static("/api/docs/"));
     r
 }
 
@@ -218,13 +225,18 @@ fn docs(config: &Arc<utoipa_swagger_ui::Config<'static>>, tail: &str) -> Respons
             if let Ok(ct) = HeaderValue::from_str(&file.content_type) {
                 r.headers_mut().insert(header::CONTENT_TYPE, ct);
             }
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             r
         }
         Ok(None) => response::not_found(&Method::GET, &format!("/api/docs/{tail}")),
         Err(e) => {
             tracing::error!("swagger ui: {e}");
-            response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
+            response::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal server error",
+            )
         }
     }
 }

@@ -29,7 +29,11 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
         Ok(bytes) => json_bytes(status, Bytes::from(bytes)),
         Err(e) => {
             tracing::error!("cannot serialise a response body: {e}");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal server error",
+            )
         }
     }
 }
@@ -37,23 +41,37 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
 /// The error body `{"error": {"code": ..., "message": ...}}` with `status`.
 pub fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response<Body> {
     let body = ErrorBody::new(code, message);
-    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| br#"{"error":{"code":"internal","message":"internal server error"}}"#.to_vec());
+    let bytes = serde_json::to_vec(&body).unwrap_or_else(|_| {
+        br#"{"error":{"code":"internal","message":"internal server error"}}"#.to_vec()
+    });
     json_bytes(status, Bytes::from(bytes))
 }
 
 /// 404 for a path nothing serves.
 pub fn not_found(method: &hyper::Method, path: &str) -> Response<Body> {
-    error(StatusCode::NOT_FOUND, "not_found", format!("no route for {method} {}", printable(path)))
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {method} {}", printable(path)),
+    )
 }
 
 /// 405 with the `Allow` header listing what the path accepts.
-pub fn method_not_allowed(method: &hyper::Method, path: &str, allow: &'static str) -> Response<Body> {
+pub fn method_not_allowed(
+    method: &hyper::Method,
+    path: &str,
+    allow: &'static str,
+) -> Response<Body> {
     let mut r = error(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
-        format!("{method} is not allowed on {}; allowed: {allow}", printable(path)),
+        format!(
+            "{method} is not allowed on {}; allowed: {allow}",
+            printable(path)
+        ),
     );
-    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     r
 }
 

@@ -54,7 +54,9 @@ impl From<&kitestacks_core::ServerConfig> for Limits {
 
 /// Binds a listener, with a message that names the address on failure.
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
 }
 
 /// Resolves on SIGTERM or ctrl-c.
@@ -103,7 +105,10 @@ pub async fn serve<H, F>(
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
-    builder.http2().timer(TokioTimer::new()).max_concurrent_streams(64);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(64);
     let builder = Arc::new(builder);
 
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -138,7 +143,11 @@ pub async fn serve<H, F>(
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(AtomicU64::new(0));
         let started = Instant::now();
-        let io = ActivityIo { inner: TokioIo::new(stream), activity: activity.clone(), started };
+        let io = ActivityIo {
+            inner: TokioIo::new(stream),
+            activity: activity.clone(),
+            started,
+        };
         let handler = handler.clone();
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let handler = handler.clone();
@@ -152,7 +161,9 @@ pub async fn serve<H, F>(
             tokio::pin!(conn);
             let mut stopping = false;
             loop {
-                let idle_for = started.elapsed().saturating_sub(Duration::from_millis(activity.load(Ordering::Relaxed)));
+                let idle_for = started
+                    .elapsed()
+                    .saturating_sub(Duration::from_millis(activity.load(Ordering::Relaxed)));
                 let idle_left = idle_timeout.saturating_sub(idle_for);
                 tokio::select! {
                     r = conn.as_mut() => {
@@ -209,7 +220,11 @@ where
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(%peer, %method, path, "handler panicked: {what}");
-            response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
+            response::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal server error",
+            )
         }
     };
     tracing::debug!(
@@ -253,7 +268,11 @@ impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for ActivityIo<T> {
 }
 
 impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for ActivityIo<T> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if poll.is_ready() {
             self.touch();

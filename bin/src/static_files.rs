@@ -34,7 +34,10 @@ impl StaticDir {
     pub fn new(dir: &Path) -> std::io::Result<Self> {
         let root = dir.canonicalize()?;
         if !root.is_dir() {
-            return Err(std::io::Error::other(format!("{} is not a directory", root.display())));
+            return Err(std::io::Error::other(format!(
+                "{} is not a directory",
+                root.display()
+            )));
         }
         Ok(Self { root })
     }
@@ -45,10 +48,16 @@ impl StaticDir {
             Ok(file) => match tokio::fs::read(&file).await {
                 Ok(bytes) => {
                     let mut r = Response::new(Full::new(Bytes::from(bytes)));
-                    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&file)));
-                    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                    r.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(content_type(&file)),
+                    );
                     r.headers_mut()
-                        .insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+                        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                    r.headers_mut().insert(
+                        header::X_CONTENT_TYPE_OPTIONS,
+                        HeaderValue::from_static("nosniff"),
+                    );
                     r
                 }
                 Err(e) => {
@@ -62,8 +71,15 @@ impl StaticDir {
                 "the path is not a plain path inside the site (no '..', encoded '/' or '\\', or NUL)",
             ),
             Err(Refusal::Outside) => {
-                tracing::warn!(path = raw_path, "refused a path that resolves outside static_dir");
-                response::error(StatusCode::FORBIDDEN, "forbidden", "the path leads outside the site")
+                tracing::warn!(
+                    path = raw_path,
+                    "refused a path that resolves outside static_dir"
+                );
+                response::error(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "the path leads outside the site",
+                )
             }
             Err(Refusal::Missing) => response::not_found(method, raw_path),
         }
@@ -72,16 +88,24 @@ impl StaticDir {
     async fn resolve(&self, raw_path: &str) -> Result<PathBuf, Refusal> {
         let relative = sanitize(raw_path)?;
         let mut candidate = self.root.join(relative);
-        let meta = tokio::fs::metadata(&candidate).await.map_err(|_| Refusal::Missing)?;
+        let meta = tokio::fs::metadata(&candidate)
+            .await
+            .map_err(|_| Refusal::Missing)?;
         if meta.is_dir() {
             candidate.push("index.html");
         }
         // canonicalize follows every symlink: what it returns must still be inside.
-        let real = tokio::fs::canonicalize(&candidate).await.map_err(|_| Refusal::Missing)?;
+        let real = tokio::fs::canonicalize(&candidate)
+            .await
+            .map_err(|_| Refusal::Missing)?;
         if !real.starts_with(&self.root) {
             return Err(Refusal::Outside);
         }
-        if !tokio::fs::metadata(&real).await.map_err(|_| Refusal::Missing)?.is_file() {
+        if !tokio::fs::metadata(&real)
+            .await
+            .map_err(|_| Refusal::Missing)?
+            .is_file()
+        {
             return Err(Refusal::Missing);
         }
         Ok(real)
@@ -92,7 +116,9 @@ impl StaticDir {
 fn sanitize(raw_path: &str) -> Result<PathBuf, Refusal> {
     let mut out = PathBuf::new();
     for raw in raw_path.split('/') {
-        let seg = percent_encoding::percent_decode_str(raw).decode_utf8().map_err(|_| Refusal::BadPath)?;
+        let seg = percent_encoding::percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| Refusal::BadPath)?;
         if seg.is_empty() || seg == "." {
             continue;
         }
@@ -106,7 +132,11 @@ fn sanitize(raw_path: &str) -> Result<PathBuf, Refusal> {
 
 /// The content type for a file, by its extension.
 fn content_type(path: &Path) -> &'static str {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
         "css" => "text/css; charset=utf-8",
@@ -157,8 +187,17 @@ mod tests {
 
     #[test]
     fn content_types() {
-        assert_eq!(content_type(Path::new("index.html")), "text/html; charset=utf-8");
-        assert_eq!(content_type(Path::new("app.JS")), "text/javascript; charset=utf-8");
-        assert_eq!(content_type(Path::new("x.unknown")), "application/octet-stream");
+        assert_eq!(
+            content_type(Path::new("index.html")),
+            "text/html; charset=utf-8"
+        );
+        assert_eq!(
+            content_type(Path::new("app.JS")),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(
+            content_type(Path::new("x.unknown")),
+            "application/octet-stream"
+        );
     }
 }

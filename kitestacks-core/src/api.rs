@@ -48,7 +48,10 @@ impl ServicesResponse {
             base_domain: config.homelab.base_domain.clone(),
             categories: Category::ALL
                 .iter()
-                .map(|&c| CategoryInfo { id: c, title: c.title().to_owned() })
+                .map(|&c| CategoryInfo {
+                    id: c,
+                    title: c.title().to_owned(),
+                })
                 .collect(),
             hosts: config.registry.hosts.clone(),
             services: config.registry.services.clone(),
@@ -77,6 +80,11 @@ pub struct ErrorDetail {
 impl ErrorBody {
     /// An error body.
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { error: ErrorDetail { code: code.into(), message: message.into() } }
+        Self {
+            error: ErrorDetail {
+                code: code.into(),
+                message: message.into(),
+            },
+        }
     }
 }

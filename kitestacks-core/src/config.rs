@@ -131,7 +131,10 @@ fn default_domain() -> String {
 
 impl Default for RawHomelab {
     fn default() -> Self {
-        Self { name: default_name(), base_domain: default_domain() }
+        Self {
+            name: default_name(),
+            base_domain: default_domain(),
+        }
     }
 }
 
@@ -210,8 +213,10 @@ impl Config {
     /// Loads and validates the file at `path`. Relative paths in it are resolved against
     /// the file's directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::from_toml(&text, &path.display().to_string(), path.parent())
     }
 
@@ -225,7 +230,11 @@ impl Config {
 
     /// Parses and validates configuration text. `origin` names it in errors; `base_dir`
     /// is what relative paths are relative to (the current directory when `None`).
-    pub fn from_toml(text: &str, origin: &str, base_dir: Option<&Path>) -> Result<Self, ConfigError> {
+    pub fn from_toml(
+        text: &str,
+        origin: &str,
+        base_dir: Option<&Path>,
+    ) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
             ConfigError::Syntax {
@@ -233,15 +242,25 @@ impl Config {
                 line,
                 column,
                 message: e.message().trim().to_owned(),
-                source_line: text.lines().nth(line - 1).unwrap_or("").trim_end().to_owned(),
+                source_line: text
+                    .lines()
+                    .nth(line - 1)
+                    .unwrap_or("")
+                    .trim_end()
+                    .to_owned(),
             }
         })?;
-        let mut v = Validator { problems: Vec::new() };
+        let mut v = Validator {
+            problems: Vec::new(),
+        };
         let config = v.config(raw, origin, base_dir);
         if v.problems.is_empty() {
             Ok(config)
         } else {
-            Err(ConfigError::Invalid { origin: origin.to_owned(), problems: v.problems })
+            Err(ConfigError::Invalid {
+                origin: origin.to_owned(),
+                problems: v.problems,
+            })
         }
     }
 
@@ -256,8 +275,14 @@ impl Config {
             self.registry.services.len(),
             self.homelab.base_domain,
             s.listen,
-            s.static_dir.as_ref().map_or("none".to_owned(), |p| p.display().to_string()),
-            if s.cors_allow_origins.is_empty() { "off".to_owned() } else { s.cors_allow_origins.join(",") },
+            s.static_dir
+                .as_ref()
+                .map_or("none".to_owned(), |p| p.display().to_string()),
+            if s.cors_allow_origins.is_empty() {
+                "off".to_owned()
+            } else {
+                s.cors_allow_origins.join(",")
+            },
             duration::format(s.header_read_timeout),
             duration::format(s.idle_timeout),
         )
@@ -277,7 +302,10 @@ struct Validator {
 
 impl Validator {
     fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem { key: key.into(), message: message.into() });
+        self.problems.push(Problem {
+            key: key.into(),
+            message: message.into(),
+        });
     }
 
     fn config(&mut self, raw: RawConfig, origin: &str, base_dir: Option<&Path>) -> Config {
@@ -285,7 +313,12 @@ impl Validator {
         let server = self.server(raw.server, base_dir);
         let hosts = self.hosts(raw.hosts);
         let services = self.services(raw.services, &hosts, &homelab);
-        Config { origin: origin.to_owned(), homelab, server, registry: Registry { hosts, services } }
+        Config {
+            origin: origin.to_owned(),
+            homelab,
+            server,
+            registry: Registry { hosts, services },
+        }
     }
 
     fn homelab(&mut self, raw: RawHomelab) -> HomelabConfig {
@@ -295,10 +328,16 @@ impl Validator {
         if !is_domain(&raw.base_domain) {
             self.problem(
                 "homelab.base_domain",
-                format!("{:?} is not a domain name (expected e.g. \"example.com\")", raw.base_domain),
+                format!(
+                    "{:?} is not a domain name (expected e.g. \"example.com\")",
+                    raw.base_domain
+                ),
             );
         }
-        HomelabConfig { name: raw.name, base_domain: raw.base_domain.to_ascii_lowercase() }
+        HomelabConfig {
+            name: raw.name,
+            base_domain: raw.base_domain.to_ascii_lowercase(),
+        }
     }
 
     fn server(&mut self, raw: RawServer, base_dir: Option<&Path>) -> ServerConfig {
@@ -338,13 +377,24 @@ impl Validator {
         if let Some(n) = raw.max_connections {
             match usize::try_from(n) {
                 Ok(n) if (1..=1_000_000).contains(&n) => s.max_connections = n,
-                _ => self.problem("server.max_connections", format!("{n} is not between 1 and 1000000")),
+                _ => self.problem(
+                    "server.max_connections",
+                    format!("{n} is not between 1 and 1000000"),
+                ),
             }
         }
         let timeouts = [
-            ("server.header_read_timeout", raw.header_read_timeout, &mut s.header_read_timeout),
+            (
+                "server.header_read_timeout",
+                raw.header_read_timeout,
+                &mut s.header_read_timeout,
+            ),
             ("server.idle_timeout", raw.idle_timeout, &mut s.idle_timeout),
-            ("server.shutdown_grace", raw.shutdown_grace, &mut s.shutdown_grace),
+            (
+                "server.shutdown_grace",
+                raw.shutdown_grace,
+                &mut s.shutdown_grace,
+            ),
         ];
         for (key, value, slot) in timeouts {
             if let Some(ConfigDuration(d)) = value {
@@ -373,17 +423,32 @@ impl Validator {
             if !is_label(&h.name) {
                 self.problem(
                     format!("{key}.name"),
-                    format!("{:?} is not a host name (lowercase letters, digits and '-')", h.name),
+                    format!(
+                        "{:?} is not a host name (lowercase letters, digits and '-')",
+                        h.name
+                    ),
                 );
             } else if !seen.insert(h.name.clone()) {
-                self.problem(format!("{key}.name"), format!("duplicate host name {:?}", h.name));
+                self.problem(
+                    format!("{key}.name"),
+                    format!("duplicate host name {:?}", h.name),
+                );
             }
-            hosts.push(Host { name: h.name, role: h.role, description: h.description });
+            hosts.push(Host {
+                name: h.name,
+                role: h.role,
+                description: h.description,
+            });
         }
         hosts
     }
 
-    fn services(&mut self, raw: Vec<RawService>, hosts: &[Host], homelab: &HomelabConfig) -> Vec<Service> {
+    fn services(
+        &mut self,
+        raw: Vec<RawService>,
+        hosts: &[Host],
+        homelab: &HomelabConfig,
+    ) -> Vec<Service> {
         let mut seen = HashSet::new();
         let mut services = Vec::with_capacity(raw.len());
         for (i, s) in raw.into_iter().enumerate() {
@@ -391,17 +456,26 @@ impl Validator {
             if !is_label(&s.id) {
                 self.problem(
                     format!("{key}.id"),
-                    format!("{:?} is not an id (lowercase letters, digits and '-')", s.id),
+                    format!(
+                        "{:?} is not an id (lowercase letters, digits and '-')",
+                        s.id
+                    ),
                 );
             } else if !seen.insert(s.id.clone()) {
-                self.problem(format!("{key}.id"), format!("duplicate service id {:?}", s.id));
+                self.problem(
+                    format!("{key}.id"),
+                    format!("duplicate service id {:?}", s.id),
+                );
             }
             if s.name.trim().is_empty() {
                 self.problem(format!("{key}.name"), "must not be empty");
             }
             let url = match (&s.url, &s.subdomain) {
                 (Some(_), Some(_)) => {
-                    self.problem(format!("{key}.url"), "set either url or subdomain, not both");
+                    self.problem(
+                        format!("{key}.url"),
+                        "set either url or subdomain, not both",
+                    );
                     None
                 }
                 (Some(u), None) => self.http_url(&format!("{key}.url"), u),
@@ -414,14 +488,19 @@ impl Validator {
                     } else {
                         self.problem(
                             format!("{key}.subdomain"),
-                            format!("{sub:?} is not a DNS label (lowercase letters, digits and '-')"),
+                            format!(
+                                "{sub:?} is not a DNS label (lowercase letters, digits and '-')"
+                            ),
                         );
                         None
                     }
                 }
                 (None, None) => {
                     if s.visibility == Visibility::Public {
-                        self.problem(format!("{key}.url"), "a public service needs a url or a subdomain");
+                        self.problem(
+                            format!("{key}.url"),
+                            "a public service needs a url or a subdomain",
+                        );
                     }
                     None
                 }
@@ -438,7 +517,9 @@ impl Validator {
                     );
                 }
             }
-            let probe = s.probe.and_then(|p| self.probe(&format!("{key}.probe"), p, url.as_ref()));
+            let probe = s
+                .probe
+                .and_then(|p| self.probe(&format!("{key}.probe"), p, url.as_ref()));
             services.push(Service {
                 id: s.id,
                 name: s.name,
@@ -466,18 +547,29 @@ impl Validator {
                 if p.starts_with('/') && !p.starts_with("//") {
                     base.join(p).ok()
                 } else {
-                    self.problem(format!("{key}.path"), format!("{p:?} must start with a single '/'"));
+                    self.problem(
+                        format!("{key}.path"),
+                        format!("{p:?} must start with a single '/'"),
+                    );
                     None
                 }
             }
             (None, None, Some(u)) => Some(u.clone()),
             (None, _, None) => {
-                self.problem(format!("{key}.url"), "the service has no url, so its probe needs one");
+                self.problem(
+                    format!("{key}.url"),
+                    "the service has no url, so its probe needs one",
+                );
                 None
             }
         };
         let mut accept_status = Vec::new();
-        for (i, st) in raw.accept_status.unwrap_or_default().into_iter().enumerate() {
+        for (i, st) in raw
+            .accept_status
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             match parse_status(&st) {
                 Some(range) => accept_status.push(range),
                 None => {
@@ -517,7 +609,10 @@ impl Validator {
 
     fn http_url(&mut self, key: &str, text: &str) -> Option<Url> {
         match Url::parse(text) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty()) => {
+            Ok(u)
+                if matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty()) =>
+            {
                 Some(u)
             }
             Ok(_) => {
@@ -533,7 +628,7 @@ impl Validator {
 }
 
 fn parse_status(st: &RawStatus) -> Option<StatusRange> {
-    let ok = |c: i64| (100..=599).contains(&c).then(|| c as u16);
+    let ok = |c: i64| u16::try_from(c).ok().filter(|c| (100..=599).contains(c));
     match st {
         RawStatus::Code(c) => ok(*c).map(|c| StatusRange { from: c, to: c }),
         RawStatus::Range(r) => {
@@ -549,7 +644,8 @@ fn parse_status(st: &RawStatus) -> Option<StatusRange> {
 fn is_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -560,7 +656,8 @@ fn is_domain(s: &str) -> bool {
 
 fn is_origin(s: &str) -> bool {
     Url::parse(s).is_ok_and(|u| {
-        matches!(u.scheme(), "http" | "https") && u.origin().ascii_serialization() == s.trim_end_matches('/')
+        matches!(u.scheme(), "http" | "https")
+            && u.origin().ascii_serialization() == s.trim_end_matches('/')
     })
 }
 
@@ -591,6 +688,8 @@ mod tests {
         assert!(!is_label("-a") && !is_label("A") && !is_label("") && !is_label("a_b"));
         assert!(is_domain("kitestacks.com") && !is_domain("localhost") && !is_domain("a..b"));
         assert!(is_origin("https://www.kitestacks.com") && is_origin("http://localhost:8080"));
-        assert!(!is_origin("https://x.com/path") && !is_origin("ftp://x.com") && !is_origin("x.com"));
+        assert!(
+            !is_origin("https://x.com/path") && !is_origin("ftp://x.com") && !is_origin("x.com")
+        );
     }
 }

@@ -11,11 +11,13 @@ pub(crate) struct ConfigDuration(pub(crate) Duration);
 impl<'de> Deserialize<'de> for ConfigDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        humantime::parse_duration(&text).map(ConfigDuration).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "invalid duration {text:?}: {e} (write e.g. \"500ms\", \"2s\", \"15m\")"
-            ))
-        })
+        humantime::parse_duration(&text)
+            .map(ConfigDuration)
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "invalid duration {text:?}: {e} (write e.g. \"500ms\", \"2s\", \"15m\")"
+                ))
+            })
     }
 }
 

@@ -28,7 +28,7 @@ mod error;
 mod registry;
 mod secret;
 
-pub use config::{Config, HomelabConfig, ServerConfig, DEFAULT_CONFIG_TOML};
+pub use config::{Config, DEFAULT_CONFIG_TOML, HomelabConfig, ServerConfig};
 pub use error::{ConfigError, Problem};
 pub use registry::{
     AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Registry, Service, StatusRange,

@@ -28,7 +28,9 @@ pub struct Host {
 }
 
 /// The card group a service is shown in, in page order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     /// Sign-in: the identity provider and its parts.
@@ -43,8 +45,12 @@ pub enum Category {
 
 impl Category {
     /// Every category, in the order the page shows them.
-    pub const ALL: [Category; 4] =
-        [Category::Identity, Category::Infrastructure, Category::Monitoring, Category::Apps];
+    pub const ALL: [Category; 4] = [
+        Category::Identity,
+        Category::Infrastructure,
+        Category::Monitoring,
+        Category::Apps,
+    ];
 
     /// The wire name (`identity`, `infrastructure`, ...).
     pub fn id(self) -> &'static str {

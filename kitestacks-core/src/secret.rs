@@ -99,8 +99,13 @@ mod tests {
     #[test]
     fn missing_or_empty_sources_are_problems_naming_the_key() {
         let none = |_: &str| None;
-        let err = Secret::resolve("forgejo.token_file", "T", Some(Path::new("/nonexistent/t")), none)
-            .unwrap_err();
+        let err = Secret::resolve(
+            "forgejo.token_file",
+            "T",
+            Some(Path::new("/nonexistent/t")),
+            none,
+        )
+        .unwrap_err();
         assert_eq!(err.key, "forgejo.token_file");
         assert!(err.message.contains("/nonexistent/t"), "{}", err.message);
         let empty = |_: &str| Some("  \n".to_owned());

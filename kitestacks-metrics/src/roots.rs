@@ -16,7 +16,11 @@ pub struct Roots {
 
 impl Default for Roots {
     fn default() -> Self {
-        Self { procfs: "/proc".into(), sysfs: "/sys".into(), rootfs: "/".into() }
+        Self {
+            procfs: "/proc".into(),
+            sysfs: "/sys".into(),
+            rootfs: "/".into(),
+        }
     }
 }
 
@@ -24,7 +28,11 @@ impl Roots {
     /// The host's trees mounted under one directory: `<dir>/proc`, `<dir>/sys` and `<dir>`.
     pub fn under(dir: impl AsRef<Path>) -> Self {
         let dir = dir.as_ref();
-        Self { procfs: dir.join("proc"), sysfs: dir.join("sys"), rootfs: dir.to_owned() }
+        Self {
+            procfs: dir.join("proc"),
+            sysfs: dir.join("sys"),
+            rootfs: dir.to_owned(),
+        }
     }
 
     /// A path below procfs, e.g. `proc("stat")`.
@@ -58,7 +66,10 @@ mod tests {
     fn root_paths_stay_under_the_root() {
         let r = Roots::under("/host");
         assert_eq!(r.root("/etc/os-release"), Path::new("/host/etc/os-release"));
-        assert_eq!(r.root("usr/lib/os-release"), Path::new("/host/usr/lib/os-release"));
+        assert_eq!(
+            r.root("usr/lib/os-release"),
+            Path::new("/host/usr/lib/os-release")
+        );
         assert!(!r.is_own());
         assert!(Roots::default().is_own());
     }

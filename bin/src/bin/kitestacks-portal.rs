@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kitestacks::cli::{PortalArgs, Plan, init_logging};
+use kitestacks::cli::{Plan, PortalArgs, init_logging};
 use kitestacks::portal::Portal;
 use kitestacks::server;
 
@@ -17,12 +17,21 @@ async fn main() -> ExitCode {
     let run = async {
         let portal = Portal::new(&config)?;
         let listener = server::bind(config.server.listen).await?;
-        tracing::info!("kitestacks-portal listening on http://{}", listener.local_addr()?);
+        tracing::info!(
+            "kitestacks-portal listening on http://{}",
+            listener.local_addr()?
+        );
         let handler = move |req| {
             let portal = portal.clone();
             async move { portal.handle(req).await }
         };
-        server::serve(listener, (&config.server).into(), handler, server::shutdown_signal()).await;
+        server::serve(
+            listener,
+            (&config.server).into(),
+            handler,
+            server::shutdown_signal(),
+        )
+        .await;
         anyhow::Ok(())
     };
     match run.await {

@@ -4,7 +4,8 @@ use std::io::Write;
 
 use kitestacks_core::api::ServicesResponse;
 use kitestacks_core::{
-    AuthMethod, Category, Config, ConfigError, DEFAULT_CONFIG_TOML, HostRole, ProbeMethod, Visibility,
+    AuthMethod, Category, Config, ConfigError, DEFAULT_CONFIG_TOML, HostRole, ProbeMethod,
+    Visibility,
 };
 
 #[test]
@@ -12,9 +13,20 @@ fn the_default_config_parses_and_validates() {
     let c = Config::from_toml(DEFAULT_CONFIG_TOML, "<embedded default>", None).unwrap();
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:8000");
     assert_eq!(c.homelab.base_domain, "kitestacks.com");
-    let hosts: Vec<_> = c.registry.hosts.iter().map(|h| (h.name.as_str(), h.role)).collect();
-    assert_eq!(hosts, [("monk", HostRole::Home), ("kscloud1", HostRole::Cloud)]);
-    assert!(c.server.cors_allow_origins.is_empty(), "CORS is off by default");
+    let hosts: Vec<_> = c
+        .registry
+        .hosts
+        .iter()
+        .map(|h| (h.name.as_str(), h.role))
+        .collect();
+    assert_eq!(
+        hosts,
+        [("monk", HostRole::Home), ("kscloud1", HostRole::Cloud)]
+    );
+    assert!(
+        c.server.cors_allow_origins.is_empty(),
+        "CORS is off by default"
+    );
     assert_eq!(c, Config::default_embedded());
 }
 
@@ -52,8 +64,18 @@ fn the_default_has_the_eleven_public_services_on_the_base_domain() {
         .map(|s| s.id.as_str())
         .collect();
     for id in [
-        "cloudflared", "prometheus", "node-exporter", "blackbox-exporter", "litellm", "portal-api", "ntfy",
-        "flux", "authentik-worker", "authentik-ldap", "postgresql", "redis",
+        "cloudflared",
+        "prometheus",
+        "node-exporter",
+        "blackbox-exporter",
+        "litellm",
+        "portal-api",
+        "ntfy",
+        "flux",
+        "authentik-worker",
+        "authentik-ldap",
+        "postgresql",
+        "redis",
     ] {
         assert!(internal.contains(&id), "internal service {id} missing");
     }
@@ -61,10 +83,19 @@ fn the_default_has_the_eleven_public_services_on_the_base_domain() {
     assert_eq!(grafana.category, Category::Monitoring);
     assert_eq!(grafana.auth, AuthMethod::Oidc);
     let probe = grafana.probe.as_ref().unwrap();
-    assert_eq!(probe.url.as_str(), "https://grafana.kitestacks.com/api/health");
+    assert_eq!(
+        probe.url.as_str(),
+        "https://grafana.kitestacks.com/api/health"
+    );
     assert_eq!(probe.method, ProbeMethod::Get);
     assert!(probe.accepts(200) && !probe.accepts(302));
-    let kuma = c.registry.service("status").unwrap().probe.as_ref().unwrap();
+    let kuma = c
+        .registry
+        .service("status")
+        .unwrap()
+        .probe
+        .as_ref()
+        .unwrap();
     assert!(kuma.accepts(302) && kuma.accepts(401) && kuma.accepts(403) && !kuma.accepts(500));
     assert_eq!(kuma.timeout_ms, 5000);
     assert!(kuma.tls_verify);
@@ -72,26 +103,55 @@ fn the_default_has_the_eleven_public_services_on_the_base_domain() {
 
 #[test]
 fn the_base_domain_is_set_once_for_every_public_url_and_probe_path() {
-    let text = DEFAULT_CONFIG_TOML.replace("base_domain = \"kitestacks.com\"", "base_domain = \"lab.example.org\"");
+    let text = DEFAULT_CONFIG_TOML.replace(
+        "base_domain = \"kitestacks.com\"",
+        "base_domain = \"lab.example.org\"",
+    );
     let c = Config::from_toml(&text, "<test>", None).unwrap();
-    for s in c.registry.services.iter().filter(|s| s.visibility == Visibility::Public) {
+    for s in c
+        .registry
+        .services
+        .iter()
+        .filter(|s| s.visibility == Visibility::Public)
+    {
         let url = s.url.as_ref().unwrap();
-        assert!(url.host_str().unwrap().ends_with(".lab.example.org"), "{url}");
+        assert!(
+            url.host_str().unwrap().ends_with(".lab.example.org"),
+            "{url}"
+        );
         let probe = s.probe.as_ref().unwrap();
-        assert!(probe.url.host_str().unwrap().ends_with(".lab.example.org"), "{}", probe.url);
+        assert!(
+            probe.url.host_str().unwrap().ends_with(".lab.example.org"),
+            "{}",
+            probe.url
+        );
     }
 }
 
 #[test]
 fn services_response_lists_categories_in_page_order() {
-    let body = serde_json::to_value(ServicesResponse::from_config(&Config::default_embedded())).unwrap();
-    let cats: Vec<&str> = body["categories"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    let body =
+        serde_json::to_value(ServicesResponse::from_config(&Config::default_embedded())).unwrap();
+    let cats: Vec<&str> = body["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
     assert_eq!(cats, ["identity", "infrastructure", "monitoring", "apps"]);
-    let cloudflared = body["services"].as_array().unwrap().iter().find(|s| s["id"] == "cloudflared").unwrap();
+    let cloudflared = body["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "cloudflared")
+        .unwrap();
     assert_eq!(cloudflared["url"], serde_json::Value::Null);
     assert_eq!(cloudflared["probe"], serde_json::Value::Null);
     assert_eq!(cloudflared["auth"], "none");
-    assert_eq!(body["services"][0]["probe"]["accept_status"][0]["from"], 200);
+    assert_eq!(
+        body["services"][0]["probe"]["accept_status"][0]["from"],
+        200
+    );
 }
 
 #[test]
@@ -109,9 +169,16 @@ fn load_reads_a_file_and_resolves_static_dir_next_to_it() {
     std::fs::create_dir(dir.path().join("site")).unwrap();
     let path = dir.path().join("kitestacks.toml");
     let mut f = std::fs::File::create(&path).unwrap();
-    writeln!(f, "[server]\nstatic_dir = \"site\"\ncors_allow_origins = [\"*\"]").unwrap();
+    writeln!(
+        f,
+        "[server]\nstatic_dir = \"site\"\ncors_allow_origins = [\"*\"]"
+    )
+    .unwrap();
     let c = Config::load(&path).unwrap();
-    assert_eq!(c.server.static_dir.as_deref(), Some(dir.path().join("site").as_path()));
+    assert_eq!(
+        c.server.static_dir.as_deref(),
+        Some(dir.path().join("site").as_path())
+    );
     assert_eq!(c.origin, path.display().to_string());
 }
 
@@ -119,5 +186,8 @@ fn load_reads_a_file_and_resolves_static_dir_next_to_it() {
 fn a_missing_file_is_a_read_error_naming_it() {
     let err = Config::load(std::path::Path::new("/nonexistent/kitestacks.toml")).unwrap_err();
     assert!(matches!(err, ConfigError::Read { .. }));
-    assert!(err.to_string().contains("/nonexistent/kitestacks.toml"), "{err}");
+    assert!(
+        err.to_string().contains("/nonexistent/kitestacks.toml"),
+        "{err}"
+    );
 }

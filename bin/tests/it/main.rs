@@ -1,0 +1,8 @@
+//! Integration tests of the portal: routes driven without a socket, the server loop over
+//! real loopback sockets, the OpenAPI drift check, and the binary's flags.
+
+mod cli;
+mod http;
+mod openapi;
+mod routes;
+mod server;
