@@ -1,18 +1,52 @@
 //! kitestacks-metrics: typed Linux host metrics read from configurable roots.
 //!
-//! Principal type so far: [`Roots`], the procfs/sysfs/rootfs directories every read goes
-//! through, so that a binary in a container with the host's `/proc`, `/sys` and `/`
-//! mounted (e.g. at `/host/proc`) reports the host, and tests run on fixture trees.
-//! The parsers and the `Sampler` arrive with the host-metrics work (ARCHITECTURE.md).
+//! Principal types:
+//! - [`Roots`]: the procfs/sysfs/rootfs directories every read goes through, so that a
+//!   binary in a container with the host's `/proc`, `/sys` and `/` mounted (e.g. at
+//!   `/host/proc`) reports the host, and tests run on fixture trees.
+//! - [`Sampler`]: long-lived; keeps files open and the previous counters, and returns a
+//!   typed [`Sample`] (CPU, load, memory, swap, filesystems, disks, network, uptime,
+//!   temperatures) with honest rates: `None` on the first sample and after a counter reset.
+//! - Sans-IO parsers, one module per file: [`stat`], [`meminfo`], [`loadavg`],
+//!   [`diskstats`], [`net_dev`], [`mountinfo`], [`os_release`]; each takes the file's
+//!   text and returns typed data or a [`ParseError`] naming the line.
+//! - [`Filters`]: which filesystems, disks and interfaces are reported (node_exporter's
+//!   defaults).
 //!
 //! ```
-//! use kitestacks_metrics::Roots;
+//! use kitestacks_metrics::{loadavg, Filters, Roots, Sampler};
 //!
-//! let roots = Roots::under("/host");
-//! assert_eq!(roots.proc("loadavg"), std::path::Path::new("/host/proc/loadavg"));
-//! assert_eq!(Roots::default().sys("class/net"), std::path::Path::new("/sys/class/net"));
+//! let load = loadavg::parse("0.21 0.37 0.39 1/719 19737\n").unwrap();
+//! assert_eq!(load.load15, 0.39);
+//!
+//! let mut sampler = Sampler::new(Roots::default(), Filters::default());
+//! let first = sampler.sample();
+//! assert!(first.cpu.map_or(true, |c| c.busy_percent.is_none()), "no rate without a previous sample");
 //! ```
 
+pub mod diskstats;
+mod error;
+mod filters;
+pub mod loadavg;
+pub mod meminfo;
+pub mod mountinfo;
+pub mod net_dev;
+pub mod os_release;
 mod roots;
+mod sample;
+mod sampler;
+pub mod source;
+pub mod stat;
+pub mod thermal;
 
+pub use error::{Error, ParseError};
+pub use filters::{
+    DEFAULT_DISKS_EXCLUDE, DEFAULT_FS_TYPES_EXCLUDE, DEFAULT_INTERFACES_EXCLUDE,
+    DEFAULT_MOUNT_POINTS_EXCLUDE, FilterPatterns, Filters, compile as compile_filter,
+};
 pub use roots::Roots;
+pub use sample::{
+    Cpu, CpuModes, Disk, Filesystem, HostInfo, Interface, Load, Memory, Network, Sample, Swap,
+    Temperature,
+};
+pub use sampler::{Sampler, busy_percent, rate};

@@ -1,0 +1,78 @@
+//! The crate's error type: a file that could not be read or parsed.
+
+use std::path::PathBuf;
+
+/// A parse failure of one file's text, before the path is known (sans-IO parsers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line of the problem.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ParseError {
+    /// A problem at `line` (1-based).
+    pub fn new(line: usize, message: impl Into<String>) -> Self {
+        Self {
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// Why a metric could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file's text is not what the kernel writes.
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A filter (regular expression) is invalid.
+    #[error("invalid {what} pattern {pattern:?}: {message}")]
+    Pattern {
+        /// Which filter.
+        what: &'static str,
+        /// The pattern as given.
+        pattern: String,
+        /// The regex engine's message.
+        message: String,
+    },
+}
+
+impl Error {
+    /// Attaches the path to a sans-IO parse error.
+    pub fn parse(path: impl Into<PathBuf>, e: ParseError) -> Self {
+        Error::Parse {
+            path: path.into(),
+            line: e.line,
+            message: e.message,
+        }
+    }
+
+    /// Whether the file simply does not exist (a collector with nothing to report).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+}

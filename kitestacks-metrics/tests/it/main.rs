@@ -1,0 +1,7 @@
+//! Integration tests of kitestacks-metrics: a sample from node_exporter's fixture tree,
+//! rates over synthetic counter sequences, and the live host against `free`, `df`,
+//! `/proc/loadavg` and `/proc/net/dev`.
+
+mod fixture;
+mod live;
+mod sequences;
