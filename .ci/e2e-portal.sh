@@ -42,6 +42,10 @@ check "services has 11 public services" test "$(body "$base/api/services" | pyth
 check "openapi is 3.1" test "$(body "$base/api/openapi.json" | python3 -c \
     'import json,sys; print(json.load(sys.stdin)["openapi"])')" = 3.1.0
 check "served openapi equals the committed one" cmp -s <(body "$base/api/openapi.json") bin/openapi.json
+check "metrics has memory and the host name" test "$(body "$base/api/metrics" | python3 -c \
+    'import json,sys; m=json.load(sys.stdin); print(m["memory"]["total_bytes"] > 0 and bool(m["host"]["hostname"]))')" = True
+check "metrics memory total equals MemTotal" test "$(body "$base/api/metrics/memory" | python3 -c \
+    'import json,sys; print(json.load(sys.stdin)["total_bytes"])')" = "$(awk '/^MemTotal:/ {printf "%.0f", $2 * 1024}' /proc/meminfo)"
 check "docs redirect" test "$(status "$base/api/docs")" = 308
 check "docs page" grep -q swagger-ui <(body "$base/api/docs/")
 check "unknown path is 404 JSON" test "$(body "$base/api/nope" | python3 -c \

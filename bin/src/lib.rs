@@ -21,6 +21,7 @@
 
 pub mod cli;
 mod cors;
+pub mod metrics;
 pub mod openapi;
 pub mod portal;
 pub mod response;

@@ -6,9 +6,13 @@ use kitestacks_core::api::{CategoryInfo, ErrorBody, ErrorDetail, Health, Service
 use kitestacks_core::{
     AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Service, StatusRange, Visibility,
 };
+use kitestacks_metrics::{
+    Cpu, CpuModes, Disk, Filesystem, HostInfo, Interface, Load, Memory, Network, Sample, Swap,
+    Temperature,
+};
 use utoipa::OpenApi;
 
-use crate::portal;
+use crate::{metrics, portal};
 
 /// The portal API's document.
 #[derive(OpenApi)]
@@ -29,13 +33,25 @@ use crate::portal;
         portal::openapi_json,
         portal::docs_redirect,
         portal::docs,
+        metrics::metrics,
+        metrics::host,
+        metrics::cpu,
+        metrics::load,
+        metrics::memory,
+        metrics::swap,
+        metrics::filesystems,
+        metrics::disks,
+        metrics::network,
+        metrics::temperatures,
     ),
     components(schemas(
         Health, ServicesResponse, CategoryInfo, ErrorBody, ErrorDetail, Host, HostRole, Service,
-        Category, AuthMethod, Visibility, ProbeSpec, ProbeMethod, StatusRange
+        Category, AuthMethod, Visibility, ProbeSpec, ProbeMethod, StatusRange,
+        Sample, HostInfo, Cpu, CpuModes, Load, Memory, Swap, Filesystem, Disk, Network, Interface, Temperature
     )),
     tags(
         (name = "portal", description = "What the portal page fetches"),
+        (name = "metrics", description = "Host metrics, from the sampler shared with the exporter"),
         (name = "docs", description = "This document and Swagger UI"),
     )
 )]

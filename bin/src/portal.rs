@@ -11,6 +11,7 @@ use kitestacks_core::Config;
 use kitestacks_core::api::{ErrorBody, Health, ServicesResponse};
 
 use crate::cors::Cors;
+use crate::metrics::Metrics;
 use crate::openapi;
 use crate::response;
 use crate::server::Body;
@@ -32,11 +33,13 @@ struct Inner {
     swagger: Arc<utoipa_swagger_ui::Config<'static>>,
     static_dir: Option<StaticDir>,
     cors: Cors,
+    metrics: Arc<Metrics>,
 }
 
 impl Portal {
-    /// Builds the portal for a validated configuration. Fails only if `static_dir`
-    /// vanished since validation.
+    /// Builds the portal for a validated configuration and takes the first host sample.
+    /// Fails only if `static_dir` vanished since validation. Background work (sampling
+    /// every interval) starts with [`Portal::background`].
     pub fn new(config: &Config) -> anyhow::Result<Self> {
         let static_dir = match &config.server.static_dir {
             Some(dir) => Some(
@@ -53,8 +56,20 @@ impl Portal {
                 swagger: Arc::new(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
                 static_dir,
                 cors: Cors::new(&config.server.cors_allow_origins),
+                metrics: Arc::new(Metrics::new(&config.metrics)?),
             }),
         })
+    }
+
+    /// The background work the portal needs while it serves: sampling the host every
+    /// `[metrics] interval`. Spawn it on the runtime; it runs until aborted.
+    pub fn background(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.inner.metrics.clone().run()
+    }
+
+    /// Takes a host sample now (blocking), as the background task does every interval.
+    pub fn refresh_metrics(&self) {
+        self.inner.metrics.refresh();
     }
 
     /// Answers one request.
@@ -90,6 +105,7 @@ impl Portal {
             path,
             "/api/health" | "/api/services" | OPENAPI_PATH | DOCS_PATH
         ) || path.starts_with("/api/docs/")
+            || crate::metrics::is_route(path)
             || (!is_api(path) && self.inner.static_dir.is_some())
     }
 
@@ -99,6 +115,11 @@ impl Portal {
             "/api/services" => services(&self.inner.services),
             OPENAPI_PATH => openapi_json(&self.inner.openapi),
             DOCS_PATH => docs_redirect(),
+            _ if path == "/api/metrics" || path.starts_with("/api/metrics/") => self
+                .inner
+                .metrics
+                .route(path)
+                .unwrap_or_else(|| response::not_found(method, path)),
             _ if path.starts_with("/api/docs/") => {
                 docs(&self.inner.swagger, &path["/api/docs/".len()..])
             }

@@ -34,6 +34,8 @@ pub struct Config {
     pub homelab: HomelabConfig,
     /// The HTTP server.
     pub server: ServerConfig,
+    /// Host metrics.
+    pub metrics: MetricsConfig,
     /// The hosts and services.
     pub registry: Registry,
 }
@@ -81,6 +83,57 @@ impl Default for ServerConfig {
     }
 }
 
+/// `[metrics]`: how the host is sampled. Patterns left unset take the metrics
+/// library's defaults (node_exporter's); they are validated as regular expressions here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// How often the host is sampled (default 2 s, at least 500 ms). Requests are
+    /// answered from the latest sample, so this, not the number of open tabs, sets the cost.
+    pub interval: Duration,
+    /// Where the host's procfs is mounted (default `/proc`).
+    pub procfs: PathBuf,
+    /// Where the host's sysfs is mounted (default `/sys`).
+    pub sysfs: PathBuf,
+    /// Where the host's root filesystem is mounted (default `/`).
+    pub rootfs: PathBuf,
+    /// Mount points to leave out.
+    pub mount_points_exclude: Option<String>,
+    /// If set, only these mount points.
+    pub mount_points_include: Option<String>,
+    /// Filesystem types to leave out.
+    pub fs_types_exclude: Option<String>,
+    /// Block devices to leave out.
+    pub disks_exclude: Option<String>,
+    /// Network interfaces to leave out.
+    pub interfaces_exclude: Option<String>,
+    /// If set, only these network interfaces.
+    pub interfaces_include: Option<String>,
+    /// Leave out interfaces sysfs lists as virtual (default true).
+    pub exclude_virtual_interfaces: bool,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(2),
+            procfs: PathBuf::from("/proc"),
+            sysfs: PathBuf::from("/sys"),
+            rootfs: PathBuf::from("/"),
+            mount_points_exclude: None,
+            mount_points_include: None,
+            fs_types_exclude: None,
+            disks_exclude: None,
+            interfaces_exclude: None,
+            interfaces_include: None,
+            exclude_virtual_interfaces: true,
+        }
+    }
+}
+
+/// The shortest sampling interval: below it CPU percentages are mostly 0 or 100, as the
+/// kernel accounts CPU time in 10 ms ticks.
+pub const SHORTEST_METRICS_INTERVAL: Duration = Duration::from_millis(500);
+
 // ---------------------------------------------------------------------------------------
 // raw layer: exactly what the TOML may contain
 
@@ -94,8 +147,7 @@ struct RawConfig {
     // Sections whose keys later features define: parsed so that any key in them is
     // refused as unknown rather than silently ignored.
     #[serde(default)]
-    #[expect(dead_code, reason = "no keys yet; the host-metrics work fills it")]
-    metrics: RawEmpty,
+    metrics: RawMetrics,
     #[serde(default)]
     #[expect(dead_code, reason = "no keys yet; the git-activity work fills it")]
     forgejo: RawEmpty,
@@ -106,6 +158,22 @@ struct RawConfig {
     hosts: Vec<RawHost>,
     #[serde(default)]
     services: Vec<RawService>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    interval: Option<ConfigDuration>,
+    procfs: Option<PathBuf>,
+    sysfs: Option<PathBuf>,
+    rootfs: Option<PathBuf>,
+    mount_points_exclude: Option<String>,
+    mount_points_include: Option<String>,
+    fs_types_exclude: Option<String>,
+    disks_exclude: Option<String>,
+    interfaces_exclude: Option<String>,
+    interfaces_include: Option<String>,
+    exclude_virtual_interfaces: Option<bool>,
 }
 
 /// A section whose keys a later feature defines: until then any key in it is unknown.
@@ -311,12 +379,14 @@ impl Validator {
     fn config(&mut self, raw: RawConfig, origin: &str, base_dir: Option<&Path>) -> Config {
         let homelab = self.homelab(raw.homelab);
         let server = self.server(raw.server, base_dir);
+        let metrics = self.metrics(raw.metrics);
         let hosts = self.hosts(raw.hosts);
         let services = self.services(raw.services, &hosts, &homelab);
         Config {
             origin: origin.to_owned(),
             homelab,
             server,
+            metrics,
             registry: Registry { hosts, services },
         }
     }
@@ -413,6 +483,89 @@ impl Validator {
             }
         }
         s
+    }
+
+    fn metrics(&mut self, raw: RawMetrics) -> MetricsConfig {
+        let mut m = MetricsConfig::default();
+        if let Some(ConfigDuration(d)) = raw.interval {
+            if d < SHORTEST_METRICS_INTERVAL || d > Duration::from_secs(3600) {
+                self.problem(
+                    "metrics.interval",
+                    format!(
+                        "{:?} is out of range (at least {}: CPU time is counted in 10 ms ticks; at most 1h)",
+                        duration::format(d),
+                        duration::format(SHORTEST_METRICS_INTERVAL)
+                    ),
+                );
+            } else {
+                m.interval = d;
+            }
+        }
+        for (key, value, slot) in [
+            ("metrics.procfs", raw.procfs, &mut m.procfs),
+            ("metrics.sysfs", raw.sysfs, &mut m.sysfs),
+            ("metrics.rootfs", raw.rootfs, &mut m.rootfs),
+        ] {
+            if let Some(p) = value {
+                if p.is_dir() {
+                    *slot = p;
+                } else {
+                    self.problems.push(Problem {
+                        key: key.to_owned(),
+                        message: format!("{:?} is not a directory", p.display().to_string()),
+                    });
+                }
+            }
+        }
+        for (key, value, slot) in [
+            (
+                "metrics.mount_points_exclude",
+                raw.mount_points_exclude,
+                &mut m.mount_points_exclude,
+            ),
+            (
+                "metrics.mount_points_include",
+                raw.mount_points_include,
+                &mut m.mount_points_include,
+            ),
+            (
+                "metrics.fs_types_exclude",
+                raw.fs_types_exclude,
+                &mut m.fs_types_exclude,
+            ),
+            (
+                "metrics.disks_exclude",
+                raw.disks_exclude,
+                &mut m.disks_exclude,
+            ),
+            (
+                "metrics.interfaces_exclude",
+                raw.interfaces_exclude,
+                &mut m.interfaces_exclude,
+            ),
+            (
+                "metrics.interfaces_include",
+                raw.interfaces_include,
+                &mut m.interfaces_include,
+            ),
+        ] {
+            if let Some(pattern) = value {
+                match regex::Regex::new(&pattern) {
+                    Ok(_) => *slot = Some(pattern),
+                    Err(e) => self.problems.push(Problem {
+                        key: key.to_owned(),
+                        message: format!(
+                            "{pattern:?} is not a regular expression: {}",
+                            first_line(&e.to_string())
+                        ),
+                    }),
+                }
+            }
+        }
+        if let Some(b) = raw.exclude_virtual_interfaces {
+            m.exclude_virtual_interfaces = b;
+        }
+        m
     }
 
     fn hosts(&mut self, raw: Vec<RawHost>) -> Vec<Host> {
@@ -625,6 +778,17 @@ impl Validator {
             }
         }
     }
+}
+
+/// The last non-empty line of a multi-line message (regex errors draw a caret diagram).
+fn first_line(message: &str) -> String {
+    message
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(message)
+        .trim()
+        .to_owned()
 }
 
 fn parse_status(st: &RawStatus) -> Option<StatusRange> {

@@ -28,7 +28,10 @@ mod error;
 mod registry;
 mod secret;
 
-pub use config::{Config, DEFAULT_CONFIG_TOML, HomelabConfig, ServerConfig};
+pub use config::{
+    Config, DEFAULT_CONFIG_TOML, HomelabConfig, MetricsConfig, SHORTEST_METRICS_INTERVAL,
+    ServerConfig,
+};
 pub use error::{ConfigError, Problem};
 pub use registry::{
     AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Registry, Service, StatusRange,

@@ -31,8 +31,10 @@ pub struct Sample {
     pub network: Network,
     /// Temperature sensors, where hwmon or thermal zones exist.
     pub temperatures: Vec<Temperature>,
-    /// Parts that could not be read this time, e.g. `/proc/diskstats: ...`. The rest of
-    /// the sample is still good.
+    /// Parts that could not be read this time, e.g. `cannot read /proc/diskstats: ...`.
+    /// The rest of the sample is still good. Not serialised: the messages name files of
+    /// the host, which a server logs rather than sends.
+    #[serde(skip)]
     pub errors: Vec<String>,
 }
 

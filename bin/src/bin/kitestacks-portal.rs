@@ -16,6 +16,7 @@ async fn main() -> ExitCode {
     init_logging();
     let run = async {
         let portal = Portal::new(&config)?;
+        let background = tokio::spawn(portal.background());
         let listener = server::bind(config.server.listen).await?;
         tracing::info!(
             "kitestacks-portal listening on http://{}",
@@ -32,6 +33,7 @@ async fn main() -> ExitCode {
             server::shutdown_signal(),
         )
         .await;
+        background.abort();
         anyhow::Ok(())
     };
     match run.await {

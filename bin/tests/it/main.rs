@@ -3,6 +3,8 @@
 
 mod cli;
 mod http;
+mod metrics;
 mod openapi;
 mod routes;
+mod schema;
 mod server;
