@@ -49,6 +49,17 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// No collector has this name.
+    #[error("unknown collector {0:?}")]
+    UnknownCollector(String),
+    /// A value in a file is outside what the kernel documents (a collector's own check).
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A filter (regular expression) is invalid.
     #[error("invalid {what} pattern {pattern:?}: {message}")]
     Pattern {

@@ -24,8 +24,10 @@
 //! assert!(first.cpu.map_or(true, |c| c.busy_percent.is_none()), "no rate without a previous sample");
 //! ```
 
+pub mod collector;
 pub mod diskstats;
 mod error;
+pub mod exposition;
 mod filters;
 pub mod loadavg;
 pub mod meminfo;

@@ -2,6 +2,7 @@
 //! rates over synthetic counter sequences, and the live host against `free`, `df`,
 //! `/proc/loadavg` and `/proc/net/dev`.
 
+mod e2e;
 mod fixture;
 mod live;
 mod sequences;

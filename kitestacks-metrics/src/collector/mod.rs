@@ -1,0 +1,244 @@
+//! node_exporter-compatible collectors: one file per collector behind the small
+//! [`Collector`] trait, all listed in [`COLLECTORS`]. Each has node_exporter's name,
+//! metric families, labels, HELP text and default on/off. [`NodeCollector`] runs the
+//! enabled ones and adds `node_scrape_collector_duration_seconds` and
+//! `node_scrape_collector_success` for each.
+//!
+//! Collectors read through the same [`Roots`] and the same sans-IO parsers as the
+//! [`Sampler`](crate::Sampler), so the portal's figures and the exporter's agree.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::error::Error;
+use crate::exposition::Scrape;
+use crate::roots::Roots;
+
+mod loadavg;
+
+/// What every collector can see: where the host's trees are.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// procfs, sysfs, rootfs.
+    pub roots: Roots,
+    /// udev's database directory (`--path.udev.data`, default `/run/udev/data`).
+    pub udev_data: PathBuf,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Self {
+            roots: Roots::default(),
+            udev_data: PathBuf::from("/run/udev/data"),
+        }
+    }
+}
+
+/// One collector. `update` adds its families to `out`; an error makes the scrape report
+/// `node_scrape_collector_success 0` for it (and whatever it added is dropped), while the
+/// rest of the scrape is served. A collector with nothing to report on this host (no
+/// hwmon chips, no thermal zones) returns `Ok` with no series: that is not a failure.
+pub trait Collector: Send {
+    /// Reads the host and adds series.
+    fn update(&mut self, ctx: &Context, out: &mut Scrape) -> Result<(), Error>;
+}
+
+/// How a collector is found and built.
+pub struct Definition {
+    /// node_exporter's name (`--collector.<name>`).
+    pub name: &'static str,
+    /// Whether node_exporter enables it by default.
+    pub default_enabled: bool,
+    /// Name prefixes of the metric families it emits (for the fixture comparison: every
+    /// family of node_exporter's expected output that starts with one of these belongs
+    /// to this collector).
+    pub families: &'static [&'static str],
+    /// Builds it from the options (compiling its patterns).
+    pub build: fn(&Options) -> Result<Box<dyn Collector>, Error>,
+}
+
+impl std::fmt::Debug for Definition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Definition")
+            .field("name", &self.name)
+            .field("default_enabled", &self.default_enabled)
+            .finish()
+    }
+}
+
+/// Every collector, in name order. Adding one is a file plus a line here.
+pub const COLLECTORS: &[Definition] = &[loadavg::DEFINITION];
+
+/// The per-collector options, with node_exporter's flag names and defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `--collector.cpu.guest` (default true).
+    pub cpu_guest: bool,
+    /// `--collector.cpu.info` (default false).
+    pub cpu_info: bool,
+    /// `--collector.cpu.info.flags-include`.
+    pub cpu_info_flags_include: Option<String>,
+    /// `--collector.cpu.info.bugs-include`.
+    pub cpu_info_bugs_include: Option<String>,
+    /// `--collector.diskstats.device-exclude`.
+    pub diskstats_device_exclude: String,
+    /// `--collector.diskstats.device-include`.
+    pub diskstats_device_include: Option<String>,
+    /// `--collector.filesystem.mount-points-exclude`.
+    pub filesystem_mount_points_exclude: String,
+    /// `--collector.filesystem.mount-points-include`.
+    pub filesystem_mount_points_include: Option<String>,
+    /// `--collector.filesystem.fs-types-exclude`.
+    pub filesystem_fs_types_exclude: String,
+    /// `--collector.filesystem.fs-types-include`.
+    pub filesystem_fs_types_include: Option<String>,
+    /// `--collector.hwmon.chip-include`.
+    pub hwmon_chip_include: Option<String>,
+    /// `--collector.hwmon.chip-exclude`.
+    pub hwmon_chip_exclude: Option<String>,
+    /// `--collector.hwmon.sensor-include`.
+    pub hwmon_sensor_include: Option<String>,
+    /// `--collector.hwmon.sensor-exclude`.
+    pub hwmon_sensor_exclude: Option<String>,
+    /// `--collector.netclass.ignored-devices` (default `^$`).
+    pub netclass_ignored_devices: String,
+    /// `--collector.netclass.ignore-invalid-speed`.
+    pub netclass_ignore_invalid_speed: bool,
+    /// `--collector.netdev.device-include`.
+    pub netdev_device_include: Option<String>,
+    /// `--collector.netdev.device-exclude`.
+    pub netdev_device_exclude: Option<String>,
+    /// `--collector.netdev.address-info`.
+    pub netdev_address_info: bool,
+    /// `--collector.netstat.fields`.
+    pub netstat_fields: String,
+    /// `--collector.stat.softirq`.
+    pub stat_softirq: bool,
+    /// `--collector.textfile.directory` (repeatable).
+    pub textfile_directories: Vec<String>,
+    /// `--collector.vmstat.fields`.
+    pub vmstat_fields: String,
+}
+
+/// node_exporter's default `--collector.diskstats.device-exclude`.
+pub const DISKSTATS_DEVICE_EXCLUDE: &str = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
+/// node_exporter's default `--collector.netstat.fields`.
+pub const NETSTAT_FIELDS: &str = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$";
+/// node_exporter's default `--collector.vmstat.fields`.
+pub const VMSTAT_FIELDS: &str = "^(oom_kill|pgpg|pswp|pg.*fault).*";
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            cpu_guest: true,
+            cpu_info: false,
+            cpu_info_flags_include: None,
+            cpu_info_bugs_include: None,
+            diskstats_device_exclude: DISKSTATS_DEVICE_EXCLUDE.to_owned(),
+            diskstats_device_include: None,
+            filesystem_mount_points_exclude: crate::DEFAULT_MOUNT_POINTS_EXCLUDE.to_owned(),
+            filesystem_mount_points_include: None,
+            filesystem_fs_types_exclude: crate::DEFAULT_FS_TYPES_EXCLUDE.to_owned(),
+            filesystem_fs_types_include: None,
+            hwmon_chip_include: None,
+            hwmon_chip_exclude: None,
+            hwmon_sensor_include: None,
+            hwmon_sensor_exclude: None,
+            netclass_ignored_devices: "^$".to_owned(),
+            netclass_ignore_invalid_speed: false,
+            netdev_device_include: None,
+            netdev_device_exclude: None,
+            netdev_address_info: false,
+            netstat_fields: NETSTAT_FIELDS.to_owned(),
+            stat_softirq: false,
+            textfile_directories: Vec::new(),
+            vmstat_fields: VMSTAT_FIELDS.to_owned(),
+        }
+    }
+}
+
+/// The definition of the collector called `name`.
+pub fn definition(name: &str) -> Option<&'static Definition> {
+    COLLECTORS.iter().find(|d| d.name == name)
+}
+
+/// Runs the enabled collectors and gathers one scrape.
+pub struct NodeCollector {
+    context: Context,
+    collectors: Vec<(&'static str, Box<dyn Collector>)>,
+}
+
+impl std::fmt::Debug for NodeCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.collectors.iter().map(|(n, _)| *n).collect();
+        f.debug_struct("NodeCollector")
+            .field("context", &self.context)
+            .field("collectors", &names)
+            .finish()
+    }
+}
+
+impl NodeCollector {
+    /// Builds the named collectors (unknown names are an error).
+    pub fn new(context: Context, enabled: &[&str], options: &Options) -> Result<Self, Error> {
+        let mut collectors = Vec::with_capacity(enabled.len());
+        for name in enabled {
+            let def =
+                definition(name).ok_or_else(|| Error::UnknownCollector((*name).to_owned()))?;
+            collectors.push((def.name, (def.build)(options)?));
+        }
+        collectors.sort_by_key(|(n, _)| *n);
+        Ok(Self {
+            context,
+            collectors,
+        })
+    }
+
+    /// The names of the enabled collectors, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.collectors.iter().map(|(n, _)| *n)
+    }
+
+    /// Runs the collectors that `wanted` accepts (all if it always says yes) and returns
+    /// their families plus the per-collector duration and success series. A failing
+    /// collector's partial output is dropped and its error returned in the list.
+    pub fn scrape(
+        &mut self,
+        mut wanted: impl FnMut(&str) -> bool,
+    ) -> (Scrape, Vec<(&'static str, Error)>) {
+        let mut all = Scrape::new();
+        let mut failures = Vec::new();
+        for (name, collector) in &mut self.collectors {
+            if !wanted(name) {
+                continue;
+            }
+            let start = Instant::now();
+            let mut out = Scrape::new();
+            let result = collector.update(&self.context, &mut out);
+            let secs = start.elapsed().as_secs_f64();
+            let success = match result {
+                Ok(()) => {
+                    all.merge(out);
+                    1.0
+                }
+                Err(e) => {
+                    failures.push((*name, e));
+                    0.0
+                }
+            };
+            all.gauge(
+                "node_scrape_collector_duration_seconds",
+                "node_exporter: Duration of a collector scrape.",
+                &[("collector", name)],
+                secs,
+            );
+            all.gauge(
+                "node_scrape_collector_success",
+                "node_exporter: Whether a collector succeeded.",
+                &[("collector", name)],
+                success,
+            );
+        }
+        (all, failures)
+    }
+}

@@ -1,0 +1,339 @@
+//! The Prometheus text exposition format (0.0.4), written the way client_golang writes
+//! it, so output compares line for line with node_exporter's: families sorted by name,
+//! series sorted by label values (labels in name order), `# HELP` and `# TYPE` lines,
+//! and Go's shortest float formatting (`8e+09`, `2.70553174016e+11`, `118821.284256`).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A metric family's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricType {
+    /// Only goes up (resets on restart).
+    Counter,
+    /// Goes up and down.
+    Gauge,
+    /// Type not known (textfile metrics without a `# TYPE`).
+    Untyped,
+}
+
+impl MetricType {
+    /// The word in the `# TYPE` line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Untyped => "untyped",
+        }
+    }
+}
+
+/// A label name: static for nearly every collector, owned for textfile metrics.
+pub type Name = Cow<'static, str>;
+
+/// One series: its labels and value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Label pairs, in any order (sorted by name when written).
+    pub labels: Vec<(Name, String)>,
+    /// The value.
+    pub value: f64,
+}
+
+/// A metric family: name, help, type and series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    /// The metric name.
+    pub name: Name,
+    /// The `# HELP` text.
+    pub help: Name,
+    /// The type.
+    pub kind: MetricType,
+    /// The series.
+    pub series: Vec<Series>,
+}
+
+/// Everything one scrape gathered, keyed by family name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scrape {
+    families: BTreeMap<Name, Family>,
+}
+
+impl Scrape {
+    /// An empty scrape.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one series. The first call for a name fixes the family's help and type.
+    pub fn add(
+        &mut self,
+        name: impl Into<Name>,
+        help: impl Into<Name>,
+        kind: MetricType,
+        labels: Vec<(Name, String)>,
+        value: f64,
+    ) {
+        let name = name.into();
+        let family = match self.families.get_mut(&name) {
+            Some(f) => f,
+            None => self.families.entry(name.clone()).or_insert_with(|| Family {
+                name,
+                help: help.into(),
+                kind,
+                series: Vec::new(),
+            }),
+        };
+        family.series.push(Series { labels, value });
+    }
+
+    /// Adds a gauge series with static label names.
+    pub fn gauge(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&'static str, &str)],
+        value: f64,
+    ) {
+        self.add(name, help, MetricType::Gauge, own(labels), value);
+    }
+
+    /// Adds a counter series with static label names.
+    pub fn counter(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&'static str, &str)],
+        value: f64,
+    ) {
+        self.add(name, help, MetricType::Counter, own(labels), value);
+    }
+
+    /// The family with this name, if any series was added.
+    pub fn family(&self, name: &str) -> Option<&Family> {
+        self.families.get(name)
+    }
+
+    /// The families, sorted by name.
+    pub fn families(&self) -> impl Iterator<Item = &Family> {
+        self.families.values()
+    }
+
+    /// Removes families for which `keep` is false.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Family) -> bool) {
+        self.families.retain(|_, f| keep(f));
+    }
+
+    /// Moves every family of `other` into this scrape (series of a family already here
+    /// are appended).
+    pub fn merge(&mut self, other: Scrape) {
+        for (name, family) in other.families {
+            match self.families.get_mut(&name) {
+                Some(f) => f.series.extend(family.series),
+                None => {
+                    self.families.insert(name, family);
+                }
+            }
+        }
+    }
+
+    /// Writes the text format. Families without series are skipped, as client_golang does.
+    pub fn render(&mut self, out: &mut String) {
+        for family in self.families.values_mut() {
+            if family.series.is_empty() {
+                continue;
+            }
+            for s in &mut family.series {
+                if s.labels.len() > 1 {
+                    s.labels.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+            }
+            family.series.sort_by(|a, b| {
+                a.labels
+                    .iter()
+                    .map(|l| l.1.as_str())
+                    .cmp(b.labels.iter().map(|l| l.1.as_str()))
+            });
+            out.push_str("# HELP ");
+            out.push_str(&family.name);
+            out.push(' ');
+            escape_help(&family.help, out);
+            out.push_str("\n# TYPE ");
+            out.push_str(&family.name);
+            out.push(' ');
+            out.push_str(family.kind.as_str());
+            out.push('\n');
+            for s in &family.series {
+                out.push_str(&family.name);
+                if !s.labels.is_empty() {
+                    out.push('{');
+                    for (i, (k, v)) in s.labels.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        out.push_str(k);
+                        out.push_str("=\"");
+                        escape_label_value(v, out);
+                        out.push('"');
+                    }
+                    out.push('}');
+                }
+                out.push(' ');
+                write_go_float(s.value, out);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn own(labels: &[(&'static str, &str)]) -> Vec<(Name, String)> {
+    labels
+        .iter()
+        .map(|(k, v)| (Cow::Borrowed(*k), (*v).to_owned()))
+        .collect()
+}
+
+fn escape_help(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn escape_label_value(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Writes `v` as Go's `strconv.FormatFloat(v, 'g', -1, 64)` does (what client_golang
+/// uses): the shortest digits that round-trip, in exponent form (`d.ddde±XX`, at least
+/// two exponent digits) when the decimal exponent is below -4 or at least 6, plain
+/// decimal otherwise.
+pub fn write_go_float(v: f64, out: &mut String) {
+    if v.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+        return;
+    }
+    if v == 0.0 {
+        out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
+        return;
+    }
+    // Fast path: integers below 1e6 print as themselves in both languages.
+    if v.fract() == 0.0 && v.abs() < 1e6 {
+        let _ = write!(out, "{}", v as i64);
+        return;
+    }
+    // Rust's `{:e}` gives the same shortest round-trip digits: "-d.dddde-x".
+    let mut buf = String::with_capacity(32);
+    let _ = write!(buf, "{:e}", v.abs());
+    let (mantissa, exp) = buf.split_once('e').unwrap_or((&buf, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    if v < 0.0 {
+        out.push('-');
+    }
+    if !(-4..6).contains(&exp) {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        let _ = write!(out, "{:02}", exp.abs());
+    } else if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let int_len = (exp + 1) as usize;
+        if digits.len() <= int_len {
+            out.push_str(&digits);
+            for _ in digits.len()..int_len {
+                out.push('0');
+            }
+        } else {
+            out.push_str(&digits[..int_len]);
+            out.push('.');
+            out.push_str(&digits[int_len..]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn go(v: f64) -> String {
+        let mut s = String::new();
+        write_go_float(v, &mut s);
+        s
+    }
+
+    #[test]
+    fn floats_are_written_like_go() {
+        // Cases taken from node_exporter's expected output and Go's strconv behaviour.
+        assert_eq!(go(8e9), "8e+09");
+        assert_eq!(go(2.70553174016e11), "2.70553174016e+11");
+        assert_eq!(go(118821.284256), "118821.284256");
+        assert_eq!(go(3.831959552e9), "3.831959552e+09");
+        assert_eq!(go(1_418_183_276.0), "1.418183276e+09");
+        assert_eq!(go(10870.69), "10870.69");
+        assert_eq!(go(0.21), "0.21");
+        assert_eq!(go(719.0), "719");
+        assert_eq!(go(999_999.0), "999999");
+        assert_eq!(go(1_000_000.0), "1e+06");
+        assert_eq!(go(1_234_567.0), "1.234567e+06");
+        assert_eq!(go(123_456.5), "123456.5");
+        assert_eq!(go(0.0001), "0.0001");
+        assert_eq!(go(0.00001), "1e-05");
+        assert_eq!(go(1.5e-7), "1.5e-07");
+        assert_eq!(go(-2.5), "-2.5");
+        assert_eq!(go(-3e10), "-3e+10");
+        assert_eq!(go(1e21), "1e+21");
+        assert_eq!(go(1e100), "1e+100");
+        assert_eq!(go(0.0), "0");
+        assert_eq!(go(f64::NAN), "NaN");
+        assert_eq!(go(f64::INFINITY), "+Inf");
+        assert_eq!(go(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(go(1.8446744073709552e19), "1.8446744073709552e+19");
+    }
+
+    #[test]
+    fn families_and_series_are_sorted_and_escaped() {
+        let mut s = Scrape::new();
+        s.gauge("b_metric", "B help", &[("z", "1"), ("a", "x")], 2.0);
+        s.gauge("b_metric", "ignored", &[("z", "0"), ("a", "x")], 1.0);
+        s.counter(
+            "a_total",
+            "A \\ help\nline",
+            &[("path", "C:\\ \"q\"\n")],
+            3.5,
+        );
+        s.add("empty_family", "none", MetricType::Gauge, Vec::new(), 0.0);
+        s.retain(|f| f.name != "empty_family");
+        let mut out = String::new();
+        s.render(&mut out);
+        assert_eq!(
+            out,
+            "# HELP a_total A \\\\ help\\nline\n# TYPE a_total counter\na_total{path=\"C:\\\\ \\\"q\\\"\\n\"} 3.5\n\
+             # HELP b_metric B help\n# TYPE b_metric gauge\nb_metric{a=\"x\",z=\"0\"} 1\nb_metric{a=\"x\",z=\"1\"} 2\n"
+        );
+    }
+}
