@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end check of the portal binary from outside: start it on a free loopback port
-# with the embedded default, check every route with curl, run schemathesis against its
-# own OpenAPI document, then SIGTERM it and require a clean exit.
+# with the embedded default configuration (its Forgejo and weather URLs pointed at fake
+# upstreams on loopback, so no traffic leaves 127.0.0.1), check every route with curl,
+# run schemathesis against its own OpenAPI document, then SIGTERM it and require a
+# clean exit.
 # usage: e2e-portal.sh PATH/TO/kitestacks-portal
 set -euo pipefail
 bin=$(realpath "$1")
@@ -9,15 +11,31 @@ cd "$(dirname "$0")/.."
 venv=target/ci-venv
 work=$(mktemp -d)
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; rm -rf "$work"; }
+fake_pid=""
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; [ -f "$work/log" ] && tail -20 "$work/log" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+shared=$(realpath ../shared)
+python3 .ci/fake_upstreams.py "$shared/fixtures" "$work/fake_port" &
+fake_pid=$!
+for _ in $(seq 1 50); do [ -s "$work/fake_port" ] && break; sleep 0.1; done
+fake="http://127.0.0.1:$(cat "$work/fake_port")"
+"$bin" --print-default-config \
+    | sed -e "s|^url = \"https://gitforge.kitestacks.com/\"|url = \"$fake/\"|" \
+          -e "s|^# base_url = \"https://wttr.in\".*|base_url = \"$fake/wttr\"|" >"$work/portal.toml"
+grep -q "^url = \"$fake/\"" "$work/portal.toml" && grep -q "^base_url = \"$fake/wttr\"" "$work/portal.toml" \
+    || fail "could not point the config at the fake upstreams"
+
 port=$(free_port)
 base="http://127.0.0.1:$port"
-RUST_LOG=debug "$bin" --listen "127.0.0.1:$port" >"$work/log" 2>&1 &
+RUST_LOG=debug "$bin" --config "$work/portal.toml" --listen "127.0.0.1:$port" >"$work/log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do
     curl -fsS "$base/api/health" >/dev/null 2>&1 && break
@@ -46,6 +64,10 @@ check "metrics has memory and the host name" test "$(body "$base/api/metrics" | 
     'import json,sys; m=json.load(sys.stdin); print(m["memory"]["total_bytes"] > 0 and bool(m["host"]["hostname"]))')" = True
 check "metrics memory total equals MemTotal" test "$(body "$base/api/metrics/memory" | python3 -c \
     'import json,sys; print(json.load(sys.stdin)["total_bytes"])')" = "$(awk '/^MemTotal:/ {printf "%.0f", $2 * 1024}' /proc/meminfo)"
+check "activity from the fake Forgejo" test "$(body "$base/api/activity" | python3 -c \
+    'import json,sys; a=json.load(sys.stdin); print(len(a["commits"]) > 0 and a["stale"] is False)')" = True
+check "weather from the fake wttr.in" test "$(body "$base/api/weather" | python3 -c \
+    'import json,sys; w=json.load(sys.stdin); print(w["weather"]["provider"])')" = wttr
 check "docs redirect" test "$(status "$base/api/docs")" = 308
 check "docs page" grep -q swagger-ui <(body "$base/api/docs/")
 check "unknown path is 404 JSON" test "$(body "$base/api/nope" | python3 -c \

@@ -19,6 +19,7 @@
 //! assert_eq!(resp.status(), 200);
 //! ```
 
+pub mod activity;
 pub mod cli;
 mod cors;
 pub mod metrics;
@@ -27,3 +28,5 @@ pub mod portal;
 pub mod response;
 pub mod server;
 mod static_files;
+pub mod upstream;
+pub mod weather;

@@ -12,7 +12,7 @@ use kitestacks_metrics::{
 };
 use utoipa::OpenApi;
 
-use crate::{metrics, portal};
+use crate::{activity, metrics, portal, weather};
 
 /// The portal API's document.
 #[derive(OpenApi)]
@@ -33,6 +33,8 @@ use crate::{metrics, portal};
         portal::openapi_json,
         portal::docs_redirect,
         portal::docs,
+        activity::activity,
+        weather::weather,
         metrics::metrics,
         metrics::host,
         metrics::cpu,

@@ -10,12 +10,14 @@ use hyper::{Method, Request, Response, StatusCode};
 use kitestacks_core::Config;
 use kitestacks_core::api::{ErrorBody, Health, ServicesResponse};
 
+use crate::activity::Activity;
 use crate::cors::Cors;
 use crate::metrics::Metrics;
 use crate::openapi;
 use crate::response;
 use crate::server::Body;
 use crate::static_files::StaticDir;
+use crate::weather::CurrentWeather;
 
 /// Where the OpenAPI document is served; Swagger UI loads it from here.
 pub const OPENAPI_PATH: &str = "/api/openapi.json";
@@ -34,6 +36,8 @@ struct Inner {
     static_dir: Option<StaticDir>,
     cors: Cors,
     metrics: Arc<Metrics>,
+    activity: Activity,
+    weather: CurrentWeather,
 }
 
 impl Portal {
@@ -57,6 +61,8 @@ impl Portal {
                 static_dir,
                 cors: Cors::new(&config.server.cors_allow_origins),
                 metrics: Arc::new(Metrics::new(&config.metrics)?),
+                activity: Activity::new(&config.forgejo)?,
+                weather: CurrentWeather::new(&config.weather)?,
             }),
         })
     }
@@ -103,7 +109,12 @@ impl Portal {
     fn serves(&self, path: &str) -> bool {
         matches!(
             path,
-            "/api/health" | "/api/services" | OPENAPI_PATH | DOCS_PATH
+            "/api/health"
+                | "/api/services"
+                | "/api/activity"
+                | "/api/weather"
+                | OPENAPI_PATH
+                | DOCS_PATH
         ) || path.starts_with("/api/docs/")
             || crate::metrics::is_route(path)
             || (!is_api(path) && self.inner.static_dir.is_some())
@@ -113,6 +124,8 @@ impl Portal {
         match path {
             "/api/health" => health(),
             "/api/services" => services(&self.inner.services),
+            "/api/activity" => self.inner.activity.route().await,
+            "/api/weather" => self.inner.weather.route().await,
             OPENAPI_PATH => openapi_json(&self.inner.openapi),
             DOCS_PATH => docs_redirect(),
             _ if path == "/api/metrics" || path.starts_with("/api/metrics/") => self

@@ -36,6 +36,10 @@ pub struct Config {
     pub server: ServerConfig,
     /// Host metrics.
     pub metrics: MetricsConfig,
+    /// Recent commits from Forgejo.
+    pub forgejo: ForgejoConfig,
+    /// Current weather.
+    pub weather: WeatherConfig,
     /// The hosts and services.
     pub registry: Registry,
 }
@@ -130,6 +134,93 @@ impl Default for MetricsConfig {
     }
 }
 
+/// The environment variable the Forgejo token is read from (it wins over `token_file`).
+pub const FORGEJO_TOKEN_ENV: &str = "KITESTACKS_FORGEJO_TOKEN";
+
+/// `[forgejo]`: recent commits for `/api/activity`. Without `url` the route answers 503.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForgejoConfig {
+    /// The Forgejo (or Gitea) base URL, e.g. `https://gitforge.kitestacks.com/`.
+    pub url: Option<Url>,
+    /// The API token, from `KITESTACKS_FORGEJO_TOKEN` or the file named by `token_file`;
+    /// without one only public repositories are seen.
+    pub token: Option<crate::Secret>,
+    /// How many commits `/api/activity` returns (1–50, default 10).
+    pub limit: usize,
+    /// Only repositories of this user or organisation.
+    pub owner: Option<String>,
+    /// How long fetched commits are served before Forgejo is asked again (default 60 s).
+    pub refresh: Duration,
+    /// How long one request to Forgejo may take (default 10 s).
+    pub timeout: Duration,
+}
+
+impl Default for ForgejoConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            token: None,
+            limit: 10,
+            owner: None,
+            refresh: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Which weather service `/api/weather` asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WeatherProviderKind {
+    /// wttr.in (`format=j1`): a place name or coordinates.
+    Wttr,
+    /// Open-Meteo: coordinates only.
+    OpenMeteo,
+}
+
+/// Which units the page shows (the API sends both °C and °F either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Units {
+    /// °C, km/h, hPa, mm.
+    Metric,
+    /// °F.
+    Imperial,
+}
+
+/// `[weather]`: current conditions for `/api/weather`. Without `location` the route
+/// answers 503. The location is set here, never by the caller, so the API cannot be
+/// used as an open proxy to exhaust the upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeatherConfig {
+    /// wttr.in (default) or Open-Meteo.
+    pub provider: WeatherProviderKind,
+    /// A place name (`Berlin`) or `latitude,longitude` (`52.52,13.41`).
+    pub location: Option<String>,
+    /// The units the page shows.
+    pub units: Units,
+    /// How long an answer is served before the provider is asked again (default 15 min:
+    /// wttr.in renews its data about every 10 minutes; polling faster gets nothing new).
+    pub refresh: Duration,
+    /// How long one request may take (default 10 s).
+    pub timeout: Duration,
+    /// The provider's base URL (default: its public service).
+    pub base_url: Option<Url>,
+}
+
+impl Default for WeatherConfig {
+    fn default() -> Self {
+        Self {
+            provider: WeatherProviderKind::Wttr,
+            location: None,
+            units: Units::Metric,
+            refresh: Duration::from_secs(15 * 60),
+            timeout: Duration::from_secs(10),
+            base_url: None,
+        }
+    }
+}
+
 /// The shortest sampling interval: below it CPU percentages are mostly 0 or 100, as the
 /// kernel accounts CPU time in 10 ms ticks.
 pub const SHORTEST_METRICS_INTERVAL: Duration = Duration::from_millis(500);
@@ -149,11 +240,9 @@ struct RawConfig {
     #[serde(default)]
     metrics: RawMetrics,
     #[serde(default)]
-    #[expect(dead_code, reason = "no keys yet; the git-activity work fills it")]
-    forgejo: RawEmpty,
+    forgejo: RawForgejo,
     #[serde(default)]
-    #[expect(dead_code, reason = "no keys yet; the weather work fills it")]
-    weather: RawEmpty,
+    weather: RawWeather,
     #[serde(default)]
     hosts: Vec<RawHost>,
     #[serde(default)]
@@ -176,10 +265,27 @@ struct RawMetrics {
     exclude_virtual_interfaces: Option<bool>,
 }
 
-/// A section whose keys a later feature defines: until then any key in it is unknown.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RawEmpty {}
+struct RawForgejo {
+    url: Option<String>,
+    token_file: Option<PathBuf>,
+    limit: Option<i64>,
+    owner: Option<String>,
+    refresh: Option<ConfigDuration>,
+    timeout: Option<ConfigDuration>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWeather {
+    provider: Option<WeatherProviderKind>,
+    location: Option<String>,
+    units: Option<Units>,
+    refresh: Option<ConfigDuration>,
+    timeout: Option<ConfigDuration>,
+    base_url: Option<String>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -303,6 +409,17 @@ impl Config {
         origin: &str,
         base_dir: Option<&Path>,
     ) -> Result<Self, ConfigError> {
+        Self::from_toml_with_env(text, origin, base_dir, &|k| std::env::var(k).ok())
+    }
+
+    /// [`Config::from_toml`] with the environment given as a lookup function (for the
+    /// Forgejo token), so tests need not change the process environment.
+    pub fn from_toml_with_env(
+        text: &str,
+        origin: &str,
+        base_dir: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
             ConfigError::Syntax {
@@ -321,7 +438,7 @@ impl Config {
         let mut v = Validator {
             problems: Vec::new(),
         };
-        let config = v.config(raw, origin, base_dir);
+        let config = v.config(raw, origin, base_dir, env);
         if v.problems.is_empty() {
             Ok(config)
         } else {
@@ -376,10 +493,18 @@ impl Validator {
         });
     }
 
-    fn config(&mut self, raw: RawConfig, origin: &str, base_dir: Option<&Path>) -> Config {
+    fn config(
+        &mut self,
+        raw: RawConfig,
+        origin: &str,
+        base_dir: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Config {
         let homelab = self.homelab(raw.homelab);
         let server = self.server(raw.server, base_dir);
         let metrics = self.metrics(raw.metrics);
+        let forgejo = self.forgejo(raw.forgejo, base_dir, env);
+        let weather = self.weather(raw.weather);
         let hosts = self.hosts(raw.hosts);
         let services = self.services(raw.services, &hosts, &homelab);
         Config {
@@ -387,6 +512,8 @@ impl Validator {
             homelab,
             server,
             metrics,
+            forgejo,
+            weather,
             registry: Registry { hosts, services },
         }
     }
@@ -566,6 +693,143 @@ impl Validator {
             m.exclude_virtual_interfaces = b;
         }
         m
+    }
+
+    fn duration(
+        &mut self,
+        key: &str,
+        value: Option<ConfigDuration>,
+        min: Duration,
+        max: Duration,
+        slot: &mut Duration,
+    ) {
+        if let Some(ConfigDuration(d)) = value {
+            if d < min || d > max {
+                self.problem(
+                    key,
+                    format!(
+                        "{:?} is out of range ({} to {})",
+                        duration::format(d),
+                        duration::format(min),
+                        duration::format(max)
+                    ),
+                );
+            } else {
+                *slot = d;
+            }
+        }
+    }
+
+    fn forgejo(
+        &mut self,
+        raw: RawForgejo,
+        base_dir: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> ForgejoConfig {
+        let mut f = ForgejoConfig::default();
+        if let Some(u) = &raw.url {
+            f.url = self.http_url("forgejo.url", u);
+        }
+        let token_file = raw.token_file.map(|p| match base_dir {
+            Some(base) if p.is_relative() => base.join(p),
+            _ => p,
+        });
+        match crate::Secret::resolve(
+            "forgejo.token_file",
+            FORGEJO_TOKEN_ENV,
+            token_file.as_deref(),
+            env,
+        ) {
+            Ok(token) => f.token = token,
+            Err(p) => self.problems.push(p),
+        }
+        if let Some(n) = raw.limit {
+            match usize::try_from(n) {
+                Ok(n) if (1..=50).contains(&n) => f.limit = n,
+                _ => self.problem("forgejo.limit", format!("{n} is not between 1 and 50")),
+            }
+        }
+        if let Some(owner) = raw.owner {
+            if owner.trim().is_empty() || owner.contains(['/', ' ', '?', '#']) {
+                self.problem(
+                    "forgejo.owner",
+                    format!("{owner:?} is not a user or organisation name"),
+                );
+            } else {
+                f.owner = Some(owner);
+            }
+        }
+        self.duration(
+            "forgejo.refresh",
+            raw.refresh,
+            Duration::from_secs(5),
+            Duration::from_secs(86_400),
+            &mut f.refresh,
+        );
+        self.duration(
+            "forgejo.timeout",
+            raw.timeout,
+            Duration::from_millis(100),
+            LONGEST_TIMEOUT,
+            &mut f.timeout,
+        );
+        f
+    }
+
+    fn weather(&mut self, raw: RawWeather) -> WeatherConfig {
+        let mut w = WeatherConfig::default();
+        if let Some(p) = raw.provider {
+            w.provider = p;
+        }
+        if let Some(u) = raw.units {
+            w.units = u;
+        }
+        if let Some(loc) = raw.location {
+            let coords = parse_coordinates(&loc);
+            if loc.trim().is_empty() {
+                self.problem(
+                    "weather.location",
+                    "must not be empty (a place name or \"latitude,longitude\")",
+                );
+            } else if loc.contains(',')
+                && coords.is_none()
+                && loc
+                    .trim_start()
+                    .starts_with(|c: char| c.is_ascii_digit() || c == '-')
+            {
+                self.problem(
+                    "weather.location",
+                    format!(
+                        "{loc:?} is not valid coordinates (latitude -90..90, longitude -180..180)"
+                    ),
+                );
+            } else if w.provider == WeatherProviderKind::OpenMeteo && coords.is_none() {
+                self.problem(
+                    "weather.location",
+                    format!("{loc:?}: the open-meteo provider needs \"latitude,longitude\", not a place name"),
+                );
+            } else {
+                w.location = Some(loc.trim().to_owned());
+            }
+        }
+        self.duration(
+            "weather.refresh",
+            raw.refresh,
+            Duration::from_secs(60),
+            Duration::from_secs(86_400),
+            &mut w.refresh,
+        );
+        self.duration(
+            "weather.timeout",
+            raw.timeout,
+            Duration::from_millis(100),
+            LONGEST_TIMEOUT,
+            &mut w.timeout,
+        );
+        if let Some(u) = &raw.base_url {
+            w.base_url = self.http_url("weather.base_url", u);
+        }
+        w
     }
 
     fn hosts(&mut self, raw: Vec<RawHost>) -> Vec<Host> {
@@ -778,6 +1042,13 @@ impl Validator {
             }
         }
     }
+}
+
+/// `"52.52,13.41"` as (latitude, longitude), if it is valid coordinates.
+fn parse_coordinates(s: &str) -> Option<(f64, f64)> {
+    let (a, b) = s.split_once(',')?;
+    let (lat, lon): (f64, f64) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+    ((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)).then_some((lat, lon))
 }
 
 /// The last non-empty line of a multi-line message (regex errors draw a caret diagram).

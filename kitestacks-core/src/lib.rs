@@ -29,8 +29,8 @@ mod registry;
 mod secret;
 
 pub use config::{
-    Config, DEFAULT_CONFIG_TOML, HomelabConfig, MetricsConfig, SHORTEST_METRICS_INTERVAL,
-    ServerConfig,
+    Config, DEFAULT_CONFIG_TOML, FORGEJO_TOKEN_ENV, ForgejoConfig, HomelabConfig, MetricsConfig,
+    SHORTEST_METRICS_INTERVAL, ServerConfig, Units, WeatherConfig, WeatherProviderKind,
 };
 pub use error::{ConfigError, Problem};
 pub use registry::{

@@ -29,7 +29,7 @@ impl Secret {
         key: &str,
         env_var: &str,
         file: Option<&Path>,
-        env: impl Fn(&str) -> Option<String>,
+        env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Option<Self>, Problem> {
         if let Some(value) = env(env_var) {
             let secret = Self::new(value);
@@ -88,12 +88,12 @@ mod tests {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         writeln!(f, "from-file").unwrap();
         let none = |_: &str| None;
-        let got = Secret::resolve("forgejo.token_file", "TOKEN", Some(f.path()), none).unwrap();
+        let got = Secret::resolve("forgejo.token_file", "TOKEN", Some(f.path()), &none).unwrap();
         assert_eq!(got.unwrap().expose(), "from-file");
         let env = |k: &str| (k == "TOKEN").then(|| "from-env".to_owned());
-        let got = Secret::resolve("forgejo.token_file", "TOKEN", Some(f.path()), env).unwrap();
+        let got = Secret::resolve("forgejo.token_file", "TOKEN", Some(f.path()), &env).unwrap();
         assert_eq!(got.unwrap().expose(), "from-env");
-        assert_eq!(Secret::resolve("k", "TOKEN", None, none).unwrap(), None);
+        assert_eq!(Secret::resolve("k", "TOKEN", None, &none).unwrap(), None);
     }
 
     #[test]
@@ -103,13 +103,13 @@ mod tests {
             "forgejo.token_file",
             "T",
             Some(Path::new("/nonexistent/t")),
-            none,
+            &none,
         )
         .unwrap_err();
         assert_eq!(err.key, "forgejo.token_file");
         assert!(err.message.contains("/nonexistent/t"), "{}", err.message);
         let empty = |_: &str| Some("  \n".to_owned());
-        let err = Secret::resolve("forgejo.token_file", "T", None, empty).unwrap_err();
+        let err = Secret::resolve("forgejo.token_file", "T", None, &empty).unwrap_err();
         assert_eq!(err.key, "T");
     }
 }

@@ -2,9 +2,11 @@
 //! real loopback sockets, the OpenAPI drift check, and the binary's flags.
 
 mod cli;
+mod fake;
 mod http;
 mod metrics;
 mod openapi;
 mod routes;
 mod schema;
 mod server;
+mod upstreams;

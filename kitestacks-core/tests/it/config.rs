@@ -191,3 +191,41 @@ fn a_missing_file_is_a_read_error_naming_it() {
         "{err}"
     );
 }
+
+#[test]
+fn the_forgejo_token_comes_from_the_environment_or_a_file_and_is_redacted() {
+    use kitestacks_core::FORGEJO_TOKEN_ENV;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "file-token-123\n").unwrap();
+    let text = "[forgejo]\nurl = \"https://git.example.com/\"\ntoken_file = \"token\"\n";
+    let none = |_: &str| None;
+    let c = Config::from_toml_with_env(text, "<test>", Some(dir.path()), &none).unwrap();
+    assert_eq!(c.forgejo.token.as_ref().unwrap().expose(), "file-token-123");
+    let env = |k: &str| (k == FORGEJO_TOKEN_ENV).then(|| "env-token-456".to_owned());
+    let c = Config::from_toml_with_env(text, "<test>", Some(dir.path()), &env).unwrap();
+    assert_eq!(c.forgejo.token.as_ref().unwrap().expose(), "env-token-456");
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains("env-token-456") && !shown.contains("file-token"),
+        "Debug redacts the token"
+    );
+}
+
+#[test]
+fn the_default_configures_both_upstreams() {
+    let c = Config::default_embedded();
+    assert_eq!(
+        c.forgejo.url.as_ref().map(|u| u.as_str()),
+        Some("https://gitforge.kitestacks.com/")
+    );
+    assert_eq!(c.forgejo.refresh.as_secs(), 60);
+    assert_eq!(c.weather.location.as_deref(), Some("Berlin"));
+    assert_eq!(c.weather.refresh.as_secs(), 900);
+    let c = Config::from_toml(
+        "[weather]\nprovider = \"open-meteo\"\nlocation = \"52.52, 13.41\"\n",
+        "<t>",
+        None,
+    )
+    .unwrap();
+    assert_eq!(c.weather.location.as_deref(), Some("52.52, 13.41"));
+}

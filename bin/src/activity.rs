@@ -1,0 +1,136 @@
+//! `GET /api/activity`: the newest commits across the homelab's Forgejo, behind the
+//! upstream cache.
+
+use std::sync::Arc;
+
+use hyper::{Response, StatusCode};
+use kitestacks_core::ForgejoConfig;
+use kitestacks_core::api::ErrorBody;
+use kitestacks_forgejo::{Client, Commit};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::response;
+use crate::server::Body;
+use crate::upstream::{Answer, Failure, Upstream};
+
+/// The body of `GET /api/activity`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityResponse {
+    /// When the commits were fetched from Forgejo, seconds since the Unix epoch.
+    pub fetched_at_seconds: f64,
+    /// Seconds since then.
+    pub age_seconds: f64,
+    /// Whether a newer answer was due but could not be had (see `error`).
+    pub stale: bool,
+    /// Why the last refresh failed, when `stale`.
+    pub error: Option<Failure>,
+    /// The Forgejo the commits come from.
+    pub forgejo_url: String,
+    /// Newest first, de-duplicated by SHA.
+    pub commits: Vec<Commit>,
+}
+
+/// The configured Forgejo behind its cache, or `None` when `[forgejo] url` is unset.
+pub struct Activity {
+    upstream: Option<(Arc<Upstream<Vec<Commit>>>, String)>,
+}
+
+impl Activity {
+    /// Builds the client from `[forgejo]`.
+    pub fn new(config: &ForgejoConfig) -> anyhow::Result<Self> {
+        let Some(url) = &config.url else {
+            return Ok(Self { upstream: None });
+        };
+        let mut builder = Client::builder(url.as_str())
+            .timeout(config.timeout)
+            .user_agent(concat!("kitestacks-portal/", env!("CARGO_PKG_VERSION")));
+        if let Some(token) = &config.token {
+            builder = builder.token(token.clone());
+        }
+        let client = builder.build()?;
+        let (limit, owner) = (config.limit, config.owner.clone());
+        let upstream = Upstream::new("forgejo", config.refresh, move || {
+            let (client, owner) = (client.clone(), owner.clone());
+            async move {
+                let result = match &owner {
+                    Some(o) => client.recent_commits_of(o, limit).await,
+                    None => client.recent_commits(limit).await,
+                };
+                result.map_err(|e| {
+                    tracing::warn!("forgejo: {e}");
+                    let kind = e.kind();
+                    Failure {
+                        kind: kind.as_str().to_owned(),
+                        message: format!("the Forgejo request failed ({})", kind.as_str()),
+                        timeout: kind == kitestacks_forgejo::ErrorKind::Timeout,
+                    }
+                })
+            }
+        });
+        Ok(Self {
+            upstream: Some((upstream, url.to_string())),
+        })
+    }
+
+    /// Answers the route.
+    pub async fn route(&self) -> Response<Body> {
+        activity(self).await
+    }
+}
+
+/// Recent commits.
+#[utoipa::path(
+    get,
+    path = "/api/activity",
+    tag = "portal",
+    operation_id = "activity",
+    summary = "Recent commits across all repositories of the homelab's Forgejo",
+    description = "Served from a cache refreshed at most once per `[forgejo] refresh` (default 60 s), \
+                   with one upstream request however many pages ask. If Forgejo fails after a \
+                   success, the last good commits are served with `stale: true` and the error's \
+                   kind; with no good answer yet, an error status: 502 (Forgejo answered badly or \
+                   could not be reached), 504 (timeout), 503 (not configured).",
+    responses(
+        (status = 200, description = "The newest commits", body = ActivityResponse),
+        (status = 502, description = "Forgejo failed and there is no earlier answer", body = ErrorBody,
+         example = json!({"error": {"code": "bad_upstream", "message": "the Forgejo request failed (unauthorized)"}})),
+        (status = 503, description = "`[forgejo] url` is not configured", body = ErrorBody,
+         example = json!({"error": {"code": "not_configured", "message": "set [forgejo] url to show recent commits"}})),
+        (status = 504, description = "Forgejo did not answer in time and there is no earlier answer", body = ErrorBody,
+         example = json!({"error": {"code": "upstream_timeout", "message": "the Forgejo request failed (timeout)"}})),
+    )
+)]
+async fn activity(a: &Activity) -> Response<Body> {
+    let Some((upstream, url)) = &a.upstream else {
+        return response::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_configured",
+            "set [forgejo] url to show recent commits",
+        );
+    };
+    match upstream.get().await {
+        Answer::Fresh(g) => response::json(StatusCode::OK, &body(&g, false, None, url)),
+        Answer::Stale(g, e) => response::json(StatusCode::OK, &body(&g, true, e, url)),
+        Answer::Error(f) => {
+            let (status, code) = f.status();
+            response::error(status, code, f.message)
+        }
+    }
+}
+
+fn body(
+    g: &crate::upstream::Good<Vec<Commit>>,
+    stale: bool,
+    error: Option<Failure>,
+    url: &str,
+) -> ActivityResponse {
+    ActivityResponse {
+        fetched_at_seconds: g.fetched_at_seconds(),
+        age_seconds: g.age_seconds(),
+        stale,
+        error,
+        forgejo_url: url.to_owned(),
+        commits: g.value.as_ref().clone(),
+    }
+}

@@ -1,0 +1,295 @@
+//! The cache in front of an upstream (Forgejo, the weather provider): answers are reused
+//! for a refresh period; when they are due, one request goes upstream however many
+//! clients ask (single flight); if it fails, the last good answer is served marked
+//! stale with the error's kind, and with none an honest error status. Failures are never
+//! cached as data, and after one the upstream is left alone for a short back-off so a
+//! dead upstream is not hammered by every open tab.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::FutureExt;
+use futures_util::future::Shared;
+use hyper::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type Fetch<T> = Box<dyn Fn() -> BoxFuture<Result<T, Failure>> + Send + Sync>;
+
+/// Why an upstream request failed, as the API reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(example = json!({"kind": "timeout", "message": "Forgejo did not answer in time"}))]
+pub struct Failure {
+    /// The upstream library's error kind, e.g. `timeout`, `unauthorized`, `unavailable`.
+    pub kind: String,
+    /// A short explanation (details are in the server log).
+    pub message: String,
+    /// Whether it was a timeout (answered 504 when there is no data to fall back on;
+    /// any other failure is 502).
+    #[serde(skip)]
+    pub timeout: bool,
+}
+
+impl Failure {
+    /// The status and error code when there is no good answer to fall back on.
+    pub fn status(&self) -> (StatusCode, &'static str) {
+        if self.timeout {
+            (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout")
+        } else {
+            (StatusCode::BAD_GATEWAY, "bad_upstream")
+        }
+    }
+}
+
+/// A good answer and when it was fetched.
+#[derive(Debug)]
+pub struct Good<T> {
+    /// The data.
+    pub value: Arc<T>,
+    /// When it was fetched.
+    pub fetched_at: SystemTime,
+    at: Instant,
+}
+
+impl<T> Clone for Good<T> {
+    fn clone(&self) -> Self {
+        Self {
+            value: self.value.clone(),
+            fetched_at: self.fetched_at,
+            at: self.at,
+        }
+    }
+}
+
+impl<T> Good<T> {
+    /// Seconds since the Unix epoch when it was fetched.
+    pub fn fetched_at_seconds(&self) -> f64 {
+        self.fetched_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    }
+
+    /// Seconds since it was fetched.
+    pub fn age_seconds(&self) -> f64 {
+        self.at.elapsed().as_secs_f64()
+    }
+}
+
+/// What a request gets.
+#[derive(Debug)]
+pub enum Answer<T> {
+    /// Data younger than the refresh period, or just fetched.
+    Fresh(Good<T>),
+    /// Older data: the refresh failed (`Some`), or is still running (`None`).
+    Stale(Good<T>, Option<Failure>),
+    /// No data at all, and the last attempt failed.
+    Error(Failure),
+}
+
+struct State<T> {
+    good: Option<Good<T>>,
+    failure: Option<(Failure, Instant)>,
+    inflight: Option<Shared<BoxFuture<()>>>,
+}
+
+/// One upstream behind its cache.
+pub struct Upstream<T> {
+    name: &'static str,
+    fetch: Fetch<T>,
+    refresh: Duration,
+    backoff: Duration,
+    wait_with_data: Duration,
+    state: Mutex<State<T>>,
+}
+
+impl<T: Send + Sync + 'static> Upstream<T> {
+    /// `fetch` makes one upstream request; answers are reused for `refresh`.
+    pub fn new<F, Fut>(name: &'static str, refresh: Duration, fetch: F) -> Arc<Self>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, Failure>> + Send + 'static,
+    {
+        Arc::new(Self {
+            name,
+            fetch: Box::new(move || fetch().boxed()),
+            refresh,
+            backoff: (refresh / 4).clamp(Duration::from_secs(1), Duration::from_secs(30)),
+            wait_with_data: Duration::from_secs(2),
+            state: Mutex::new(State {
+                good: None,
+                failure: None,
+                inflight: None,
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The current answer, refreshing first if it is due.
+    pub async fn get(self: &Arc<Self>) -> Answer<T> {
+        let (wait, have_data) = {
+            let mut st = self.lock();
+            if let Some(g) = &st.good
+                && g.at.elapsed() < self.refresh
+            {
+                return Answer::Fresh(g.clone());
+            }
+            if let Some((_, at)) = &st.failure
+                && at.elapsed() < self.backoff
+            {
+                return answer(&st);
+            }
+            if st.inflight.is_none() {
+                let me = self.clone();
+                // A task of its own: the refresh completes even if every waiting client
+                // goes away.
+                let task = tokio::spawn(async move {
+                    let result = (me.fetch)().await;
+                    me.store(result);
+                });
+                st.inflight = Some(
+                    async move {
+                        let _ = task.await;
+                    }
+                    .boxed()
+                    .shared(),
+                );
+            }
+            (st.inflight.clone(), st.good.is_some())
+        };
+        if let Some(wait) = wait {
+            if have_data {
+                // With data to show, do not keep the page waiting on a slow upstream.
+                if tokio::time::timeout(self.wait_with_data, wait)
+                    .await
+                    .is_err()
+                {
+                    let st = self.lock();
+                    if let Some(g) = &st.good {
+                        return Answer::Stale(g.clone(), None);
+                    }
+                }
+            } else {
+                wait.await;
+            }
+        }
+        answer(&self.lock())
+    }
+
+    fn store(&self, result: Result<T, Failure>) {
+        let mut st = self.lock();
+        match result {
+            Ok(value) => {
+                st.good = Some(Good {
+                    value: Arc::new(value),
+                    fetched_at: SystemTime::now(),
+                    at: Instant::now(),
+                });
+                st.failure = None;
+            }
+            Err(f) => {
+                tracing::warn!(
+                    upstream = self.name,
+                    kind = f.kind,
+                    "refresh failed: {}",
+                    f.message
+                );
+                st.failure = Some((f, Instant::now()));
+            }
+        }
+        st.inflight = None;
+    }
+}
+
+fn answer<T>(st: &State<T>) -> Answer<T> {
+    match (&st.good, &st.failure) {
+        (Some(g), None) => Answer::Fresh(g.clone()),
+        (Some(g), Some((f, _))) => Answer::Stale(g.clone(), Some(f.clone())),
+        (None, Some((f, _))) => Answer::Error(f.clone()),
+        (None, None) => Answer::Error(Failure {
+            kind: "unknown".into(),
+            message: "no answer yet".into(),
+            timeout: false,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn counter_upstream(
+        results: Vec<Result<u32, bool>>,
+        refresh: Duration,
+    ) -> (Arc<Upstream<u32>>, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let results = Arc::new(results);
+        let up = Upstream::new("test", refresh, move || {
+            let n = c.fetch_add(1, Ordering::SeqCst);
+            let r = results[n.min(results.len() - 1)];
+            async move {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                r.map_err(|timeout| Failure {
+                    kind: "x".into(),
+                    message: "failed".into(),
+                    timeout,
+                })
+            }
+        });
+        (up, calls)
+    }
+
+    #[tokio::test]
+    async fn many_concurrent_callers_make_one_upstream_request() {
+        let (up, calls) = counter_upstream(vec![Ok(7)], Duration::from_secs(60));
+        let answers = futures_util::future::join_all((0..20).map(|_| up.get())).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(
+            answers
+                .iter()
+                .all(|a| matches!(a, Answer::Fresh(g) if *g.value == 7))
+        );
+        assert!(matches!(up.get().await, Answer::Fresh(_)));
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "fresh data is reused");
+    }
+
+    #[tokio::test]
+    async fn a_failure_after_a_success_serves_the_last_good_data_marked_stale() {
+        let (up, calls) = counter_upstream(vec![Ok(1), Err(true), Ok(3)], Duration::ZERO);
+        assert!(matches!(up.get().await, Answer::Fresh(g) if *g.value == 1));
+        match up.get().await {
+            Answer::Stale(g, Some(f)) => {
+                assert_eq!(*g.value, 1);
+                assert_eq!(f.status().0, StatusCode::GATEWAY_TIMEOUT);
+            }
+            other => panic!("{other:?}"),
+        }
+        // within the back-off the upstream is not asked again
+        assert!(matches!(up.get().await, Answer::Stale(_, Some(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn failures_are_not_cached_as_data() {
+        // refresh 4 s: the back-off after a failure is a quarter of it, at least 1 s
+        let (up, calls) = counter_upstream(vec![Err(false), Ok(5)], Duration::from_secs(4));
+        match up.get().await {
+            Answer::Error(f) => assert_eq!(f.status(), (StatusCode::BAD_GATEWAY, "bad_upstream")),
+            other => panic!("{other:?}"),
+        }
+        // after the back-off (1 s minimum), the next request asks again and succeeds
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(matches!(up.get().await, Answer::Fresh(g) if *g.value == 5));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}

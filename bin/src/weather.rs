@@ -1,0 +1,148 @@
+//! `GET /api/weather`: current conditions at the configured location, behind the
+//! upstream cache.
+
+use std::sync::Arc;
+
+use hyper::{Response, StatusCode};
+use kitestacks_core::api::ErrorBody;
+use kitestacks_core::{Units, WeatherConfig, WeatherProviderKind};
+use kitestacks_weather::{Location, OpenMeteoProvider, Weather, WeatherProvider, WttrProvider};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::response;
+use crate::server::Body;
+use crate::upstream::{Answer, Failure, Good, Upstream};
+
+/// The body of `GET /api/weather`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WeatherResponse {
+    /// When the weather was fetched, seconds since the Unix epoch.
+    pub fetched_at_seconds: f64,
+    /// Seconds since then.
+    pub age_seconds: f64,
+    /// Whether a newer answer was due but could not be had (see `error`).
+    pub stale: bool,
+    /// Why the last refresh failed, when `stale`.
+    pub error: Option<Failure>,
+    /// The units the page should show (`[weather] units`); both are in `weather`.
+    pub units: Units,
+    /// The conditions.
+    pub weather: Weather,
+}
+
+/// The configured provider behind its cache, or `None` without `[weather] location`.
+pub struct CurrentWeather {
+    upstream: Option<Arc<Upstream<Weather>>>,
+    units: Units,
+}
+
+impl CurrentWeather {
+    /// Builds the provider from `[weather]`.
+    pub fn new(config: &WeatherConfig) -> anyhow::Result<Self> {
+        let Some(location) = &config.location else {
+            return Ok(Self {
+                upstream: None,
+                units: config.units,
+            });
+        };
+        let location: Location = location.parse()?;
+        let agent = concat!("kitestacks-portal/", env!("CARGO_PKG_VERSION"));
+        let provider: Arc<dyn WeatherProvider> = match config.provider {
+            WeatherProviderKind::Wttr => {
+                let mut b = WttrProvider::builder(location)
+                    .timeout(config.timeout)
+                    .user_agent(agent);
+                if let Some(u) = &config.base_url {
+                    b = b.base_url(u.as_str());
+                }
+                Arc::new(b.build()?)
+            }
+            WeatherProviderKind::OpenMeteo => {
+                let mut b = OpenMeteoProvider::builder(location)
+                    .timeout(config.timeout)
+                    .user_agent(agent);
+                if let Some(u) = &config.base_url {
+                    b = b.base_url(u.as_str());
+                }
+                Arc::new(b.build()?)
+            }
+        };
+        let upstream = Upstream::new("weather", config.refresh, move || {
+            let provider = provider.clone();
+            async move {
+                provider.current().await.map_err(|e| {
+                    tracing::warn!("weather: {e}");
+                    let kind = e.kind();
+                    Failure {
+                        kind: kind.as_str().to_owned(),
+                        message: format!("the weather request failed ({})", kind.as_str()),
+                        timeout: kind == kitestacks_weather::ErrorKind::Timeout,
+                    }
+                })
+            }
+        });
+        Ok(Self {
+            upstream: Some(upstream),
+            units: config.units,
+        })
+    }
+
+    /// Answers the route.
+    pub async fn route(&self) -> Response<Body> {
+        weather(self).await
+    }
+}
+
+/// Current weather.
+#[utoipa::path(
+    get,
+    path = "/api/weather",
+    tag = "portal",
+    operation_id = "weather",
+    summary = "Current weather at the homelab's location",
+    description = "The location is set by `[weather] location`, never by the caller. Served from a \
+                   cache refreshed at most once per `[weather] refresh` (default 15 min: wttr.in \
+                   renews its data about every 10 minutes), with one upstream request however many \
+                   pages ask. If the provider fails after a success, the last good answer is served \
+                   with `stale: true` and the error's kind; with no good answer yet, an error status: \
+                   502 (bad answer, unknown location, provider over capacity or unreachable), 504 \
+                   (timeout), 503 (not configured).",
+    responses(
+        (status = 200, description = "The current weather", body = WeatherResponse),
+        (status = 502, description = "The provider failed and there is no earlier answer", body = ErrorBody,
+         example = json!({"error": {"code": "bad_upstream", "message": "the weather request failed (unavailable)"}})),
+        (status = 503, description = "`[weather] location` is not configured", body = ErrorBody,
+         example = json!({"error": {"code": "not_configured", "message": "set [weather] location to show the weather"}})),
+        (status = 504, description = "The provider did not answer in time and there is no earlier answer", body = ErrorBody,
+         example = json!({"error": {"code": "upstream_timeout", "message": "the weather request failed (timeout)"}})),
+    )
+)]
+async fn weather(w: &CurrentWeather) -> Response<Body> {
+    let Some(upstream) = &w.upstream else {
+        return response::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_configured",
+            "set [weather] location to show the weather",
+        );
+    };
+    match upstream.get().await {
+        Answer::Fresh(g) => response::json(StatusCode::OK, &body(&g, false, None, w.units)),
+        Answer::Stale(g, e) => response::json(StatusCode::OK, &body(&g, true, e, w.units)),
+        Answer::Error(f) => {
+            let (status, code) = f.status();
+            response::error(status, code, f.message)
+        }
+    }
+}
+
+fn body(g: &Good<Weather>, stale: bool, error: Option<Failure>, units: Units) -> WeatherResponse {
+    WeatherResponse {
+        fetched_at_seconds: g.fetched_at_seconds(),
+        age_seconds: g.age_seconds(),
+        stale,
+        error,
+        units,
+        weather: g.value.as_ref().clone(),
+    }
+}
