@@ -14,7 +14,32 @@ use crate::error::Error;
 use crate::exposition::Scrape;
 use crate::roots::Roots;
 
+mod attr;
+mod cpu;
+mod cpufreq;
+mod device_filter;
+mod diskstats;
+mod entropy;
+mod filefd;
+mod filesystem;
+mod hwmon;
 mod loadavg;
+mod meminfo;
+mod netclass;
+mod netdev;
+mod netstat;
+mod os;
+mod pressure;
+mod processes;
+mod schedstat;
+mod sockstat;
+mod softnet;
+mod stat;
+mod thermal_zone;
+mod time;
+mod timex;
+mod uname;
+mod vmstat;
 
 /// What every collector can see: where the host's trees are.
 #[derive(Debug, Clone)]
@@ -67,7 +92,32 @@ impl std::fmt::Debug for Definition {
 }
 
 /// Every collector, in name order. Adding one is a file plus a line here.
-pub const COLLECTORS: &[Definition] = &[loadavg::DEFINITION];
+pub const COLLECTORS: &[Definition] = &[
+    cpu::DEFINITION,
+    cpufreq::DEFINITION,
+    diskstats::DEFINITION,
+    entropy::DEFINITION,
+    filefd::DEFINITION,
+    filesystem::DEFINITION,
+    hwmon::DEFINITION,
+    loadavg::DEFINITION,
+    meminfo::DEFINITION,
+    netclass::DEFINITION,
+    netdev::DEFINITION,
+    netstat::DEFINITION,
+    os::DEFINITION,
+    pressure::DEFINITION,
+    processes::DEFINITION,
+    schedstat::DEFINITION,
+    sockstat::DEFINITION,
+    softnet::DEFINITION,
+    stat::DEFINITION,
+    thermal_zone::DEFINITION,
+    time::DEFINITION,
+    timex::DEFINITION,
+    uname::DEFINITION,
+    vmstat::DEFINITION,
+];
 
 /// The per-collector options, with node_exporter's flag names and defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +130,10 @@ pub struct Options {
     pub cpu_info_flags_include: Option<String>,
     /// `--collector.cpu.info.bugs-include`.
     pub cpu_info_bugs_include: Option<String>,
+    /// Whether the cpufreq collector is enabled (`--collector.cpufreq`, default true):
+    /// node_exporter's cpu collector adds `node_cpu_frequency_hertz` from `/proc/cpuinfo`
+    /// (with `--collector.cpu.info`) only then. The binary sets it from the enabled set.
+    pub cpufreq_enabled: bool,
     /// `--collector.diskstats.device-exclude`.
     pub diskstats_device_exclude: String,
     /// `--collector.diskstats.device-include`.
@@ -134,6 +188,7 @@ impl Default for Options {
             cpu_info: false,
             cpu_info_flags_include: None,
             cpu_info_bugs_include: None,
+            cpufreq_enabled: true,
             diskstats_device_exclude: DISKSTATS_DEVICE_EXCLUDE.to_owned(),
             diskstats_device_include: None,
             filesystem_mount_points_exclude: crate::DEFAULT_MOUNT_POINTS_EXCLUDE.to_owned(),

@@ -105,12 +105,23 @@ fn implemented_collectors_match_node_exporters_expected_output() {
     )
     .unwrap();
     let expected = parse(&expected_text);
+    // The fixture has no net/dev: upstream's netdev read the real host's `lo` (over
+    // netlink), hence its filtered byte and packet counters. Do the same through
+    // /proc/net/dev: the test host's own file, of which device-include=lo keeps `lo`.
+    std::fs::copy("/proc/net/dev", root.join("proc/net/dev")).unwrap();
 
     let context = Context {
         roots: fixture_roots(&root),
         udev_data: root.join("udev/data"),
     };
-    let names: Vec<&str> = COLLECTORS.iter().map(|d| d.name).collect();
+    // Upstream's e2e run switches off the collectors that read the real host (statfs,
+    // adjtimex, uname, libselinux); they have tests of their own.
+    const UPSTREAM_DISABLED: [&str; 4] = ["filesystem", "selinux", "timex", "uname"];
+    let compared_collectors: Vec<_> = COLLECTORS
+        .iter()
+        .filter(|d| !UPSTREAM_DISABLED.contains(&d.name))
+        .collect();
+    let names: Vec<&str> = compared_collectors.iter().map(|d| d.name).collect();
     let mut node = NodeCollector::new(context, &names, &e2e_options(&root)).unwrap();
     let (mut scrape, failures) = node.scrape(|_| true);
     assert!(
@@ -125,7 +136,7 @@ fn implemented_collectors_match_node_exporters_expected_output() {
 
     let mut problems = Vec::new();
     let mut compared = BTreeSet::new();
-    for def in COLLECTORS {
+    for def in compared_collectors.iter().copied() {
         for (name, want) in expected
             .iter()
             .filter(|(n, _)| def.families.iter().any(|p| n.starts_with(p)))
@@ -176,7 +187,7 @@ fn implemented_collectors_match_node_exporters_expected_output() {
         problems.join("\n")
     );
     assert!(
-        compared.len() >= COLLECTORS.len(),
+        compared.len() >= names.len(),
         "compared {} families",
         compared.len()
     );

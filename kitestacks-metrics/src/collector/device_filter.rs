@@ -1,0 +1,87 @@
+//! node_exporter's include/exclude name filter (`deviceFilter`), shared by the collectors
+//! with `device-include` / `device-exclude` style flags (diskstats, filesystem, netdev).
+
+use regex::Regex;
+
+use crate::error::Error;
+use crate::filters::compile;
+
+/// An optional exclude pattern and an optional include pattern. An empty pattern is no
+/// pattern (node_exporter's rule: `""` never filters, although as a regex it would match
+/// everything). Patterns match anywhere in the name unless anchored, as Go's
+/// `MatchString` does.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeviceFilter {
+    exclude: Option<Regex>,
+    include: Option<Regex>,
+}
+
+impl DeviceFilter {
+    /// Compiles the two patterns; `what` names the flags in errors.
+    pub(crate) fn new(
+        exclude: (&'static str, &str),
+        include: (&'static str, &str),
+    ) -> Result<Self, Error> {
+        let opt = |(what, pattern): (&'static str, &str)| {
+            (!pattern.is_empty())
+                .then(|| compile(what, pattern))
+                .transpose()
+        };
+        Ok(Self {
+            exclude: opt(exclude)?,
+            include: opt(include)?,
+        })
+    }
+
+    /// node_exporter's rule for an exclude flag with a default and an include flag: giving
+    /// the include pattern drops the default exclusion; giving both is an error. (We cannot
+    /// tell an exclude pattern set explicitly to its default value from an unset one; such
+    /// a pattern is taken as unset.)
+    pub(crate) fn exclusive(
+        exclude: (&'static str, &str),
+        default_exclude: &str,
+        include: (&'static str, Option<&str>),
+    ) -> Result<Self, Error> {
+        let include_pattern = include.1.unwrap_or("");
+        let mut exclude_pattern = exclude.1;
+        if !include_pattern.is_empty() {
+            if exclude_pattern == default_exclude {
+                exclude_pattern = "";
+            } else if !exclude_pattern.is_empty() {
+                return Err(Error::Pattern {
+                    what: exclude.0,
+                    pattern: exclude_pattern.to_owned(),
+                    message: format!("mutually exclusive with {}", include.0),
+                });
+            }
+        }
+        Self::new((exclude.0, exclude_pattern), (include.0, include_pattern))
+    }
+
+    /// Whether `name` is left out: it matches the exclude pattern, or there is an include
+    /// pattern and it does not match.
+    pub(crate) fn ignored(&self, name: &str) -> bool {
+        self.exclude.as_ref().is_some_and(|r| r.is_match(name))
+            || self.include.as_ref().is_some_and(|r| !r.is_match(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_patterns_filter_nothing_and_include_drops_the_default_exclude() {
+        let none = DeviceFilter::new(("x", ""), ("y", "")).unwrap();
+        assert!(!none.ignored("anything"));
+        let f = DeviceFilter::exclusive(("ex", "^sd"), "^sd", ("in", Some("^sda$"))).unwrap();
+        assert!(!f.ignored("sda"), "default exclusion dropped");
+        assert!(f.ignored("sdb"));
+        let f = DeviceFilter::exclusive(("ex", "^loop"), "^loop", ("in", None)).unwrap();
+        assert!(f.ignored("loop0") && !f.ignored("sda"));
+        let e = DeviceFilter::exclusive(("ex", "^x"), "^loop", ("in", Some("^sd"))).unwrap_err();
+        assert!(e.to_string().contains("mutually exclusive with in"), "{e}");
+        let e = DeviceFilter::new(("ex", "("), ("in", "")).unwrap_err();
+        assert!(matches!(e, Error::Pattern { what: "ex", .. }), "{e}");
+    }
+}
