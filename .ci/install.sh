@@ -7,11 +7,23 @@ cd "$(dirname "$0")/.."
 apt_needed=()
 command -v curl >/dev/null || apt_needed+=(curl)
 command -v python3 >/dev/null || apt_needed+=(python3 python3-venv)
+command -v promtool >/dev/null || apt_needed+=(prometheus)
+command -v prometheus-node-exporter >/dev/null || apt_needed+=(prometheus-node-exporter)
 if [ ${#apt_needed[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${apt_needed[@]}"
 fi
+
+# The packages may start their own daemons (on :9090 and :9100); the checks start their
+# own on free loopback ports, so stop the packaged ones to keep the machine quiet.
+for svc in prometheus prometheus-node-exporter; do
+    if [ -d /run/systemd/system ]; then
+        systemctl stop "$svc" 2>/dev/null || true
+    elif [ -x "/etc/init.d/$svc" ]; then
+        "/etc/init.d/$svc" stop >/dev/null 2>&1 || true
+    fi
+done
 
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 

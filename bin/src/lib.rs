@@ -6,7 +6,9 @@
 //! - [`portal::Portal`]: the portal API's routes; [`Portal::handle`](portal::Portal::handle)
 //!   answers a request without a socket, which is how the tests drive it.
 //! - [`openapi`]: the generated OpenAPI 3.1 document.
-//! - [`cli`]: the `kitestacks-portal` flags.
+//! - [`cli`]: the `kitestacks-portal` flags and the logging setup.
+//! - [`exporter`]: the node-exporter-compatible `/metrics` endpoint of
+//!   `kitestacks-exporter`, with node_exporter's flags ([`exporter::cli`]).
 //!
 //! ```
 //! use kitestacks::portal::Portal;
@@ -22,6 +24,7 @@
 pub mod activity;
 pub mod cli;
 mod cors;
+pub mod exporter;
 pub mod metrics;
 pub mod openapi;
 pub mod portal;

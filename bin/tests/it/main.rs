@@ -2,6 +2,7 @@
 //! real loopback sockets, the OpenAPI drift check, and the binary's flags.
 
 mod cli;
+mod exporter;
 mod fake;
 mod http;
 mod metrics;

@@ -7,7 +7,7 @@ use crate::http::{call, portal};
 use crate::schema::check_response;
 
 /// node_exporter's fixture tree, unpacked (shared/ sits beside the repository).
-fn fixture_tree() -> (tempfile::TempDir, PathBuf) {
+pub fn fixture_tree() -> (tempfile::TempDir, PathBuf) {
     let tarball = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures/node_exporter/fixtures.tar.gz");
     let dir = tempfile::tempdir().unwrap();

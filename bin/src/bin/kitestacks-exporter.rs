@@ -1,0 +1,45 @@
+//! `kitestacks-exporter`: flags -> collectors -> serve on every listen address -> exit code.
+
+use std::process::ExitCode;
+
+use kitestacks::exporter::Exporter;
+use kitestacks::exporter::cli::ExporterArgs;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match ExporterArgs::parse_from(std::env::args().collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    kitestacks::cli::init_exporter_logging(&args.log_level, &args.log_format);
+    for c in &args.unimplemented {
+        tracing::warn!(
+            collector = c,
+            "collector not implemented by kitestacks-exporter; ignored"
+        );
+    }
+    for f in &args.ignored_flags {
+        tracing::warn!(flag = f, "flag of an unimplemented collector; ignored");
+    }
+    let exporter = match Exporter::new(&args) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing::info!(
+        collectors = exporter.collectors().join(",").as_str(),
+        "enabled collectors"
+    );
+    match kitestacks::exporter::serve(exporter, &args.listen).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

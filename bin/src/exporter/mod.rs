@@ -1,0 +1,416 @@
+//! The node-exporter-compatible `/metrics` endpoint: the collectors of
+//! kitestacks-metrics behind node_exporter's HTTP behaviour (`collect[]` / `exclude[]`
+//! filters, gzip, `--web.max-requests`, exporter self-metrics, a landing page).
+
+pub mod cli;
+mod process;
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use kitestacks_metrics::collector::NodeCollector;
+use kitestacks_metrics::exposition::Scrape;
+use tokio::sync::Semaphore;
+
+use crate::server::Body;
+use cli::ExporterArgs;
+
+/// The exposition format's content type.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The exporter: cheap to clone.
+#[derive(Clone)]
+pub struct Exporter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: Mutex<NodeCollector>,
+    enabled: Vec<&'static str>,
+    telemetry_path: String,
+    exporter_metrics: bool,
+    limit: Option<Semaphore>,
+    max_requests: usize,
+    requests_200: AtomicU64,
+    requests_500: AtomicU64,
+    requests_503: AtomicU64,
+    in_flight: AtomicU64,
+    encoding_errors: AtomicU64,
+}
+
+/// A `collect[]`/`exclude[]` query that cannot be served.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadFilter(pub String);
+
+impl Exporter {
+    /// Builds the enabled collectors (compiling their patterns).
+    pub fn new(args: &ExporterArgs) -> anyhow::Result<Self> {
+        let node = NodeCollector::new(args.context.clone(), &args.collectors, &args.options)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                node: Mutex::new(node),
+                enabled: args.collectors.clone(),
+                telemetry_path: args.telemetry_path.clone(),
+                exporter_metrics: args.exporter_metrics,
+                limit: (args.max_requests > 0).then(|| Semaphore::new(args.max_requests)),
+                max_requests: args.max_requests,
+                requests_200: AtomicU64::new(0),
+                requests_500: AtomicU64::new(0),
+                requests_503: AtomicU64::new(0),
+                in_flight: AtomicU64::new(0),
+                encoding_errors: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The enabled collectors, sorted.
+    pub fn collectors(&self) -> &[&'static str] {
+        &self.inner.enabled
+    }
+
+    /// Which collectors a query selects: all enabled ones, only `collect[]`, or all but
+    /// `exclude[]` (both at once is an error, as is naming one that is not enabled).
+    pub fn select(&self, query: Option<&str>) -> Result<Vec<&'static str>, BadFilter> {
+        let (mut collect, mut exclude) = (Vec::new(), Vec::new());
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = percent_encoding::percent_decode_str(k).decode_utf8_lossy();
+            let v = percent_encoding::percent_decode_str(&v.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned();
+            match k.as_ref() {
+                "collect[]" => collect.push(v),
+                "exclude[]" => exclude.push(v),
+                _ => {}
+            }
+        }
+        if !collect.is_empty() && !exclude.is_empty() {
+            return Err(BadFilter(
+                "Combined collect and exclude queries are not allowed.".into(),
+            ));
+        }
+        if collect.is_empty() {
+            return Ok(self
+                .inner
+                .enabled
+                .iter()
+                .copied()
+                .filter(|c| !exclude.iter().any(|e| e == c))
+                .collect());
+        }
+        let mut out = Vec::new();
+        for c in &collect {
+            match self.inner.enabled.iter().find(|e| *e == c) {
+                Some(e) => out.push(*e),
+                None if kitestacks_metrics::collector::definition(c).is_some() => {
+                    return Err(BadFilter(format!(
+                        "Couldn't create filtered metrics handler: disabled collector: {c}"
+                    )));
+                }
+                None => {
+                    return Err(BadFilter(format!(
+                        "Couldn't create filtered metrics handler: missing collector: {c}"
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// One scrape of the selected collectors, rendered (blocking: call it off the async
+    /// workers).
+    pub fn render(&self, selected: &[&'static str]) -> String {
+        let (mut scrape, failures) = {
+            let mut node = self.inner.node.lock().unwrap_or_else(|p| p.into_inner());
+            node.scrape(|name| selected.contains(&name))
+        };
+        for (name, e) in failures {
+            tracing::error!(collector = name, "collector failed: {e}");
+        }
+        build_info(&mut scrape);
+        if self.inner.exporter_metrics {
+            process::collect(&mut scrape);
+            self.handler_metrics(&mut scrape);
+        }
+        let mut text = String::with_capacity(64 * 1024);
+        scrape.render(&mut text);
+        text
+    }
+
+    fn handler_metrics(&self, out: &mut Scrape) {
+        let i = &self.inner;
+        for (code, n) in [
+            ("200", &i.requests_200),
+            ("500", &i.requests_500),
+            ("503", &i.requests_503),
+        ] {
+            out.counter(
+                "promhttp_metric_handler_requests_total",
+                "Total number of scrapes by HTTP status code.",
+                &[("code", code)],
+                n.load(Ordering::Relaxed) as f64,
+            );
+        }
+        for cause in ["encoding", "gathering"] {
+            out.counter(
+                "promhttp_metric_handler_errors_total",
+                "Total number of internal errors encountered by the promhttp metric handler.",
+                &[("cause", cause)],
+                if cause == "encoding" {
+                    i.encoding_errors.load(Ordering::Relaxed) as f64
+                } else {
+                    0.0
+                },
+            );
+        }
+        out.gauge(
+            "promhttp_metric_handler_requests_in_flight",
+            "Current number of scrapes being served.",
+            &[],
+            i.in_flight.load(Ordering::Relaxed) as f64,
+        );
+    }
+
+    /// Answers one request.
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<Body> {
+        let path = req.uri().path();
+        if path == self.inner.telemetry_path {
+            if req.method() != Method::GET && req.method() != Method::HEAD {
+                return text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.\n");
+            }
+            let gzip = accepts_gzip(req.headers());
+            let query = req.uri().query().map(str::to_owned);
+            let head = req.method() == Method::HEAD;
+            let mut r = self.metrics(query, gzip).await;
+            if head {
+                *r.body_mut() = Full::new(Bytes::new());
+            }
+            return r;
+        }
+        if path == "/" {
+            return self.landing();
+        }
+        text(StatusCode::NOT_FOUND, "404 page not found\n")
+    }
+
+    async fn metrics(&self, query: Option<String>, gzip: bool) -> Response<Body> {
+        let i = &self.inner;
+        let _permit = match &i.limit {
+            Some(sem) => match sem.try_acquire() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    i.requests_503.fetch_add(1, Ordering::Relaxed);
+                    return text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!(
+                            "Limit of concurrent requests reached ({}), try again later.\n",
+                            i.max_requests
+                        ),
+                    );
+                }
+            },
+            None => None,
+        };
+        let selected = match self.select(query.as_deref()) {
+            Ok(s) => s,
+            Err(BadFilter(msg)) => return text(StatusCode::BAD_REQUEST, &msg),
+        };
+        i.in_flight.fetch_add(1, Ordering::Relaxed);
+        let me = self.clone();
+        let rendered = tokio::task::spawn_blocking(move || {
+            let text = me.render(&selected);
+            if gzip {
+                gzip_bytes(text.as_bytes()).map(|b| (b, true))
+            } else {
+                Ok((text.into_bytes(), false))
+            }
+        })
+        .await;
+        i.in_flight.fetch_sub(1, Ordering::Relaxed);
+        match rendered {
+            Ok(Ok((body, gzipped))) => {
+                i.requests_200.fetch_add(1, Ordering::Relaxed);
+                let mut r = Response::new(Full::new(Bytes::from(body)));
+                r.headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+                if gzipped {
+                    r.headers_mut()
+                        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                }
+                r.headers_mut()
+                    .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+                r
+            }
+            Ok(Err(e)) => {
+                i.requests_500.fetch_add(1, Ordering::Relaxed);
+                i.encoding_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("cannot compress the scrape: {e}");
+                text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "An error has occurred while serving metrics.\n",
+                )
+            }
+            Err(e) => {
+                i.requests_500.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("the scrape failed: {e}");
+                text(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "An error has occurred while serving metrics.\n",
+                )
+            }
+        }
+    }
+
+    fn landing(&self) -> Response<Body> {
+        let path = html_escape(&self.inner.telemetry_path);
+        let collectors = self.inner.enabled.join(", ");
+        let page = format!(
+            "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>kitestacks-exporter</title></head>\n<body>\n\
+             <h1>kitestacks-exporter</h1>\n<p>A node_exporter-compatible Prometheus exporter \
+             (version {}).</p>\n<ul><li><a href=\"{path}\">Metrics</a></li></ul>\n\
+             <p>Enabled collectors: {}</p>\n</body>\n</html>\n",
+            env!("CARGO_PKG_VERSION"),
+            html_escape(&collectors)
+        );
+        let mut r = Response::new(Full::new(Bytes::from(page)));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+        r
+    }
+}
+
+/// `node_exporter_build_info`, as client_golang's version collector writes it.
+fn build_info(out: &mut Scrape) {
+    out.gauge(
+        "node_exporter_build_info",
+        "A metric with a constant '1' value labeled by version, revision, branch, goversion from which node_exporter was built, and the goos and goarch for the build.",
+        &[
+            ("branch", ""),
+            ("goarch", std::env::consts::ARCH),
+            ("goos", std::env::consts::OS),
+            ("goversion", concat!("rust-kitestacks-", env!("CARGO_PKG_VERSION"))),
+            ("revision", ""),
+            ("tags", "kitestacks"),
+            ("version", env!("CARGO_PKG_VERSION")),
+        ],
+        1.0,
+    );
+}
+
+fn accepts_gzip(headers: &hyper::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',').any(|part| {
+                let mut it = part.split(';');
+                let coding = it.next().unwrap_or("").trim();
+                let q_zero = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                coding.eq_ignore_ascii_case("gzip") && !q_zero
+            })
+        })
+}
+
+fn gzip_bytes(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(data)?;
+    enc.finish()
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_owned())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Binds every address (`[::]` falls back to `0.0.0.0` where IPv6 is off) and serves the
+/// exporter on all of them until SIGTERM or ctrl-c.
+pub async fn serve(exporter: Exporter, addrs: &[std::net::SocketAddr]) -> anyhow::Result<()> {
+    let mut listeners = Vec::with_capacity(addrs.len());
+    for addr in addrs {
+        let listener = match crate::server::bind(*addr).await {
+            Ok(l) => l,
+            Err(e) if addr.ip().is_unspecified() && addr.is_ipv6() => {
+                tracing::debug!("{e}; trying IPv4");
+                crate::server::bind(std::net::SocketAddr::from(([0, 0, 0, 0], addr.port()))).await?
+            }
+            Err(e) => return Err(e),
+        };
+        tracing::info!("listening on {}", listener.local_addr()?);
+        listeners.push(listener);
+    }
+    // Prometheus keeps its connection open between scrapes (15 s apart, or more): the
+    // idle limit must be well above any scrape interval.
+    let limits = crate::server::Limits {
+        max_connections: 256,
+        header_read_timeout: std::time::Duration::from_secs(30),
+        idle_timeout: std::time::Duration::from_secs(300),
+        shutdown_grace: std::time::Duration::from_secs(5),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for listener in listeners {
+        let exporter = exporter.clone();
+        let handler = move |req| {
+            let exporter = exporter.clone();
+            async move { exporter.handle(req).await }
+        };
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(crate::server::serve(
+            listener,
+            limits,
+            handler,
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            },
+        )));
+    }
+    crate::server::shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_negotiation() {
+        let h = |v: &str| {
+            let mut m = hyper::HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, v.parse().unwrap());
+            accepts_gzip(&m)
+        };
+        assert!(h("gzip"));
+        assert!(h("deflate, gzip;q=1.0, *;q=0.5"));
+        assert!(h("GZIP"));
+        assert!(!h("gzip;q=0"));
+        assert!(!h("br, deflate"));
+        assert!(!accepts_gzip(&hyper::HeaderMap::new()));
+    }
+}

@@ -1,0 +1,193 @@
+//! The exporter's HTTP behaviour, driven through `Exporter::handle` with node_exporter
+//! command lines: content type, filters, gzip, self-metrics, landing page, and the
+//! configured roots.
+
+use std::io::Read;
+
+use http_body_util::BodyExt;
+use kitestacks::exporter::Exporter;
+use kitestacks::exporter::cli::ExporterArgs;
+
+use crate::metrics::fixture_tree;
+
+fn exporter(args: &[&str]) -> Exporter {
+    let mut v = vec!["kitestacks-exporter".to_owned()];
+    v.extend(args.iter().map(|s| (*s).to_owned()));
+    Exporter::new(&ExporterArgs::parse_from(v).unwrap()).unwrap()
+}
+
+struct Got {
+    status: u16,
+    content_type: String,
+    encoding: Option<String>,
+    body: String,
+}
+
+async fn get(e: &Exporter, uri: &str, gzip: bool) -> Got {
+    let mut req = hyper::Request::get(uri);
+    if gzip {
+        req = req.header("accept-encoding", "gzip");
+    }
+    let resp = e.handle(req.body(()).unwrap()).await;
+    let status = resp.status().as_u16();
+    let header = |n: &str| {
+        resp.headers()
+            .get(n)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let (content_type, encoding) = (
+        header("content-type").unwrap_or_default(),
+        header("content-encoding"),
+    );
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = if encoding.as_deref() == Some("gzip") {
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut s)
+            .unwrap();
+        s
+    } else {
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    Got {
+        status,
+        content_type,
+        encoding,
+        body,
+    }
+}
+
+fn success_lines(body: &str) -> Vec<&str> {
+    body.lines()
+        .filter(|l| l.starts_with("node_scrape_collector_success"))
+        .collect()
+}
+
+#[tokio::test]
+async fn metrics_have_the_exposition_content_type_and_self_metrics() {
+    let e = exporter(&[
+        "--collector.disable-defaults",
+        "--collector.loadavg",
+        "--collector.meminfo",
+    ]);
+    let r = get(&e, "/metrics", false).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    assert!(r.body.contains("# TYPE node_load1 gauge\nnode_load1 "));
+    assert!(r.body.contains("node_exporter_build_info{"));
+    assert!(r.body.contains("\nprocess_resident_memory_bytes "));
+    assert!(
+        r.body
+            .contains("promhttp_metric_handler_requests_total{code=\"200\"}")
+    );
+    assert_eq!(
+        success_lines(&r.body),
+        [
+            "node_scrape_collector_success{collector=\"loadavg\"} 1",
+            "node_scrape_collector_success{collector=\"meminfo\"} 1",
+        ]
+    );
+    let quiet = exporter(&[
+        "--collector.disable-defaults",
+        "--collector.loadavg",
+        "--web.disable-exporter-metrics",
+    ]);
+    let r = get(&quiet, "/metrics", false).await;
+    assert!(!r.body.contains("process_") && !r.body.contains("promhttp_"));
+    assert!(
+        r.body.contains("node_exporter_build_info{"),
+        "build info stays, as in node_exporter"
+    );
+}
+
+#[tokio::test]
+async fn collect_and_exclude_filter_the_collectors() {
+    let e = exporter(&[
+        "--collector.disable-defaults",
+        "--collector.loadavg",
+        "--collector.meminfo",
+        "--collector.stat",
+    ]);
+    let r = get(&e, "/metrics?collect[]=loadavg", false).await;
+    assert_eq!(
+        success_lines(&r.body),
+        ["node_scrape_collector_success{collector=\"loadavg\"} 1"]
+    );
+    assert!(!r.body.contains("node_memory_"));
+    let r = get(&e, "/metrics?exclude%5B%5D=loadavg&exclude[]=stat", false).await;
+    assert_eq!(
+        success_lines(&r.body),
+        ["node_scrape_collector_success{collector=\"meminfo\"} 1"]
+    );
+    let r = get(&e, "/metrics?collect[]=loadavg&exclude[]=stat", false).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.body,
+        "Combined collect and exclude queries are not allowed."
+    );
+    let r = get(&e, "/metrics?collect[]=nope", false).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (
+            400,
+            "Couldn't create filtered metrics handler: missing collector: nope"
+        )
+    );
+    let r = get(&e, "/metrics?collect[]=cpu", false).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (
+            400,
+            "Couldn't create filtered metrics handler: disabled collector: cpu"
+        )
+    );
+}
+
+#[tokio::test]
+async fn gzip_when_the_client_accepts_it() {
+    let e = exporter(&["--collector.disable-defaults", "--collector.loadavg"]);
+    let plain = get(&e, "/metrics", false).await;
+    let zipped = get(&e, "/metrics", true).await;
+    assert_eq!(plain.encoding, None);
+    assert_eq!(zipped.encoding.as_deref(), Some("gzip"));
+    assert!(zipped.body.contains("node_load1 "));
+}
+
+#[tokio::test]
+async fn landing_page_telemetry_path_and_errors() {
+    let e = exporter(&[
+        "--collector.disable-defaults",
+        "--collector.loadavg",
+        "--web.telemetry-path=/node",
+    ]);
+    let r = get(&e, "/", false).await;
+    assert_eq!(r.status, 200);
+    assert!(r.content_type.starts_with("text/html"));
+    assert!(r.body.contains("<a href=\"/node\">Metrics</a>"));
+    assert_eq!(get(&e, "/node", false).await.status, 200);
+    assert_eq!(get(&e, "/metrics", false).await.status, 404);
+    let resp = e
+        .handle(hyper::Request::post("/node").body(()).unwrap())
+        .await;
+    assert_eq!(resp.status(), 405);
+}
+
+#[tokio::test]
+async fn the_path_flags_are_the_roots_read() {
+    let (_dir, root) = fixture_tree();
+    let procfs = format!("--path.procfs={}", root.join("proc").display());
+    let sysfs = format!("--path.sysfs={}", root.join("sys").display());
+    let e = exporter(&[
+        "--collector.disable-defaults",
+        "--collector.loadavg",
+        "--collector.stat",
+        &procfs,
+        &sysfs,
+    ]);
+    let r = get(&e, "/metrics", false).await;
+    assert!(r.body.contains("\nnode_load1 0.21\n"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("\nnode_boot_time_seconds 1.418183276e+09\n")
+    );
+}
