@@ -187,6 +187,21 @@ impl Scrape {
     }
 }
 
+/// A `&'static str` for `s`, allocated once per distinct text for the life of the
+/// process. For names from a small fixed set generated at run time (meminfo's field
+/// names): cloning a [`Name`] made from it costs nothing, where an owned name would
+/// allocate on every scrape. Do not use it for unbounded input (label values).
+pub fn intern(s: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = names.iter().find(|n| **n == s) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    names.push(leaked);
+    leaked
+}
+
 fn own(labels: &[(&'static str, &str)]) -> Vec<(Name, String)> {
     labels
         .iter()

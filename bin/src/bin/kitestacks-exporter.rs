@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use kitestacks::exporter::Exporter;
 use kitestacks::exporter::cli::ExporterArgs;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = match ExporterArgs::parse_from(std::env::args().collect()) {
         Ok(a) => a,

@@ -7,7 +7,7 @@ use kitestacks::cli::{Plan, PortalArgs, init_logging};
 use kitestacks::portal::Portal;
 use kitestacks::server;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let config = match PortalArgs::parse().plan() {
         Plan::Exit(code) => return code,

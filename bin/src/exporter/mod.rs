@@ -122,8 +122,7 @@ impl Exporter {
         Ok(out)
     }
 
-    /// One scrape of the selected collectors, rendered (blocking: call it off the async
-    /// workers).
+    /// One scrape of the selected collectors, rendered.
     pub fn render(&self, selected: &[&'static str]) -> String {
         let (mut scrape, failures) = {
             let mut node = self.inner.node.lock().unwrap_or_else(|p| p.into_inner());
@@ -221,19 +220,19 @@ impl Exporter {
             Err(BadFilter(msg)) => return text(StatusCode::BAD_REQUEST, &msg),
         };
         i.in_flight.fetch_add(1, Ordering::Relaxed);
-        let me = self.clone();
-        let rendered = tokio::task::spawn_blocking(move || {
-            let text = me.render(&selected);
-            if gzip {
-                gzip_bytes(text.as_bytes()).map(|b| (b, true))
-            } else {
-                Ok((text.into_bytes(), false))
-            }
-        })
-        .await;
+        // The scrape runs right here: it reads kernel files (which answer at once), and
+        // the one call that can hang, statfs of a network filesystem, has its own timeout
+        // in the filesystem collector. Handing it to another thread cost more than the
+        // reads themselves.
+        let scrape = self.render(&selected);
+        let rendered = if gzip {
+            gzip_bytes(scrape.as_bytes()).map(|b| (b, true))
+        } else {
+            Ok((scrape.into_bytes(), false))
+        };
         i.in_flight.fetch_sub(1, Ordering::Relaxed);
         match rendered {
-            Ok(Ok((body, gzipped))) => {
+            Ok((body, gzipped)) => {
                 i.requests_200.fetch_add(1, Ordering::Relaxed);
                 let mut r = Response::new(Full::new(Bytes::from(body)));
                 r.headers_mut()
@@ -246,18 +245,10 @@ impl Exporter {
                     .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
                 r
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 i.requests_500.fetch_add(1, Ordering::Relaxed);
                 i.encoding_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::error!("cannot compress the scrape: {e}");
-                text(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "An error has occurred while serving metrics.\n",
-                )
-            }
-            Err(e) => {
-                i.requests_500.fetch_add(1, Ordering::Relaxed);
-                tracing::error!("the scrape failed: {e}");
                 text(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "An error has occurred while serving metrics.\n",

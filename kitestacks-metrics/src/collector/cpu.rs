@@ -58,7 +58,8 @@ fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
         stat: None,
         counters: Vec::new(),
         isolated: None,
-        buf: String::new(),
+        buf: attr::Attrs::default(),
+        cpu_dirs: None,
     }))
 }
 
@@ -85,8 +86,13 @@ struct Cpu {
     counters: Vec<Option<CpuTimes>>,
     /// `/sys/devices/system/cpu/isolated`, read once (it is fixed at boot).
     isolated: Option<Vec<u32>>,
-    buf: String,
+    buf: attr::Attrs,
+    /// `/sys/devices/system/cpu/cpu*` and when they were listed.
+    cpu_dirs: Option<(std::time::Instant, Vec<(std::path::PathBuf, String)>)>,
 }
+
+/// How long the list of CPU directories is reused.
+const CPU_DIRS_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Collector for Cpu {
     fn update(&mut self, ctx: &Context, out: &mut Scrape) -> Result<(), Error> {
@@ -95,9 +101,22 @@ impl Collector for Cpu {
         }
         self.update_stat(ctx, out)?;
         self.update_isolated(ctx, out)?;
-        let cpus = cpu_dirs(&ctx.roots.sys("devices/system/cpu"));
-        update_throttles(&cpus, &mut self.buf, out);
-        update_online(&cpus, &mut self.buf, out);
+        // The CPU directories change only with hot-plug: listed again once a minute.
+        if self
+            .cpu_dirs
+            .as_ref()
+            .is_none_or(|(at, _)| at.elapsed() > CPU_DIRS_FOR)
+        {
+            let dirs = cpu_dirs(&ctx.roots.sys("devices/system/cpu"));
+            self.cpu_dirs = Some((std::time::Instant::now(), dirs));
+        }
+        let cpus = self
+            .cpu_dirs
+            .as_ref()
+            .map(|(_, d)| d.as_slice())
+            .unwrap_or_default();
+        update_throttles(cpus, &mut self.buf, out);
+        update_online(cpus, &mut self.buf, out);
         Ok(())
     }
 }
@@ -288,7 +307,11 @@ pub(super) fn cpu_dirs(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
 /// Thermal throttle counts: one per package and one per (package, core), each read
 /// from the first CPU of that package or core (node_exporter's order and rules: a CPU
 /// without a readable topology is skipped; a missing count is simply not reported).
-fn update_throttles(cpus: &[(std::path::PathBuf, String)], buf: &mut String, out: &mut Scrape) {
+fn update_throttles(
+    cpus: &[(std::path::PathBuf, String)],
+    buf: &mut attr::Attrs,
+    out: &mut Scrape,
+) {
     let mut packages: BTreeMap<u64, u64> = BTreeMap::new();
     let mut cores: BTreeMap<(u64, u64), u64> = BTreeMap::new();
     for (dir, _) in cpus {
@@ -332,7 +355,7 @@ fn update_throttles(cpus: &[(std::path::PathBuf, String)], buf: &mut String, out
 
 /// `node_cpu_online` for each CPU, unless the first CPU has no `online` file (most x86
 /// machines: CPU 0 cannot be unplugged), which node_exporter takes as "not supported".
-fn update_online(cpus: &[(std::path::PathBuf, String)], buf: &mut String, out: &mut Scrape) {
+fn update_online(cpus: &[(std::path::PathBuf, String)], buf: &mut attr::Attrs, out: &mut Scrape) {
     let Some((first, _)) = cpus.first() else {
         return;
     };
@@ -591,7 +614,7 @@ core id\t\t: 1
         let names: Vec<&str> = cpus.iter().map(|c| c.1.as_str()).collect();
         assert_eq!(names, ["0", "1", "10", "2"]);
         let mut out = Scrape::new();
-        let mut buf = String::new();
+        let mut buf = attr::Attrs::default();
         update_throttles(&cpus, &mut buf, &mut out);
         update_online(&cpus, &mut buf, &mut out);
         let mut text = String::new();

@@ -57,14 +57,14 @@ const FREQUENCIES: &[(&str, &str, &str)] = &[
 
 fn build(_: &Options) -> Result<Box<dyn Collector>, Error> {
     Ok(Box::new(CpuFreq {
-        buf: String::new(),
-        governors: String::new(),
+        buf: attr::Attrs::default(),
+        governors: attr::Attrs::default(),
     }))
 }
 
 struct CpuFreq {
-    buf: String,
-    governors: String,
+    buf: attr::Attrs,
+    governors: attr::Attrs,
 }
 
 impl Collector for CpuFreq {

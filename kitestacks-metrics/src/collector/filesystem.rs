@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::path::PathBuf;
 
 use crate::collector::device_filter::DeviceFilter;
 use crate::collector::{Collector, Context, Definition, Options};
@@ -54,6 +55,7 @@ fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
         fs_types,
         file: None,
         mounts: None,
+        stuck: StuckMounts::default(),
     }))
 }
 
@@ -65,6 +67,8 @@ struct Filesystem {
     file: Option<TextFile>,
     /// The selected mounts of the last parse.
     mounts: Option<Vec<FsMount>>,
+    /// Network mounts whose `statfs` hangs.
+    stuck: StuckMounts,
 }
 
 /// One mount as node_exporter labels it.
@@ -101,10 +105,84 @@ impl Collector for Filesystem {
         };
         let results: Vec<_> = mounts
             .iter()
-            .map(|m| rustix::fs::statvfs(ctx.roots.root(&m.mount_point)).map_err(go_errno_text))
+            .map(|m| {
+                self.stuck
+                    .statvfs(ctx.roots.root(&m.mount_point), &m.fs_type)
+            })
             .collect();
         emit(mounts, &results, out);
         Ok(())
+    }
+}
+
+/// How long a `statfs(2)` of a network filesystem may take before the mount is reported
+/// as failing (node_exporter's `--collector.filesystem.mount-timeout` default).
+const MOUNT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Filesystem types whose `statfs(2)` can hang when their server is gone.
+fn is_network(fs_type: &str) -> bool {
+    matches!(
+        fs_type,
+        "nfs"
+            | "nfs4"
+            | "cifs"
+            | "smb3"
+            | "smbfs"
+            | "ceph"
+            | "glusterfs"
+            | "9p"
+            | "afs"
+            | "davfs"
+            | "lustre"
+            | "gpfs"
+            | "ncpfs"
+            | "coda"
+            | "ocfs2"
+            | "beegfs"
+    ) || fs_type.starts_with("fuse.")
+}
+
+/// `statfs(2)` that cannot hang a scrape: local filesystems are asked directly; a network
+/// filesystem is asked from a thread of its own, waited for at most [`MOUNT_TIMEOUT`],
+/// and while a call is still hanging the mount is reported as failing without asking
+/// again (node_exporter's "stuck mounts").
+#[derive(Default)]
+struct StuckMounts {
+    hanging: std::collections::HashMap<PathBuf, std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl StuckMounts {
+    fn statvfs(&mut self, path: PathBuf, fs_type: &str) -> Result<rustix::fs::StatVfs, String> {
+        use std::sync::atomic::Ordering;
+        if !is_network(fs_type) {
+            return rustix::fs::statvfs(&path).map_err(go_errno_text);
+        }
+        if let Some(done) = self.hanging.get(&path) {
+            if !done.load(Ordering::Acquire) {
+                return Err("mountpoint timeout".into());
+            }
+            self.hanging.remove(&path);
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        let target = path.clone();
+        let spawned = std::thread::Builder::new()
+            .name("statfs".into())
+            .spawn(move || {
+                let _ = tx.send(rustix::fs::statvfs(&target).map_err(go_errno_text));
+                flag.store(true, Ordering::Release);
+            });
+        if spawned.is_err() {
+            return rustix::fs::statvfs(&path).map_err(go_errno_text);
+        }
+        match rx.recv_timeout(MOUNT_TIMEOUT) {
+            Ok(r) => r,
+            Err(_) => {
+                self.hanging.insert(path, done);
+                Err("mountpoint timeout".into())
+            }
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::Error;
 use std::borrow::Cow;
 
-use crate::exposition::{MetricType, Name, Scrape};
+use crate::exposition::{self, MetricType, Name, Scrape};
 use crate::meminfo;
 use crate::source::TextFile;
 
@@ -125,9 +125,10 @@ fn family(field: &str, in_bytes: bool) -> (Name, Name) {
         suffix.push_str("_bytes");
     }
     let help = format!("Memory information field {suffix}.");
+    // A kernel has a few dozen meminfo fields: interned once, free to clone per scrape.
     (
-        Cow::Owned(format!("node_memory_{suffix}")),
-        Cow::Owned(help),
+        Cow::Borrowed(exposition::intern(&format!("node_memory_{suffix}"))),
+        Cow::Borrowed(exposition::intern(&help)),
     )
 }
 

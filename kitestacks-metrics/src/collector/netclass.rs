@@ -2,7 +2,6 @@
 //! attribute files in `/sys/class/net/<iface>/` (operstate, MTU, speed, carrier, flags …),
 //! as node_exporter's `netclass_linux.go` reads them (its default, non-netlink path).
 
-use std::io::Read as _;
 use std::path::Path;
 
 use regex::Regex;
@@ -47,12 +46,14 @@ fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
             &o.netclass_ignored_devices,
         )?,
         ignore_invalid_speed: o.netclass_ignore_invalid_speed,
+        files: OpenFiles::default(),
     }))
 }
 
 struct NetClass {
     ignored: Regex,
     ignore_invalid_speed: bool,
+    files: OpenFiles,
 }
 
 /// The numeric attributes, in emission order: file, metric name, help, is a counter.
@@ -180,6 +181,7 @@ impl Collector for NetClass {
             source,
         })?;
         let mut ifaces = Vec::new();
+        let mut dirs = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|source| Error::Read {
                 path: dir.clone(),
@@ -194,9 +196,12 @@ impl Collector for NetClass {
             if self.ignored.is_match(&name) {
                 continue;
             }
-            let iface = read_iface(&entry.path())?;
+            let path = entry.path();
+            let iface = read_iface(&path, &mut self.files)?;
+            dirs.push(path);
             ifaces.push((name, iface));
         }
+        self.files.retain_dirs(&dirs);
         for (name, iface) in &ifaces {
             self.emit(name, iface, out);
         }
@@ -259,7 +264,7 @@ const IFF_UP: i64 = 1;
 /// Reads the attributes of one interface directory. Attributes that are missing or that
 /// the kernel refuses to show for this device (permission, `EINVAL` for the speed of a
 /// link that is down, `EOPNOTSUPP`) are left out; any other error fails the collector.
-fn read_iface(dir: &Path) -> Result<Iface, Error> {
+fn read_iface(dir: &Path, files: &mut OpenFiles) -> Result<Iface, Error> {
     // An interface that went away since the listing fails the scrape, as in node_exporter
     // (which lists the directory first).
     match std::fs::metadata(dir) {
@@ -280,11 +285,13 @@ fn read_iface(dir: &Path) -> Result<Iface, Error> {
     let mut iface = Iface::default();
     let mut buf = [0u8; 128];
     for (k, (file, ..)) in NUMBERS.iter().enumerate() {
-        iface.numbers[k] = read_attr(dir, file, &mut buf)?.map(parse_int);
+        iface.numbers[k] = read_attr(dir, file, &mut buf, files)?.map(parse_int);
     }
-    iface.speed = read_attr(dir, "speed", &mut buf)?.map(parse_int);
+    iface.speed = read_attr(dir, "speed", &mut buf, files)?.map(parse_int);
     let mut text = |file: &str| -> Result<String, Error> {
-        Ok(read_attr(dir, file, &mut buf)?.unwrap_or("").to_owned())
+        Ok(read_attr(dir, file, &mut buf, files)?
+            .unwrap_or("")
+            .to_owned())
     };
     iface.address = text("address")?;
     iface.broadcast = text("broadcast")?;
@@ -294,11 +301,57 @@ fn read_iface(dir: &Path) -> Result<Iface, Error> {
     Ok(iface)
 }
 
+/// Attribute files kept open between scrapes and re-read with `pread` at offset 0: an
+/// interface has some twenty attributes, and opening and closing each one every scrape
+/// was most of this collector's cost. Bounded, so a host with thousands of interfaces
+/// does not run out of descriptors (past the bound, files are opened per read).
+#[derive(Default)]
+struct OpenFiles {
+    files: std::collections::HashMap<std::path::PathBuf, std::fs::File>,
+}
+
+const MAX_OPEN: usize = 1024;
+
+impl OpenFiles {
+    fn read(&mut self, path: &Path, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        if let Some(f) = self.files.get(path) {
+            match f.read_at(buf, 0) {
+                Ok(n) => return Ok(n),
+                // The device refuses this attribute now (a link that is down has no
+                // speed): the file itself is fine.
+                Err(e) if ignorable(&e) => return Err(e),
+                // Gone (the interface was removed, maybe re-created): reopen below.
+                Err(_) => {
+                    self.files.remove(path);
+                }
+            }
+        }
+        let f = std::fs::File::open(path)?;
+        let n = f.read_at(buf, 0)?;
+        if self.files.len() < MAX_OPEN {
+            self.files.insert(path.to_owned(), f);
+        }
+        Ok(n)
+    }
+
+    /// Forgets the files of interfaces that are gone.
+    fn retain_dirs(&mut self, live: &[std::path::PathBuf]) {
+        self.files
+            .retain(|p, _| live.iter().any(|d| p.starts_with(d)));
+    }
+}
+
 /// One attribute, read as procfs' `SysReadFile` does: a single read of at most 128 bytes,
 /// whitespace trimmed. `None` if the error is one node_exporter ignores.
-fn read_attr<'b>(dir: &Path, file: &str, buf: &'b mut [u8; 128]) -> Result<Option<&'b str>, Error> {
+fn read_attr<'b>(
+    dir: &Path,
+    file: &str,
+    buf: &'b mut [u8; 128],
+    files: &mut OpenFiles,
+) -> Result<Option<&'b str>, Error> {
     let path = dir.join(file);
-    let n = match std::fs::File::open(&path).and_then(|mut f| f.read(buf)) {
+    let n = match files.read(&path, buf) {
         Ok(n) => n,
         Err(e) if ignorable(&e) => return Ok(None),
         Err(source) => return Err(Error::Read { path, source }),

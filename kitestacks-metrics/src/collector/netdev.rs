@@ -53,12 +53,18 @@ fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
         ("collector.netdev.device-exclude", exclude),
         ("collector.netdev.device-include", include),
     )?;
-    Ok(Box::new(NetDevCollector { filter, file: None }))
+    Ok(Box::new(NetDevCollector {
+        filter,
+        file: None,
+        attrs: Default::default(),
+    }))
 }
 
 struct NetDevCollector {
     filter: DeviceFilter,
     file: Option<TextFile>,
+    /// The sysfs `rx_nohandler` files, kept open.
+    attrs: crate::collector::attr::Attrs,
 }
 
 /// The counters: metric name, help (node_exporter names each after its statistic key),
@@ -178,10 +184,7 @@ impl Collector for NetDevCollector {
                 .sys("class/net")
                 .join(&n.name)
                 .join("statistics/rx_nohandler");
-            if let Some(v) = crate::source::read_to_string(&nohandler)
-                .ok()
-                .and_then(|t| t.trim().parse::<u64>().ok())
-            {
+            if let Ok(v) = crate::collector::attr::read_u64(&nohandler, &mut self.attrs) {
                 out.counter(
                     "node_network_receive_nohandler_total",
                     "Network device statistic receive_nohandler.",

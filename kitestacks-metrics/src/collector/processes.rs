@@ -22,7 +22,7 @@ fn build(_: &Options) -> Result<Box<dyn Collector>, Error> {
     Ok(Box::new(Processes {
         buf: Vec::with_capacity(1024),
         path: PathBuf::new(),
-        num: String::new(),
+        num: attr::Attrs::default(),
     }))
 }
 
@@ -31,7 +31,7 @@ struct Processes {
     buf: Vec<u8>,
     /// Reused for every path.
     path: PathBuf,
-    num: String,
+    num: attr::Attrs,
 }
 
 /// Counts per state letter (`R`, `S`, `D`, `I`, ...), in first-seen order.
@@ -317,6 +317,8 @@ mod tests {
             assert!(s.contains(line), "{line} missing in\n{s}");
         }
         std::fs::remove_file(proc.join("sys/kernel/pid_max")).unwrap();
+        // A fresh collector (a running one keeps the file open: procfs files never vanish).
+        let mut c = build(&Options::default()).unwrap();
         assert!(
             c.update(&ctx, &mut Scrape::new())
                 .unwrap_err()

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::collector::attr::read_trimmed;
+use crate::collector::attr::{self, read_trimmed};
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
@@ -26,7 +26,7 @@ fn build(_: &Options) -> Result<Box<dyn Collector>, Error> {
     Ok(Box::new(ThermalZone {
         zone_types: HashMap::new(),
         device_types: HashMap::new(),
-        buf: String::new(),
+        buf: attr::Attrs::default(),
     }))
 }
 
@@ -36,7 +36,7 @@ struct ThermalZone {
     /// `type` by directory name (`cooling_device0`).
     device_types: HashMap<String, String>,
     /// Reused for every read.
-    buf: String,
+    buf: attr::Attrs,
 }
 
 impl Collector for ThermalZone {

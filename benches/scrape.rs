@@ -1,0 +1,82 @@
+//! The cost of one exporter scrape rendered from node_exporter's fixture tree (every
+//! collector, upstream's e2e options) and from the live host (default collectors).
+//!
+//! Run with: `cargo bench -p kitestacks-benches --bench scrape`
+
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates undocumented functions"
+)]
+
+use std::hint::black_box;
+use std::path::Path;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kitestacks_metrics::Roots;
+use kitestacks_metrics::collector::{COLLECTORS, Context, NodeCollector, Options};
+
+fn scrape(c: &mut Criterion) {
+    let tarball = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/node_exporter/fixtures.tar.gz");
+    let dir = std::env::temp_dir().join(format!("kitestacks-scrape-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let unpacked = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&dir)
+        .status();
+    if unpacked.is_ok_and(|s| s.success()) {
+        let root = dir.join("collector/fixtures");
+        let context = Context {
+            roots: Roots {
+                procfs: root.join("proc"),
+                sysfs: root.join("sys"),
+                rootfs: root.clone(),
+            },
+            udev_data: root.join("udev/data"),
+        };
+        let options = Options {
+            cpu_info: true,
+            netdev_device_include: Some("lo".into()),
+            netclass_ignored_devices: "(dmz|int)".into(),
+            netclass_ignore_invalid_speed: true,
+            stat_softirq: true,
+            ..Options::default()
+        };
+        let names: Vec<&str> = COLLECTORS.iter().map(|d| d.name).collect();
+        let mut node = NodeCollector::new(context, &names, &options).unwrap();
+        c.bench_function("scrape/fixture_tree_render", |b| {
+            b.iter(|| {
+                let (mut s, _) = node.scrape(|_| true);
+                let mut text = String::with_capacity(256 * 1024);
+                s.render(&mut text);
+                black_box(text)
+            })
+        });
+    } else {
+        eprintln!(
+            "skipping scrape/fixture_tree_render: cannot unpack {}",
+            tarball.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let defaults: Vec<&str> = COLLECTORS
+        .iter()
+        .filter(|d| d.default_enabled)
+        .map(|d| d.name)
+        .collect();
+    let mut live = NodeCollector::new(Context::default(), &defaults, &Options::default()).unwrap();
+    c.bench_function("scrape/live_host_default_collectors_render", |b| {
+        b.iter(|| {
+            let (mut s, _) = live.scrape(|_| true);
+            let mut text = String::with_capacity(64 * 1024);
+            s.render(&mut text);
+            black_box(text)
+        })
+    });
+}
+
+criterion_group!(benches, scrape);
+criterion_main!(benches);
