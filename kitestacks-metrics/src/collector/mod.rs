@@ -14,30 +14,47 @@ use crate::error::Error;
 use crate::exposition::Scrape;
 use crate::roots::Roots;
 
+mod arp;
 mod attr;
+mod bcache;
+mod bonding;
+mod btrfs;
+mod conntrack;
 mod cpu;
 mod cpufreq;
 mod device_filter;
 mod diskstats;
+mod dmi;
+mod edac;
 mod entropy;
 mod filefd;
 mod filesystem;
 mod hwmon;
 mod loadavg;
+mod mdadm;
 mod meminfo;
 mod netclass;
 mod netdev;
 mod netstat;
+mod nfs;
+mod nfsd;
+mod nvme;
 mod os;
+mod powersupplyclass;
 mod pressure;
 mod processes;
+mod rapl;
 mod schedstat;
+mod selinux;
 mod sockstat;
 mod softnet;
 mod stat;
+mod tapestats;
+mod textfile;
 mod thermal_zone;
 mod time;
 mod timex;
+mod udp_queues;
 mod uname;
 mod vmstat;
 
@@ -93,28 +110,45 @@ impl std::fmt::Debug for Definition {
 
 /// Every collector, in name order. Adding one is a file plus a line here.
 pub const COLLECTORS: &[Definition] = &[
+    arp::DEFINITION,
+    bcache::DEFINITION,
+    bonding::DEFINITION,
+    btrfs::DEFINITION,
+    conntrack::DEFINITION,
     cpu::DEFINITION,
     cpufreq::DEFINITION,
     diskstats::DEFINITION,
+    dmi::DEFINITION,
+    edac::DEFINITION,
     entropy::DEFINITION,
     filefd::DEFINITION,
     filesystem::DEFINITION,
     hwmon::DEFINITION,
     loadavg::DEFINITION,
+    mdadm::DEFINITION,
     meminfo::DEFINITION,
     netclass::DEFINITION,
     netdev::DEFINITION,
     netstat::DEFINITION,
+    nfs::DEFINITION,
+    nfsd::DEFINITION,
+    nvme::DEFINITION,
     os::DEFINITION,
+    powersupplyclass::DEFINITION,
     pressure::DEFINITION,
     processes::DEFINITION,
+    rapl::DEFINITION,
     schedstat::DEFINITION,
+    selinux::DEFINITION,
     sockstat::DEFINITION,
     softnet::DEFINITION,
     stat::DEFINITION,
+    tapestats::DEFINITION,
+    textfile::DEFINITION,
     thermal_zone::DEFINITION,
     time::DEFINITION,
     timex::DEFINITION,
+    udp_queues::DEFINITION,
     uname::DEFINITION,
     vmstat::DEFINITION,
 ];
@@ -122,6 +156,12 @@ pub const COLLECTORS: &[Definition] = &[
 /// The per-collector options, with node_exporter's flag names and defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
+    /// `--collector.arp.device-include`.
+    pub arp_device_include: Option<String>,
+    /// `--collector.arp.device-exclude`.
+    pub arp_device_exclude: Option<String>,
+    /// `--collector.bcache.priorityStats` (default false).
+    pub bcache_priority_stats: bool,
     /// `--collector.cpu.guest` (default true).
     pub cpu_guest: bool,
     /// `--collector.cpu.info` (default false).
@@ -166,8 +206,14 @@ pub struct Options {
     pub netdev_address_info: bool,
     /// `--collector.netstat.fields`.
     pub netstat_fields: String,
+    /// `--collector.powersupply.ignored-supplies` (default `^$`).
+    pub powersupply_ignored_supplies: String,
+    /// `--collector.rapl.enable-zone-label`.
+    pub rapl_enable_zone_label: bool,
     /// `--collector.stat.softirq`.
     pub stat_softirq: bool,
+    /// `--collector.tapestats.ignored-devices` (default `^$`).
+    pub tapestats_ignored_devices: String,
     /// `--collector.textfile.directory` (repeatable).
     pub textfile_directories: Vec<String>,
     /// `--collector.vmstat.fields`.
@@ -184,6 +230,9 @@ pub const VMSTAT_FIELDS: &str = "^(oom_kill|pgpg|pswp|pg.*fault).*";
 impl Default for Options {
     fn default() -> Self {
         Self {
+            arp_device_include: None,
+            arp_device_exclude: None,
+            bcache_priority_stats: false,
             cpu_guest: true,
             cpu_info: false,
             cpu_info_flags_include: None,
@@ -205,7 +254,10 @@ impl Default for Options {
             netdev_device_exclude: None,
             netdev_address_info: false,
             netstat_fields: NETSTAT_FIELDS.to_owned(),
+            powersupply_ignored_supplies: "^$".to_owned(),
+            rapl_enable_zone_label: false,
             stat_softirq: false,
+            tapestats_ignored_devices: "^$".to_owned(),
             textfile_directories: Vec::new(),
             vmstat_fields: VMSTAT_FIELDS.to_owned(),
         }

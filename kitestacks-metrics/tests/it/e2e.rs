@@ -37,6 +37,8 @@ fn filtered(name: &str) -> bool {
 /// The options upstream's e2e test passes (see shared/fixtures/node_exporter/README.md).
 pub fn e2e_options(root: &Path) -> Options {
     Options {
+        arp_device_exclude: Some("nope".into()),
+        bcache_priority_stats: true,
         cpu_info: true,
         cpu_info_flags_include: Some("^(aes|avx.?|constant_tsc)$".into()),
         cpu_info_bugs_include: Some("^(cpu_meltdown|spectre_.*|mds)$".into()),
