@@ -99,6 +99,30 @@ pub async fn serve<H, F>(
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
+    serve_with(listener, limits, Transport::default(), handler, shutdown).await;
+}
+
+/// How connections are carried: plain TCP or TLS, HTTP/2 offered or not.
+#[derive(Clone, Default)]
+pub struct Transport {
+    /// TLS on every accepted connection; the handshake must finish within
+    /// `Limits::header_read_timeout`.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Serve HTTP/1.1 only (web config `http2: false`).
+    pub http1_only: bool,
+}
+
+/// [`serve`], over the given [`Transport`].
+pub async fn serve_with<H, F>(
+    listener: TcpListener,
+    limits: Limits,
+    transport: Transport,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+) where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -109,7 +133,11 @@ pub async fn serve<H, F>(
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(64);
-    let builder = Arc::new(builder);
+    let builder = Arc::new(if transport.http1_only {
+        builder.http1_only()
+    } else {
+        builder
+    });
 
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -141,49 +169,22 @@ pub async fn serve<H, F>(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let activity = Arc::new(AtomicU64::new(0));
-        let started = Instant::now();
-        let io = ActivityIo {
-            inner: TokioIo::new(stream),
-            activity: activity.clone(),
-            started,
-        };
         let handler = handler.clone();
-        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let handler = handler.clone();
-            async move { Ok::<_, Infallible>(handle_logged(handler, req, peer).await) }
-        });
         let builder = builder.clone();
-        let mut stop_rx = stop_rx.clone();
+        let stop_rx = stop_rx.clone();
         let idle_timeout = limits.idle_timeout;
+        let tls = transport.tls.clone();
+        let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            let conn = builder.serve_connection(io, service);
-            tokio::pin!(conn);
-            let mut stopping = false;
-            loop {
-                let idle_for = started
-                    .elapsed()
-                    .saturating_sub(Duration::from_millis(activity.load(Ordering::Relaxed)));
-                let idle_left = idle_timeout.saturating_sub(idle_for);
-                tokio::select! {
-                    r = conn.as_mut() => {
-                        if let Err(e) = r {
-                            tracing::debug!(%peer, "connection ended with an error: {e}");
+            match tls {
+                None => drive(builder, stream, handler, peer, stop_rx, idle_timeout).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            drive(builder, tls, handler, peer, stop_rx, idle_timeout).await;
                         }
-                        break;
-                    }
-                    _ = stop_rx.changed(), if !stopping => {
-                        stopping = true;
-                        conn.as_mut().graceful_shutdown();
-                    }
-                    () = tokio::time::sleep(idle_left), if !stopping => {
-                        let idle_for = started.elapsed()
-                            .saturating_sub(Duration::from_millis(activity.load(Ordering::Relaxed)));
-                        if idle_for >= idle_timeout {
-                            tracing::debug!(%peer, "closing idle connection");
-                            stopping = true;
-                            conn.as_mut().graceful_shutdown();
-                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
             }
@@ -200,6 +201,63 @@ pub async fn serve<H, F>(
             "connections still open after {:?}; stopping anyway",
             limits.shutdown_grace
         ),
+    }
+}
+
+/// Serves one connection until it ends, closing it when idle for `idle_timeout` and
+/// gracefully when `stop_rx` changes.
+async fn drive<S, H, F>(
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    stream: S,
+    handler: H,
+    peer: SocketAddr,
+    mut stop_rx: watch::Receiver<bool>,
+    idle_timeout: Duration,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let activity = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let io = ActivityIo {
+        inner: TokioIo::new(stream),
+        activity: activity.clone(),
+        started,
+    };
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let handler = handler.clone();
+        async move { Ok::<_, Infallible>(handle_logged(handler, req, peer).await) }
+    });
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    let mut stopping = false;
+    loop {
+        let idle_for = started
+            .elapsed()
+            .saturating_sub(Duration::from_millis(activity.load(Ordering::Relaxed)));
+        let idle_left = idle_timeout.saturating_sub(idle_for);
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(%peer, "connection ended with an error: {e}");
+                }
+                break;
+            }
+            _ = stop_rx.changed(), if !stopping => {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            () = tokio::time::sleep(idle_left), if !stopping => {
+                let idle_for = started.elapsed()
+                    .saturating_sub(Duration::from_millis(activity.load(Ordering::Relaxed)));
+                if idle_for >= idle_timeout {
+                    tracing::debug!(%peer, "closing idle connection");
+                    stopping = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
     }
 }
 

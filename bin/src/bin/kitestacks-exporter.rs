@@ -24,6 +24,17 @@ async fn main() -> ExitCode {
     for f in &args.ignored_flags {
         tracing::warn!(flag = f, "flag of an unimplemented collector; ignored");
     }
+    // An invalid web config never starts the exporter open: exit 2.
+    let web = match &args.web_config_file {
+        None => kitestacks::webconfig::WebConfig::default(),
+        Some(path) => match kitestacks::webconfig::WebConfig::load(path) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
     let exporter = match Exporter::new(&args) {
         Ok(e) => e,
         Err(e) => {
@@ -35,7 +46,7 @@ async fn main() -> ExitCode {
         collectors = exporter.collectors().join(",").as_str(),
         "enabled collectors"
     );
-    match kitestacks::exporter::serve(exporter, &args.listen).await {
+    match kitestacks::exporter::serve(exporter, &args.listen, &web).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

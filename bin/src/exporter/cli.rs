@@ -118,6 +118,8 @@ pub struct ExporterArgs {
     pub log_level: String,
     /// `--log.format`.
     pub log_format: String,
+    /// `--web.config.file`: exporter-toolkit's web config (TLS, basic auth).
+    pub web_config_file: Option<PathBuf>,
 }
 
 fn bool_flag(cmd: Command, name: &'static str, help: &'static str) -> Command {
@@ -185,6 +187,12 @@ pub fn command() -> Command {
         cmd,
         "web.disable-exporter-metrics",
         "Exclude metrics about the exporter itself (promhttp_*, process_*).",
+    );
+    cmd = string_flag(
+        cmd,
+        "web.config.file",
+        None,
+        "Path to configuration file that can enable TLS or authentication (exporter-toolkit's format).",
     );
     cmd = string_flag(
         cmd,
@@ -310,6 +318,23 @@ pub fn command() -> Command {
     );
     cmd = string_flag(
         cmd,
+        "collector.arp.device-include",
+        None,
+        "Regexp of arp devices to include (mutually exclusive to device-exclude).",
+    );
+    cmd = string_flag(
+        cmd,
+        "collector.arp.device-exclude",
+        None,
+        "Regexp of arp devices to exclude (mutually exclusive to device-include).",
+    );
+    cmd = bool_flag(
+        cmd,
+        "collector.bcache.priorityStats",
+        "Expose expensive priority stats.",
+    );
+    cmd = string_flag(
+        cmd,
         "collector.netclass.ignored-devices",
         Some("^$"),
         "Regexp of net devices to ignore for netclass collector.",
@@ -342,10 +367,27 @@ pub fn command() -> Command {
         None,
         "Regexp of fields to return for netstat collector.",
     );
+    cmd = string_flag(
+        cmd,
+        "collector.powersupply.ignored-supplies",
+        Some("^$"),
+        "Regexp of power supplies to ignore for powersupplyclass collector.",
+    );
+    cmd = bool_flag(
+        cmd,
+        "collector.rapl.enable-zone-label",
+        "Enables service unit metric unit_start_time_seconds",
+    );
     cmd = bool_flag(
         cmd,
         "collector.stat.softirq",
         "Export softirq calls per vector.",
+    );
+    cmd = string_flag(
+        cmd,
+        "collector.tapestats.ignored-devices",
+        Some("^$"),
+        "Regexp of devices to ignore for tapestats.",
     );
     cmd = cmd.arg(
         Arg::new("collector.textfile.directory")
@@ -497,6 +539,9 @@ impl ExporterArgs {
         let options = Options {
             cpu_guest: last_bool(&m, "collector.cpu.guest", defaults.cpu_guest),
             cpu_info: last_bool(&m, "collector.cpu.info", defaults.cpu_info),
+            arp_device_include: string(&m, "collector.arp.device-include"),
+            arp_device_exclude: string(&m, "collector.arp.device-exclude"),
+            bcache_priority_stats: last_bool(&m, "collector.bcache.priorityStats", false),
             cpu_info_flags_include: string(&m, "collector.cpu.info.flags-include"),
             cpu_info_bugs_include: string(&m, "collector.cpu.info.bugs-include"),
             diskstats_device_exclude: string(&m, "collector.diskstats.device-exclude")
@@ -530,7 +575,12 @@ impl ExporterArgs {
             netdev_address_info: last_bool(&m, "collector.netdev.address-info", false),
             netstat_fields: string(&m, "collector.netstat.fields")
                 .unwrap_or(defaults.netstat_fields),
+            powersupply_ignored_supplies: string(&m, "collector.powersupply.ignored-supplies")
+                .unwrap_or(defaults.powersupply_ignored_supplies),
+            rapl_enable_zone_label: last_bool(&m, "collector.rapl.enable-zone-label", false),
             stat_softirq: last_bool(&m, "collector.stat.softirq", false),
+            tapestats_ignored_devices: string(&m, "collector.tapestats.ignored-devices")
+                .unwrap_or(defaults.tapestats_ignored_devices),
             textfile_directories: m
                 .get_many::<String>("collector.textfile.directory")
                 .into_iter()
@@ -543,6 +593,10 @@ impl ExporterArgs {
             cpufreq_enabled: collectors.contains(&"cpufreq"),
         };
         for (a, b) in [
+            (
+                "collector.arp.device-exclude",
+                "collector.arp.device-include",
+            ),
             (
                 "collector.diskstats.device-exclude",
                 "collector.diskstats.device-include",
@@ -605,6 +659,7 @@ impl ExporterArgs {
             context,
             log_level,
             log_format,
+            web_config_file: string(&m, "web.config.file").map(PathBuf::from),
         })
     }
 }

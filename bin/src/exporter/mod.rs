@@ -337,8 +337,12 @@ fn html_escape(s: &str) -> String {
 }
 
 /// Binds every address (`[::]` falls back to `0.0.0.0` where IPv6 is off) and serves the
-/// exporter on all of them until SIGTERM or ctrl-c.
-pub async fn serve(exporter: Exporter, addrs: &[std::net::SocketAddr]) -> anyhow::Result<()> {
+/// exporter on all of them, behind `web` (TLS, basic auth), until SIGTERM or ctrl-c.
+pub async fn serve(
+    exporter: Exporter,
+    addrs: &[std::net::SocketAddr],
+    web: &crate::webconfig::WebConfig,
+) -> anyhow::Result<()> {
     let mut listeners = Vec::with_capacity(addrs.len());
     for addr in addrs {
         let listener = match crate::server::bind(*addr).await {
@@ -349,30 +353,21 @@ pub async fn serve(exporter: Exporter, addrs: &[std::net::SocketAddr]) -> anyhow
             }
             Err(e) => return Err(e),
         };
-        tracing::info!("listening on {}", listener.local_addr()?);
+        tracing::info!(
+            tls = web.tls_enabled(),
+            "listening on {}",
+            listener.local_addr()?
+        );
         listeners.push(listener);
     }
-    // Prometheus keeps its connection open between scrapes (15 s apart, or more): the
-    // idle limit must be well above any scrape interval.
-    let limits = crate::server::Limits {
-        max_connections: 256,
-        header_read_timeout: std::time::Duration::from_secs(30),
-        idle_timeout: std::time::Duration::from_secs(300),
-        shutdown_grace: std::time::Duration::from_secs(5),
-    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     for listener in listeners {
-        let exporter = exporter.clone();
-        let handler = move |req| {
-            let exporter = exporter.clone();
-            async move { exporter.handle(req).await }
-        };
         let mut rx = stop_rx.clone();
-        tasks.push(tokio::spawn(crate::server::serve(
+        tasks.push(tokio::spawn(serve_listener(
+            exporter.clone(),
             listener,
-            limits,
-            handler,
+            web.clone(),
             async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             },
@@ -384,6 +379,32 @@ pub async fn serve(exporter: Exporter, addrs: &[std::net::SocketAddr]) -> anyhow
         let _ = t.await;
     }
     Ok(())
+}
+
+/// Serves the exporter on one listener behind `web` (TLS, basic auth on every path, as
+/// exporter-toolkit) until `shutdown` resolves.
+pub async fn serve_listener(
+    exporter: Exporter,
+    listener: tokio::net::TcpListener,
+    web: crate::webconfig::WebConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    // Prometheus keeps its connection open between scrapes (15 s apart, or more): the
+    // idle limit must be well above any scrape interval.
+    let limits = crate::server::Limits {
+        max_connections: 256,
+        header_read_timeout: std::time::Duration::from_secs(30),
+        idle_timeout: std::time::Duration::from_secs(300),
+        shutdown_grace: std::time::Duration::from_secs(5),
+    };
+    let handler = move |req| {
+        let exporter = exporter.clone();
+        async move { exporter.handle(req).await }
+    };
+    let handler = web
+        .access()
+        .guard(handler, |_| true, crate::webconfig::unauthorized_text);
+    crate::server::serve_with(listener, limits, web.transport(), handler, shutdown).await;
 }
 
 #[cfg(test)]
