@@ -29,7 +29,9 @@ for _ in $(seq 1 50); do [ -s "$work/fake_port" ] && break; sleep 0.1; done
 fake="http://127.0.0.1:$(cat "$work/fake_port")"
 "$bin" --print-default-config \
     | sed -e "s|^url = \"https://gitforge.kitestacks.com/\"|url = \"$fake/\"|" \
-          -e "s|^# base_url = \"https://wttr.in\".*|base_url = \"$fake/wttr\"|" >"$work/portal.toml"
+          -e "s|^# base_url = \"https://wttr.in\".*|base_url = \"$fake/wttr\"|" \
+          -e "s|^enabled = true|enabled = false|" >"$work/portal.toml"
+grep -q "^enabled = false" "$work/portal.toml" || fail "could not turn off the status probes (public URLs)"
 grep -q "^url = \"$fake/\"" "$work/portal.toml" && grep -q "^base_url = \"$fake/wttr\"" "$work/portal.toml" \
     || fail "could not point the config at the fake upstreams"
 
@@ -68,6 +70,12 @@ check "activity from the fake Forgejo" test "$(body "$base/api/activity" | pytho
     'import json,sys; a=json.load(sys.stdin); print(len(a["commits"]) > 0 and a["stale"] is False)')" = True
 check "weather from the fake wttr.in" test "$(body "$base/api/weather" | python3 -c \
     'import json,sys; w=json.load(sys.stdin); print(w["weather"]["provider"])')" = wttr
+check "status lists the probed services as unknown (probes off)" test "$(body "$base/api/status" | python3 -c \
+    'import json,sys; v=json.load(sys.stdin); print(len(v["services"]) > 0 and all(s["state"] == "unknown" for s in v["services"]))')" = True
+check "/metrics is 200 text/plain 0.0.4" test "$(header content-type "$base/metrics")" = "text/plain; version=0.0.4; charset=utf-8"
+check "/metrics counts requests" grep -q '^kitestacks_portal_requests_total{code="200",route="/api/health"}' <(body "$base/metrics")
+check "/metrics has the upstream caches" grep -q '^kitestacks_portal_upstream_up{upstream="forgejo"} 1' <(body "$base/metrics")
+check "promtool check metrics on /metrics (no filter)" bash -c "curl -fsS '$base/metrics' | promtool check metrics"
 check "docs redirect" test "$(status "$base/api/docs")" = 308
 check "docs page" grep -q swagger-ui <(body "$base/api/docs/")
 check "unknown path is 404 JSON" test "$(body "$base/api/nope" | python3 -c \

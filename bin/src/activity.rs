@@ -37,6 +37,11 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// The Forgejo cache's state for `/metrics`; `None` when not configured.
+    pub fn cache_state(&self) -> Option<crate::upstream::CacheState> {
+        self.upstream.as_ref().map(|(u, _)| u.cache_state())
+    }
+
     /// Builds the client from `[forgejo]`.
     pub fn new(config: &ForgejoConfig) -> anyhow::Result<Self> {
         let Some(url) = &config.url else {

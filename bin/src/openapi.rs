@@ -12,7 +12,8 @@ use kitestacks_metrics::{
 };
 use utoipa::OpenApi;
 
-use crate::{activity, metrics, portal, weather};
+use crate::status::{ProbeError, ProbeState, ServiceStatus, StatusResponse};
+use crate::{activity, metrics, portal, status, weather};
 
 /// The portal API's document.
 #[derive(OpenApi)]
@@ -35,6 +36,7 @@ use crate::{activity, metrics, portal, weather};
         portal::docs,
         activity::activity,
         weather::weather,
+        status::status,
         metrics::metrics,
         metrics::host,
         metrics::cpu,
@@ -49,6 +51,7 @@ use crate::{activity, metrics, portal, weather};
     components(schemas(
         Health, ServicesResponse, CategoryInfo, ErrorBody, ErrorDetail, Host, HostRole, Service,
         Category, AuthMethod, Visibility, ProbeSpec, ProbeMethod, StatusRange,
+        StatusResponse, ServiceStatus, ProbeState, ProbeError,
         Sample, HostInfo, Cpu, CpuModes, Load, Memory, Swap, Filesystem, Disk, Network, Interface, Temperature
     )),
     tags(

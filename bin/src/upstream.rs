@@ -95,9 +95,23 @@ struct State<T> {
     inflight: Option<Shared<BoxFuture<()>>>,
 }
 
+/// The cache's state, for the portal's `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheState {
+    /// Whether there is data and the last request succeeded (false before the first).
+    pub up: bool,
+    /// Whether the data is older than the refresh period or its refresh failed.
+    pub stale: bool,
+    /// When the last successful answer was fetched.
+    pub last_success: Option<SystemTime>,
+    /// Failed requests since start.
+    pub failures: u64,
+}
+
 /// One upstream behind its cache.
 pub struct Upstream<T> {
     name: &'static str,
+    failures: std::sync::atomic::AtomicU64,
     fetch: Fetch<T>,
     refresh: Duration,
     backoff: Duration,
@@ -114,6 +128,7 @@ impl<T: Send + Sync + 'static> Upstream<T> {
     {
         Arc::new(Self {
             name,
+            failures: std::sync::atomic::AtomicU64::new(0),
             fetch: Box::new(move || fetch().boxed()),
             refresh,
             backoff: (refresh / 4).clamp(Duration::from_secs(1), Duration::from_secs(30)),
@@ -183,6 +198,18 @@ impl<T: Send + Sync + 'static> Upstream<T> {
         answer(&self.lock())
     }
 
+    /// The cache's state now (no request is made).
+    pub fn cache_state(&self) -> CacheState {
+        let st = self.lock();
+        let good = st.good.as_ref();
+        CacheState {
+            up: good.is_some() && st.failure.is_none(),
+            stale: good.is_some_and(|g| st.failure.is_some() || g.at.elapsed() >= self.refresh),
+            last_success: good.map(|g| g.fetched_at),
+            failures: self.failures.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
     fn store(&self, result: Result<T, Failure>) {
         let mut st = self.lock();
         match result {
@@ -195,6 +222,8 @@ impl<T: Send + Sync + 'static> Upstream<T> {
                 st.failure = None;
             }
             Err(f) => {
+                self.failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(
                     upstream = self.name,
                     kind = f.kind,

@@ -38,6 +38,11 @@ pub struct CurrentWeather {
 }
 
 impl CurrentWeather {
+    /// The weather cache's state for `/metrics`; `None` when not configured.
+    pub fn cache_state(&self) -> Option<crate::upstream::CacheState> {
+        self.upstream.as_ref().map(|u| u.cache_state())
+    }
+
     /// Builds the provider from `[weather]`.
     pub fn new(config: &WeatherConfig) -> anyhow::Result<Self> {
         let Some(location) = &config.location else {

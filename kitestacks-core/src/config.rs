@@ -40,6 +40,8 @@ pub struct Config {
     pub forgejo: ForgejoConfig,
     /// Current weather.
     pub weather: WeatherConfig,
+    /// Service status probes.
+    pub status: StatusConfig,
     /// The hosts and services.
     pub registry: Registry,
 }
@@ -221,6 +223,28 @@ impl Default for WeatherConfig {
     }
 }
 
+/// `[status]`: the background prober of the registry's services (`/api/status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusConfig {
+    /// Whether services are probed at all (default true); when off every service is
+    /// `unknown`.
+    pub enabled: bool,
+    /// How often every service is probed (default 30 s, 5 s to 1 h).
+    pub interval: Duration,
+    /// How many probes run at once (default 8, 1-64).
+    pub concurrency: usize,
+}
+
+impl Default for StatusConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval: Duration::from_secs(30),
+            concurrency: 8,
+        }
+    }
+}
+
 /// The shortest sampling interval: below it CPU percentages are mostly 0 or 100, as the
 /// kernel accounts CPU time in 10 ms ticks.
 pub const SHORTEST_METRICS_INTERVAL: Duration = Duration::from_millis(500);
@@ -243,6 +267,8 @@ struct RawConfig {
     forgejo: RawForgejo,
     #[serde(default)]
     weather: RawWeather,
+    #[serde(default)]
+    status: RawStatusSection,
     #[serde(default)]
     hosts: Vec<RawHost>,
     #[serde(default)]
@@ -285,6 +311,14 @@ struct RawWeather {
     refresh: Option<ConfigDuration>,
     timeout: Option<ConfigDuration>,
     base_url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStatusSection {
+    enabled: Option<bool>,
+    interval: Option<ConfigDuration>,
+    concurrency: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -505,6 +539,7 @@ impl Validator {
         let metrics = self.metrics(raw.metrics);
         let forgejo = self.forgejo(raw.forgejo, base_dir, env);
         let weather = self.weather(raw.weather);
+        let status = self.status(raw.status);
         let hosts = self.hosts(raw.hosts);
         let services = self.services(raw.services, &hosts, &homelab);
         Config {
@@ -514,6 +549,7 @@ impl Validator {
             metrics,
             forgejo,
             weather,
+            status,
             registry: Registry { hosts, services },
         }
     }
@@ -830,6 +866,27 @@ impl Validator {
             w.base_url = self.http_url("weather.base_url", u);
         }
         w
+    }
+
+    fn status(&mut self, raw: RawStatusSection) -> StatusConfig {
+        let mut s = StatusConfig::default();
+        if let Some(b) = raw.enabled {
+            s.enabled = b;
+        }
+        self.duration(
+            "status.interval",
+            raw.interval,
+            Duration::from_secs(5),
+            Duration::from_secs(3600),
+            &mut s.interval,
+        );
+        if let Some(n) = raw.concurrency {
+            match usize::try_from(n) {
+                Ok(n) if (1..=64).contains(&n) => s.concurrency = n,
+                _ => self.problem("status.concurrency", format!("{n} is not between 1 and 64")),
+            }
+        }
+        s
     }
 
     fn hosts(&mut self, raw: Vec<RawHost>) -> Vec<Host> {

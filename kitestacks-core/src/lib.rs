@@ -30,7 +30,8 @@ mod secret;
 
 pub use config::{
     Config, DEFAULT_CONFIG_TOML, FORGEJO_TOKEN_ENV, ForgejoConfig, HomelabConfig, MetricsConfig,
-    SHORTEST_METRICS_INTERVAL, ServerConfig, Units, WeatherConfig, WeatherProviderKind,
+    SHORTEST_METRICS_INTERVAL, ServerConfig, StatusConfig, Units, WeatherConfig,
+    WeatherProviderKind,
 };
 pub use error::{ConfigError, Problem};
 pub use registry::{
