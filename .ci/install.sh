@@ -9,6 +9,11 @@ command -v curl >/dev/null || apt_needed+=(curl)
 command -v python3 >/dev/null || apt_needed+=(python3 python3-venv)
 command -v promtool >/dev/null || apt_needed+=(prometheus)
 command -v prometheus-node-exporter >/dev/null || apt_needed+=(prometheus-node-exporter)
+command -v openssl >/dev/null || apt_needed+=(openssl)
+command -v htpasswd >/dev/null || apt_needed+=(apache2-utils)
+[ -x /usr/sbin/nginx ] || apt_needed+=(nginx)  # nginx -t and a live check of examples/deploy/nginx
+[ -x /usr/bin/chromium ] || apt_needed+=(chromium)  # the real-browser check of the portal page
+command -v npm >/dev/null || apt_needed+=(npm)  # installs playwright-core for that check
 if [ ${#apt_needed[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
@@ -17,7 +22,7 @@ fi
 
 # The packages may start their own daemons (on :9090 and :9100); the checks start their
 # own on free loopback ports, so stop the packaged ones to keep the machine quiet.
-for svc in prometheus prometheus-node-exporter; do
+for svc in prometheus prometheus-node-exporter nginx; do
     if [ -d /run/systemd/system ]; then
         systemctl stop "$svc" 2>/dev/null || true
     elif [ -x "/etc/init.d/$svc" ]; then

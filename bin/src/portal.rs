@@ -17,6 +17,7 @@ use crate::openapi;
 use crate::response;
 use crate::server::Body;
 use crate::static_files::StaticDir;
+use crate::status::{RequestStats, Status};
 use crate::weather::CurrentWeather;
 
 /// Where the OpenAPI document is served; Swagger UI loads it from here.
@@ -38,6 +39,8 @@ struct Inner {
     metrics: Arc<Metrics>,
     activity: Activity,
     weather: CurrentWeather,
+    status: Arc<Status>,
+    requests: RequestStats,
 }
 
 impl Portal {
@@ -63,14 +66,25 @@ impl Portal {
                 metrics: Arc::new(Metrics::new(&config.metrics)?),
                 activity: Activity::new(&config.forgejo)?,
                 weather: CurrentWeather::new(&config.weather)?,
+                status: Arc::new(Status::new(config)?),
+                requests: RequestStats::default(),
             }),
         })
     }
 
     /// The background work the portal needs while it serves: sampling the host every
-    /// `[metrics] interval`. Spawn it on the runtime; it runs until aborted.
+    /// `[metrics] interval` and probing the services every `[status] interval`. Spawn it
+    /// on the runtime; it runs until aborted.
     pub fn background(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        self.inner.metrics.clone().run()
+        let (metrics, status) = (self.inner.metrics.clone(), self.inner.status.clone());
+        async move {
+            tokio::join!(metrics.run(), status.run());
+        }
+    }
+
+    /// Probes every service once now, as the background task does every interval.
+    pub async fn probe_now(&self) {
+        self.inner.status.probe_now().await;
     }
 
     /// Takes a host sample now (blocking), as the background task does every interval.
@@ -78,8 +92,18 @@ impl Portal {
         self.inner.metrics.refresh();
     }
 
-    /// Answers one request.
+    /// Answers one request, and counts it in the request metrics of `/metrics`.
     pub async fn handle<B>(&self, req: Request<B>) -> Response<Body> {
+        let start = std::time::Instant::now();
+        let path = req.uri().path().to_owned();
+        let response = self.respond(req).await;
+        let code = response.status().as_u16();
+        let route = crate::status::route_of(&path, code);
+        self.inner.requests.record(route, code, start.elapsed());
+        response
+    }
+
+    async fn respond<B>(&self, req: Request<B>) -> Response<Body> {
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let origin = req.headers().get(header::ORIGIN).cloned();
@@ -113,11 +137,14 @@ impl Portal {
                 | "/api/services"
                 | "/api/activity"
                 | "/api/weather"
+                | "/api/status"
+                | "/metrics"
                 | OPENAPI_PATH
                 | DOCS_PATH
         ) || path.starts_with("/api/docs/")
             || crate::metrics::is_route(path)
             || (!is_api(path) && self.inner.static_dir.is_some())
+            || (self.inner.static_dir.is_none() && crate::page::serves(path))
     }
 
     async fn get(&self, method: &Method, path: &str) -> Response<Body> {
@@ -126,6 +153,8 @@ impl Portal {
             "/api/services" => services(&self.inner.services),
             "/api/activity" => self.inner.activity.route().await,
             "/api/weather" => self.inner.weather.route().await,
+            "/api/status" => crate::status::status(&self.inner.status),
+            "/metrics" => self.prometheus(),
             OPENAPI_PATH => openapi_json(&self.inner.openapi),
             DOCS_PATH => docs_redirect(),
             _ if path == "/api/metrics" || path.starts_with("/api/metrics/") => self
@@ -139,9 +168,33 @@ impl Portal {
             _ if is_api(path) => response::not_found(method, path),
             _ => match &self.inner.static_dir {
                 Some(dir) => dir.serve(method, path).await,
-                None => response::not_found(method, path),
+                None => {
+                    crate::page::serve(path).unwrap_or_else(|| response::not_found(method, path))
+                }
             },
         }
+    }
+}
+
+impl Portal {
+    /// `GET /metrics`: probe results, request metrics and the upstream caches' state.
+    fn prometheus(&self) -> Response<Body> {
+        let mut scrape = kitestacks_metrics::exposition::Scrape::new();
+        self.inner.status.collect(&mut scrape);
+        self.inner.requests.collect(&mut scrape);
+        let upstreams = [
+            ("forgejo", self.inner.activity.cache_state()),
+            ("weather", self.inner.weather.cache_state()),
+        ];
+        for (name, state) in upstreams {
+            if let Some(state) = state {
+                crate::status::collect_upstream(&mut scrape, name, &state);
+            }
+        }
+        let mut out = String::new();
+        scrape.render(&mut out);
+        self.inner.requests.render_durations(&mut out);
+        crate::status::metrics_response(out)
     }
 }
 

@@ -81,7 +81,8 @@ async fn swagger_ui_is_served_from_the_binary() {
 #[tokio::test]
 async fn unknown_paths_are_404_json_never_html() {
     let p = portal(None);
-    for path in ["/api/nope", "/api", "/", "/index.html", "/api/health/extra"] {
+    // "/" and "/index.html" are the embedded page (tests/it/page.rs)
+    for path in ["/api/nope", "/api", "/nope.html", "/api/health/extra"] {
         let r = call(&p, "GET", path, &[]).await;
         assert_eq!(r.status, 404, "{path}");
         assert_eq!(r.error_code(), "not_found");

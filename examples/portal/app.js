@@ -1,0 +1,429 @@
+// kitestacks portal page: fetches the portal API with relative URLs (so it works served
+// by kitestacks-portal and behind a proxy that forwards /api/), refreshes each card on
+// its own timer, pauses while the tab is hidden, and greys out only the card whose
+// upstream failed. No build step, no external resources.
+"use strict";
+
+const PERIODS = {
+  metrics: 3000,
+  status: 30000,
+  weather: 5 * 60000,
+  activity: 60000,
+  services: 5 * 60000,
+};
+const FETCH_TIMEOUT_MS = 10000;
+
+const $ = (id) => document.getElementById(id);
+
+/** Creates an element with a class and text (never HTML). */
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  return e;
+}
+
+const isNum = (v) => typeof v === "number" && Number.isFinite(v);
+
+/** Bytes for people: binary units, "–" for null. */
+function bytes(v) {
+  if (!isNum(v)) return "–";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  const digits = i === 0 || v >= 100 ? 0 : v >= 10 ? 1 : 2;
+  return `${v.toFixed(digits)} ${units[i]}`;
+}
+
+/** A rate in bytes/s; null (first sample, counter reset) is "–", never 0 or NaN. */
+const rate = (v) => (isNum(v) ? `${bytes(v)}/s` : "–");
+
+function percent(v, digits = 0) {
+  return isNum(v) ? `${v.toFixed(digits)} %` : "–";
+}
+
+function duration(seconds) {
+  if (!isNum(seconds)) return "–";
+  const d = Math.floor(seconds / 86400);
+  const h = Math.floor((seconds % 86400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${m}m`;
+  return `${m}m`;
+}
+
+const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+function relative(iso) {
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return "";
+  const s = (t - Date.now()) / 1000;
+  const steps = [
+    ["year", 31536000],
+    ["month", 2592000],
+    ["week", 604800],
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
+  for (const [unit, size] of steps) {
+    if (Math.abs(s) >= size) return relativeFormat.format(Math.round(s / size), unit);
+  }
+  return relativeFormat.format(Math.round(s), "second");
+}
+
+function bar(pct) {
+  const b = el("div", "bar");
+  if (isNum(pct) && pct >= 90) b.classList.add("bad");
+  else if (isNum(pct) && pct >= 75) b.classList.add("warn");
+  const fill = el("span");
+  fill.style.width = `${isNum(pct) ? Math.min(100, Math.max(0, pct)) : 0}%`;
+  b.append(fill);
+  return b;
+}
+
+/**
+ * Fetches `api/<path>` as JSON. Never throws: answers {ok, status, data, reason}, where
+ * reason is the error code and message of the portal's one error shape, or the kind of
+ * network failure.
+ */
+async function api(path) {
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), FETCH_TIMEOUT_MS);
+  try {
+    const resp = await fetch(`api/${path}`, {
+      headers: { Accept: "application/json" },
+      cache: "no-store",
+      signal: ctrl.signal,
+    });
+    let data = null;
+    try {
+      data = await resp.json();
+    } catch (_) {
+      data = null;
+    }
+    if (!resp.ok) {
+      const e = data && data.error;
+      const reason = e && e.code ? `${e.code}: ${e.message}` : `HTTP ${resp.status}`;
+      return { ok: false, status: resp.status, data, reason };
+    }
+    if (data === null) return { ok: false, status: resp.status, data, reason: "not JSON" };
+    return { ok: true, status: resp.status, data, reason: null };
+  } catch (err) {
+    const reason = err && err.name === "AbortError" ? "timeout" : "unreachable";
+    return { ok: false, status: 0, data: null, reason };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Marks a card as working or degraded, with the reason shown on the card. */
+function setDegraded(card, reason) {
+  card.removeAttribute("aria-busy");
+  const r = card.querySelector(":scope > .reason");
+  card.classList.toggle("degraded", Boolean(reason));
+  r.hidden = !reason;
+  r.textContent = reason || "";
+}
+
+/** The reason a cached upstream answer is stale, if it is. */
+function staleReason(data) {
+  if (!data || !data.stale) return null;
+  const e = data.error;
+  const what = e ? `${e.kind}: ${e.message}` : "upstream failed";
+  return `stale (${duration(data.age_seconds)} old): ${what}`;
+}
+
+// ------------------------------------------------------------------------- metrics
+
+function renderMetrics(m) {
+  const host = m.host || {};
+  $("hostname").textContent = host.hostname || "?";
+  $("answered-by").textContent = host.hostname || "?";
+  const os = [host.os_pretty_name || host.os_name, host.kernel_release].filter(Boolean);
+  $("host-os").textContent = os.join(" · ");
+  $("uptime").textContent = duration(host.uptime_seconds);
+
+  const cpu = m.cpu;
+  $("cpu-busy").textContent = cpu ? percent(cpu.busy_percent) : "–";
+  const cores = $("cores");
+  const per = (cpu && cpu.per_core_busy_percent) || [];
+  while (cores.children.length > per.length) cores.lastChild.remove();
+  while (cores.children.length < per.length) {
+    const c = el("div", "core");
+    c.append(el("span"));
+    cores.append(c);
+  }
+  per.forEach((p, i) => {
+    const c = cores.children[i];
+    c.title = `core ${i}: ${percent(p)}`;
+    c.firstChild.style.height = `${isNum(p) ? Math.min(100, Math.max(0, p)) : 0}%`;
+  });
+
+  const mem = m.memory;
+  $("mem-used").textContent = mem ? percent(mem.used_percent) : "–";
+  $("mem-detail").textContent = mem
+    ? `${bytes(mem.used_bytes)} of ${bytes(mem.total_bytes)} used · ${bytes(mem.available_bytes)} available`
+    : "–";
+  const swap = m.swap;
+  $("swap-detail").textContent = !swap
+    ? "–"
+    : swap.total_bytes > 0
+      ? `${bytes(swap.used_bytes)} of ${bytes(swap.total_bytes)} (${percent(swap.used_percent)})`
+      : "none";
+  const load = m.load;
+  $("load").textContent = load ? load.load1.toFixed(2) : "–";
+  if (load) {
+    $("load").title = `1, 5, 15 min: ${load.load1.toFixed(2)} ${load.load5.toFixed(2)} ${load.load15.toFixed(2)}`;
+  }
+  const net = m.network || {};
+  $("net-detail").textContent = `↓ ${rate(net.receive_bytes_per_second)}  ↑ ${rate(net.transmit_bytes_per_second)}`;
+
+  const list = $("filesystems");
+  const items = (m.filesystems || []).map((fs) => {
+    const li = el("li");
+    const line = el("div", "line");
+    const mount = el("span", "mount", fs.mount_point);
+    mount.title = `${fs.device} (${fs.fs_type})`;
+    line.append(
+      mount,
+      el("span", "size", `${bytes(fs.used_bytes)} / ${bytes(fs.size_bytes)} · ${percent(fs.used_percent)}`),
+    );
+    li.append(line, bar(fs.used_percent));
+    return li;
+  });
+  if (items.length === 0) items.push(el("li", "muted", "none reported"));
+  list.replaceChildren(...items);
+}
+
+async function refreshMetrics() {
+  const r = await api("metrics");
+  const card = $("host-card");
+  if (!r.ok) return setDegraded(card, r.reason);
+  renderMetrics(r.data);
+  setDegraded(card, null);
+}
+
+// ------------------------------------------------------------------------- weather
+
+function renderWeather(resp) {
+  const w = resp.weather;
+  const imperial = resp.units === "imperial";
+  const temp = (c, f) => {
+    const v = imperial ? f : c;
+    return isNum(v) ? `${Math.round(v)} °${imperial ? "F" : "C"}` : "–";
+  };
+  $("weather-place").textContent = [w.location, w.country].filter(Boolean).join(", ");
+  $("weather-temp").textContent = temp(w.temperature_celsius, w.temperature_fahrenheit);
+  $("weather-desc").textContent = w.description || "";
+  const wind = imperial
+    ? `${Math.round(w.wind_speed_kmh / 1.609344)} mph`
+    : `${Math.round(w.wind_speed_kmh)} km/h`;
+  const facts = [
+    ["Feels like", temp(w.feels_like_celsius, w.feels_like_fahrenheit)],
+    ["Humidity", percent(w.humidity_percent)],
+    ["Wind", `${wind} ${w.wind_direction_compass || ""}`.trim()],
+  ];
+  if (w.today) {
+    const f = (c) => (imperial ? (c * 9) / 5 + 32 : c);
+    const unit = imperial ? "°F" : "°C";
+    facts.push(["Today", `${Math.round(f(w.today.min_celsius))} to ${Math.round(f(w.today.max_celsius))} ${unit}`]);
+    if (w.today.sunrise_local && w.today.sunset_local) {
+      facts.push(["Sun", `${w.today.sunrise_local} – ${w.today.sunset_local}`]);
+    }
+  }
+  facts.push(["Observed", w.observed_local]);
+  const dl = $("weather-facts");
+  dl.replaceChildren(...facts.flatMap(([k, v]) => [el("dt", null, k), el("dd", null, v)]));
+}
+
+async function refreshWeather() {
+  const r = await api("weather");
+  const card = $("weather-card");
+  if (!r.ok) return setDegraded(card, r.reason);
+  renderWeather(r.data);
+  setDegraded(card, staleReason(r.data));
+}
+
+// ------------------------------------------------------------------------ activity
+
+function renderActivity(resp) {
+  const items = (resp.commits || []).map((c) => {
+    const li = el("li");
+    const title = el("a", "title", c.title);
+    title.href = c.html_url;
+    title.rel = "noopener";
+    const meta = el("div", "meta");
+    meta.append(el("span", null, `${c.repo} · `), el("code", null, c.short_sha), el("span", null, ` · ${c.author} · ${relative(c.date)}`));
+    meta.title = c.date;
+    li.append(title, meta);
+    return li;
+  });
+  if (items.length === 0) items.push(el("li", "muted", "no commits yet"));
+  $("commits").replaceChildren(...items);
+}
+
+async function refreshActivity() {
+  const r = await api("activity");
+  const card = $("activity-card");
+  if (!r.ok) return setDegraded(card, r.reason);
+  renderActivity(r.data);
+  setDegraded(card, staleReason(r.data));
+}
+
+// ------------------------------------------------------------------------ services
+
+const AUTH = {
+  oidc: "SSO (OIDC)",
+  "forward-auth": "SSO (forward auth)",
+  "own-login": "own login",
+  none: "no sign-in",
+};
+const serviceCards = new Map(); // service id -> card element
+let servicesLoaded = false;
+let lastStatus = null;
+
+function serviceCard(s) {
+  const card = el("article", "service");
+  card.dataset.service = s.id;
+  const head = el("div", "head");
+  const dot = el("span", "dot unknown");
+  dot.title = "status unknown";
+  dot.setAttribute("role", "img");
+  dot.setAttribute("aria-label", "status unknown");
+  const name = s.url ? el("a", "name", s.name) : el("span", "name", s.name);
+  if (s.url) {
+    name.href = s.url;
+    name.rel = "noopener";
+  }
+  head.append(dot, name, el("span", "latency"));
+  const tags = el("div", "tags");
+  for (const h of s.hosts || []) tags.append(el("span", "tag", h));
+  tags.append(el("span", "tag", AUTH[s.auth] || s.auth));
+  if (s.visibility === "internal") tags.append(el("span", "tag", "internal"));
+  card.append(head, el("p", "desc", s.description), tags);
+  return card;
+}
+
+function renderServices(reg) {
+  if (reg.homelab) {
+    $("homelab").textContent = reg.homelab;
+    document.title = reg.homelab;
+  }
+  serviceCards.clear();
+  const groups = (reg.categories || []).map((cat) => {
+    const members = (reg.services || []).filter((s) => s.category === cat.id);
+    if (members.length === 0) return null;
+    const section = el("section", "group");
+    section.dataset.category = cat.id;
+    const grid = el("div", "service-grid");
+    for (const s of members) {
+      const card = serviceCard(s);
+      serviceCards.set(s.id, card);
+      grid.append(card);
+    }
+    section.append(el("h2", null, cat.title), grid);
+    return section;
+  });
+  $("service-groups").replaceChildren(...groups.filter(Boolean));
+  applyStatus(lastStatus);
+}
+
+async function refreshServices() {
+  const r = await api("services");
+  const section = $("services");
+  if (!r.ok) {
+    if (!servicesLoaded) setDegraded(section, r.reason);
+    return;
+  }
+  servicesLoaded = true;
+  renderServices(r.data);
+  setDegraded(section, null);
+}
+
+const latency = (ms) => (ms < 1 ? "<1 ms" : `${Math.round(ms)} ms`);
+
+/** Paints each service's dot; a service missing from the status (or no status) is unknown. */
+function applyStatus(status) {
+  const byId = new Map();
+  for (const s of (status && status.services) || []) byId.set(s.id, s);
+  for (const [id, card] of serviceCards) {
+    const s = byId.get(id);
+    const state = s && (s.state === "up" || s.state === "down") ? s.state : "unknown";
+    const dot = card.querySelector(".dot");
+    dot.className = `dot ${state}`;
+    let label = `status ${state}`;
+    if (s && s.http_status) label += ` (HTTP ${s.http_status})`;
+    if (s && s.error) label += ` (${s.error.replace(/_/g, " ")})`;
+    dot.title = label;
+    dot.setAttribute("aria-label", label);
+    card.dataset.state = state;
+    card.querySelector(".latency").textContent =
+      s && state !== "unknown" && isNum(s.latency_ms) ? latency(s.latency_ms) : "";
+  }
+}
+
+async function refreshStatus() {
+  const r = await api("status");
+  lastStatus = r.ok ? r.data : null;
+  applyStatus(lastStatus);
+  if (r.ok && isNum(r.data.interval_seconds) && r.data.interval_seconds >= 5) {
+    tasks.status.period = r.data.interval_seconds * 1000;
+  }
+}
+
+// ----------------------------------------------------------------------- scheduling
+
+const tasks = {
+  metrics: { run: refreshMetrics, period: PERIODS.metrics },
+  weather: { run: refreshWeather, period: PERIODS.weather },
+  activity: { run: refreshActivity, period: PERIODS.activity },
+  services: { run: refreshServices, period: PERIODS.services },
+  status: { run: refreshStatus, period: PERIODS.status },
+};
+
+/** Runs a task now, then again `period` after it finished; stops while the tab is hidden. */
+async function tick(task) {
+  clearTimeout(task.timer);
+  task.timer = undefined;
+  if (task.running) return;
+  task.running = true;
+  try {
+    await task.run();
+  } catch (_) {
+    // a rendering bug must not stop the timers; the card keeps its last state
+  } finally {
+    task.running = false;
+  }
+  if (!document.hidden) task.timer = setTimeout(() => tick(task), task.period);
+  if (task === tasks.metrics) {
+    $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+  }
+}
+
+function startAll() {
+  for (const task of Object.values(tasks)) tick(task);
+}
+
+function stopAll() {
+  for (const task of Object.values(tasks)) {
+    clearTimeout(task.timer);
+    task.timer = undefined;
+  }
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) stopAll();
+  else startAll();
+});
+
+// services first so status dots have cards to land on; the others in parallel
+refreshServices().finally(() => {
+  tasks.services.timer = setTimeout(() => tick(tasks.services), PERIODS.services);
+  tick(tasks.status);
+});
+tick(tasks.metrics);
+tick(tasks.weather);
+tick(tasks.activity);
