@@ -320,3 +320,34 @@ async fn without_upstreams_configured_there_are_no_upstream_series() {
     let text = call(&p, "GET", "/metrics", &[]).await.body;
     assert!(!std::str::from_utf8(&text).unwrap().contains("upstream"));
 }
+
+/// A service behind a self-signed certificate (the exporter over TLS, with a test CA no
+/// system trusts): down with `tls` while the certificate is verified, up when the
+/// service says `tls_verify = false`, as for a self-signed internal certificate.
+#[tokio::test]
+async fn a_self_signed_certificate_fails_verification_unless_tls_verify_is_off() {
+    let pki = crate::webconfig::Pki::new();
+    let (_dir, web) = crate::webconfig::setup(&pki, &crate::webconfig::tls_yaml(""));
+    let addr = crate::webconfig::start(web).await;
+    let service = |id: &str, verify: bool| {
+        format!(
+            "[[services]]\nid = \"{id}\"\nname = \"{id}\"\nurl = \"https://{addr}/metrics\"\n\
+             category = \"apps\"\nhosts = [\"monk\"]\nauth = \"none\"\nvisibility = \"internal\"\n\
+             probe = {{ tls_verify = {verify} }}\n\n"
+        )
+    };
+    let text = format!(
+        "[[hosts]]\nname = \"monk\"\nrole = \"home\"\n\n{}{}",
+        service("verified", true),
+        service("internal", false)
+    );
+    let p = portal(Some(&text));
+    p.probe_now().await;
+    let v = call(&p, "GET", "/api/status", &[]).await.json();
+    let verified = crate::status::service(&v, "verified");
+    assert_eq!(verified["state"], "down", "{verified}");
+    assert_eq!(verified["error"], "tls", "{verified}");
+    let internal = crate::status::service(&v, "internal");
+    assert_eq!(internal["state"], "up", "{internal}");
+    assert_eq!(internal["http_status"], 200);
+}

@@ -20,12 +20,12 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 /// A test CA and the certificates it signs.
-struct Pki {
+pub(crate) struct Pki {
     ca: CertifiedIssuer<'static, KeyPair>,
 }
 
 impl Pki {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         Self {
@@ -62,7 +62,7 @@ fn hash(password: &str) -> String {
 }
 
 /// Starts the exporter (no collectors: the self-metrics are enough) behind `web`.
-async fn start(web: WebConfig) -> SocketAddr {
+pub(crate) async fn start(web: WebConfig) -> SocketAddr {
     let args = ExporterArgs::parse_from(
         ["kitestacks-exporter", "--collector.disable-defaults"]
             .iter()
@@ -161,11 +161,11 @@ async fn https_get(
     })
 }
 
-fn tls_yaml(extra: &str) -> String {
+pub(crate) fn tls_yaml(extra: &str) -> String {
     format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n{extra}")
 }
 
-fn setup(pki: &Pki, yaml: &str) -> (tempfile::TempDir, WebConfig) {
+pub(crate) fn setup(pki: &Pki, yaml: &str) -> (tempfile::TempDir, WebConfig) {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = pki.leaf(&["localhost", "127.0.0.1"]);
     write(dir.path(), "server.crt", &cert);
