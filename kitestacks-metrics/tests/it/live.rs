@@ -137,3 +137,37 @@ fn cpu_and_uptime_are_plausible() {
     assert!(!second.host.hostname.is_empty());
     assert!(second.host.process_count.unwrap() > 1);
 }
+
+/// sysinfo, the client's cross-platform library, reads the same host through its own
+/// /proc code: totals that do not move must agree with ours.
+#[test]
+fn totals_agree_with_sysinfo() {
+    use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, RefreshKind, System};
+    let sys = System::new_with_specifics(
+        RefreshKind::nothing()
+            .with_memory(MemoryRefreshKind::everything())
+            .with_cpu(CpuRefreshKind::nothing()),
+    )
+    .expect("sysinfo reads this host");
+    let sample = Sampler::new(Roots::default(), Filters::default()).sample();
+    let mem = sample.memory.unwrap();
+    assert_eq!(mem.total_bytes, sys.total_memory());
+    assert_eq!(sample.swap.unwrap().total_bytes, sys.total_swap());
+    assert_eq!(sample.cpu.unwrap().cores, sys.cpus().len());
+    assert_eq!(
+        sample.host.boot_time_seconds,
+        Some(System::boot_time().expect("sysinfo reads the boot time"))
+    );
+    assert!(close(mem.available_bytes, sys.available_memory(), 0.02));
+    let disks = Disks::new_with_refreshed_list().expect("sysinfo lists the disks");
+    let root = disks
+        .iter()
+        .find(|d| d.mount_point() == std::path::Path::new("/"))
+        .expect("sysinfo sees /");
+    let ours = sample
+        .filesystems
+        .iter()
+        .find(|f| f.mount_point == "/")
+        .unwrap();
+    assert_eq!(ours.size_bytes, root.total_space());
+}
