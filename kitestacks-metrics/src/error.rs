@@ -87,3 +87,21 @@ impl Error {
         matches!(self, Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
     }
 }
+
+/// For a collector reading something that may simply not exist on this host (no NFS,
+/// no bonding driver, no CONFIG_SCHEDSTATS): not-found becomes `Ok(None)`, "nothing to
+/// report", and every other error stays an error.
+pub(crate) trait OrAbsent<T> {
+    /// `Ok(None)` when the file or directory does not exist.
+    fn or_absent(self) -> Result<Option<T>, Error>;
+}
+
+impl<T> OrAbsent<T> for Result<T, Error> {
+    fn or_absent(self) -> Result<Option<T>, Error> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -11,6 +11,7 @@ use std::path::Path;
 use crate::collector::attr::{self, read_trimmed};
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::Error;
+use crate::error::OrAbsent as _;
 use crate::exposition::Scrape;
 
 /// Its definition.
@@ -35,10 +36,10 @@ impl Collector for Bonding {
     fn update(&mut self, ctx: &Context, out: &mut Scrape) -> Result<(), Error> {
         let root = ctx.roots.sys("class/net");
         // No bonding driver loaded: nothing to report, which is not a failure.
-        let masters = match read_trimmed(&root.join("bonding_masters"), &mut self.attrs) {
-            Ok(text) => text,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(e),
+        let Some(masters) =
+            read_trimmed(&root.join("bonding_masters"), &mut self.attrs).or_absent()?
+        else {
+            return Ok(());
         };
         let masters: Vec<String> = masters
             .split_ascii_whitespace()

@@ -7,6 +7,7 @@ use regex::Regex;
 
 use crate::collector::attr::{self, Attrs, read_trimmed};
 use crate::collector::{Collector, Context, Definition, Options};
+use crate::error::OrAbsent as _;
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -189,10 +190,8 @@ impl Collector for Mdadm {
         let file = self
             .file
             .get_or_insert_with(|| TextFile::new(ctx.roots.proc("mdstat")));
-        let text = match file.read() {
-            Ok(t) => t,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(e),
+        let Some(text) = file.read().or_absent()? else {
+            return Ok(());
         };
         let stats =
             parse(text, &self.patterns).map_err(|e| Error::parse(ctx.roots.proc("mdstat"), e))?;

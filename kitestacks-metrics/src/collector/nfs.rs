@@ -8,6 +8,7 @@
 //! counted `procN` line.
 
 use crate::collector::{Collector, Context, Definition, Options};
+use crate::error::OrAbsent as _;
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -232,10 +233,8 @@ impl Collector for Nfs {
         let file = self
             .file
             .get_or_insert_with(|| TextFile::new(ctx.roots.proc("net/rpc/nfs")));
-        let s = match file.parse(parse) {
-            Ok(s) => s,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(e),
+        let Some(s) = file.parse(parse).or_absent()? else {
+            return Ok(());
         };
         const PACKETS: &str = "Total NFSd network packets (sent+received) by protocol type.";
         out.counter(

@@ -5,6 +5,7 @@
 
 use crate::collector::nfs::{V2_NAMES, V3_NAMES, counted, exact, values};
 use crate::collector::{Collector, Context, Definition, Options};
+use crate::error::OrAbsent as _;
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -170,10 +171,8 @@ impl Collector for Nfsd {
         let file = self
             .file
             .get_or_insert_with(|| TextFile::new(ctx.roots.proc("net/rpc/nfsd")));
-        let s = match file.parse(parse) {
-            Ok(s) => s,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(e),
+        let Some(s) = file.parse(parse).or_absent()? else {
+            return Ok(());
         };
         let plain: [(&'static str, &'static str, u64); 10] = [
             (

@@ -10,6 +10,7 @@ use regex::Regex;
 use crate::collector::attr::{Attrs, read_trimmed};
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::Error;
+use crate::error::OrAbsent as _;
 use crate::exposition::Scrape;
 
 /// Its definition.
@@ -116,10 +117,8 @@ impl Nvme {
 
 impl Collector for Nvme {
     fn update(&mut self, ctx: &Context, out: &mut Scrape) -> Result<(), Error> {
-        let devices = match self.read_all(ctx) {
-            Ok(d) => d,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(e),
+        let Some(devices) = self.read_all(ctx).or_absent()? else {
+            return Ok(());
         };
         for d in &devices {
             let [firmware, model, serial, state, cntlid] = &d.text;

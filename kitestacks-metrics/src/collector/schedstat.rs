@@ -2,6 +2,7 @@
 //! `/proc/schedstat`.
 
 use crate::collector::{Collector, Context, Definition, Options};
+use crate::error::OrAbsent as _;
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -27,11 +28,9 @@ impl Collector for Schedstat {
         let file = self
             .file
             .get_or_insert_with(|| TextFile::new(ctx.roots.proc("schedstat")));
-        let text = match file.read() {
-            Ok(t) => t,
-            // No CONFIG_SCHEDSTATS: nothing to report.
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(e),
+        // No CONFIG_SCHEDSTATS: nothing to report.
+        let Some(text) = file.read().or_absent()? else {
+            return Ok(());
         };
         for_each_cpu(text, |cpu, running_ns, waiting_ns, timeslices| {
             let labels = [("cpu", cpu)];

@@ -7,6 +7,7 @@ use regex::Regex;
 use crate::collector::attr::{self, Attrs};
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::Error;
+use crate::error::OrAbsent as _;
 use crate::exposition::{MetricType, Scrape};
 use crate::filters::compile;
 
@@ -153,10 +154,8 @@ impl TapeStats {
 
 impl Collector for TapeStats {
     fn update(&mut self, ctx: &Context, out: &mut Scrape) -> Result<(), Error> {
-        let tapes = match self.read(ctx) {
-            Ok(t) => t,
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e) => return Err(e),
+        let Some(tapes) = self.read(ctx).or_absent()? else {
+            return Ok(());
         };
         for (name, values) in tapes.iter().filter(|(n, _)| !self.ignored.is_match(n)) {
             for ((_, metric, help, kind, scale), v) in STATS.iter().zip(values) {
