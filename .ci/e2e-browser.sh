@@ -11,6 +11,7 @@
 set -euo pipefail
 bin=$(realpath "$1")
 cd "$(dirname "$0")/.."
+. .ci/lib.sh
 work=$(mktemp -d)
 pid=""
 fake_pid=""
@@ -22,17 +23,12 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; [ -f "$work/log" ] && tail -20 "$work/log" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 [ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is missing (bash .ci/install.sh installs it)"
 (cd .ci/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 shared=$(realpath ../shared)
-python3 .ci/fake_upstreams.py "$shared/fixtures" "$work/fake_port" &
-fake_pid=$!
-for _ in $(seq 1 50); do [ -s "$work/fake_port" ] && break; sleep 0.1; done
-[ -s "$work/fake_port" ] || fail "the fake upstreams did not start"
-fake="http://127.0.0.1:$(cat "$work/fake_port")"
+start_fake_upstreams "$work" || fail "the fake upstreams did not start"
 port=$(free_port)
 base="http://127.0.0.1:$port"
 

@@ -8,6 +8,7 @@
 set -euo pipefail
 bin=$(realpath "$1")
 cd "$(dirname "$0")/.."
+. .ci/lib.sh
 venv=target/ci-venv
 work=$(mktemp -d)
 pid=""
@@ -20,13 +21,8 @@ cleanup() {
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; [ -f "$work/log" ] && tail -20 "$work/log" >&2; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-shared=$(realpath ../shared)
-python3 .ci/fake_upstreams.py "$shared/fixtures" "$work/fake_port" &
-fake_pid=$!
-for _ in $(seq 1 50); do [ -s "$work/fake_port" ] && break; sleep 0.1; done
-fake="http://127.0.0.1:$(cat "$work/fake_port")"
+start_fake_upstreams "$work" || fail "the fake upstreams did not start"
 "$bin" --print-default-config \
     | sed -e "s|^url = \"https://gitforge.kitestacks.com/\"|url = \"$fake/\"|" \
           -e "s|^# base_url = \"https://wttr.in\".*|base_url = \"$fake/wttr\"|" \
@@ -45,11 +41,6 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-passed=0 failed=0
-check() { # name, command...
-    local name=$1; shift
-    if "$@"; then passed=$((passed + 1)); echo "ok   $name"; else failed=$((failed + 1)); echo "FAIL $name"; fi
-}
 body() { curl -sS "$@"; }
 status() { curl -sS -o /dev/null -w '%{http_code}' "$@"; }
 header() { curl -sS -D - -o /dev/null "${@:2}" | tr -d '\r' | awk -v h="$1" 'tolower($0) ~ "^"h":" {sub(/^[^:]*: */, ""); print}'; }
