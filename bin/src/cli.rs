@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use kitestacks_core::{Config, DEFAULT_CONFIG_TOML};
 
+use crate::webconfig::WebConfig;
+
 /// `kitestacks-portal`: the homelab portal API.
 #[derive(Debug, clap::Parser)]
 #[command(
@@ -32,8 +34,8 @@ pub struct PortalArgs {
 pub enum Plan {
     /// Exit now with this code (a mode that only prints).
     Exit(ExitCode),
-    /// Serve with this configuration.
-    Serve(Box<Config>),
+    /// Serve with this configuration and the web config it names (TLS, basic auth).
+    Serve(Box<Config>, WebConfig),
 }
 
 /// Exit code for a bad configuration (as for bad flags).
@@ -53,6 +55,16 @@ impl PortalArgs {
                 return Plan::Exit(ExitCode::from(EXIT_CONFIG));
             }
         };
+        let web = match &config.server.web_config {
+            None => WebConfig::default(),
+            Some(path) => match WebConfig::load(path) {
+                Ok(web) => web,
+                Err(e) => {
+                    eprintln!("kitestacks-portal: invalid configuration: server.web_config: {e}");
+                    return Plan::Exit(ExitCode::from(EXIT_CONFIG));
+                }
+            },
+        };
         if self.check_config {
             println!("{}", config.summary());
             return Plan::Exit(ExitCode::SUCCESS);
@@ -60,7 +72,7 @@ impl PortalArgs {
         if let Some(addr) = self.listen {
             config.server.listen = addr;
         }
-        Plan::Serve(Box::new(config))
+        Plan::Serve(Box::new(config), web)
     }
 }
 

@@ -25,7 +25,10 @@ use crate::{activity, metrics, portal, status, weather};
                        Every error has one body shape, `ErrorBody`: \
                        `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`. \
                        An unknown path answers 404 `not_found`; a known path with a method \
-                       other than GET or HEAD answers 405 `method_not_allowed` with an `Allow` header.",
+                       other than GET or HEAD answers 405 `method_not_allowed` with an `Allow` header. \
+                       When the server's `[server] web_config` sets `basic_auth_users`, every \
+                       path here except `/api/health` needs HTTP Basic credentials; without \
+                       good ones it answers 401 `unauthorized` with `WWW-Authenticate: Basic`.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     paths(

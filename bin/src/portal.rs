@@ -19,6 +19,7 @@ use crate::server::Body;
 use crate::static_files::StaticDir;
 use crate::status::{RequestStats, Status};
 use crate::weather::CurrentWeather;
+use crate::webconfig::{Access, Verdict, WebConfig};
 
 /// Where the OpenAPI document is served; Swagger UI loads it from here.
 pub const OPENAPI_PATH: &str = "/api/openapi.json";
@@ -28,6 +29,8 @@ const DOCS_PATH: &str = "/api/docs";
 #[derive(Clone)]
 pub struct Portal {
     inner: Arc<Inner>,
+    /// Basic auth and response headers of `[server] web_config` (open without one).
+    access: Access,
 }
 
 struct Inner {
@@ -69,7 +72,16 @@ impl Portal {
                 status: Arc::new(Status::new(config)?),
                 requests: RequestStats::default(),
             }),
+            access: Access::open(),
         })
+    }
+
+    /// Puts the portal behind a web config's basic auth and response headers (its TLS
+    /// is the server's: [`serve_listener`]). `/metrics` and `/api/*` then need
+    /// credentials, except `/api/health` and CORS preflights (see [`protected`]).
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
     }
 
     /// The background work the portal needs while it serves: sampling the host every
@@ -96,7 +108,8 @@ impl Portal {
     pub async fn handle<B>(&self, req: Request<B>) -> Response<Body> {
         let start = std::time::Instant::now();
         let path = req.uri().path().to_owned();
-        let response = self.respond(req).await;
+        let mut response = self.respond(req).await;
+        self.access.add_headers(&mut response);
         let code = response.status().as_u16();
         let route = crate::status::route_of(&path, code);
         self.inner.requests.record(route, code, start.elapsed());
@@ -113,7 +126,11 @@ impl Portal {
             return cors.preflight(origin.as_ref(), req.headers());
         }
         let allow = cors.allow_header();
-        let mut response = if method != Method::GET && method != Method::HEAD {
+        let mut response = if protected(&method, &path)
+            && self.access.check(req.headers()).await == Verdict::Unauthorized
+        {
+            unauthorized()
+        } else if method != Method::GET && method != Method::HEAD {
             if self.serves(&path) {
                 response::method_not_allowed(&method, &path, allow)
             } else {
@@ -174,6 +191,47 @@ impl Portal {
             },
         }
     }
+}
+
+/// Whether a request needs credentials when the web config has `basic_auth_users`:
+/// `/metrics` and everything under `/api/`, except `/api/health` (the liveness check of
+/// container runtimes, systemd and tunnels; it tells nothing about the homelab) and CORS
+/// preflights (browsers send `OPTIONS` without credentials, then the real request with
+/// them). The page and its assets stay open: the browser asks for the password when the
+/// page's first `fetch` meets the 401.
+pub fn protected(method: &Method, path: &str) -> bool {
+    method != Method::OPTIONS && (path == "/metrics" || (is_api(path) && path != "/api/health"))
+}
+
+/// 401 in the portal's error shape, with `WWW-Authenticate: Basic`.
+pub fn unauthorized() -> Response<Body> {
+    let mut r = response::error(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "missing or wrong credentials",
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"kitestacks\""),
+    );
+    r
+}
+
+/// Serves `portal` on `listener` over `web`'s transport (TLS or plain, HTTP/2 or not)
+/// until `shutdown` resolves. Put the portal behind `web`'s access first
+/// ([`Portal::with_access`]); the binary does both.
+pub async fn serve_listener(
+    portal: Portal,
+    listener: tokio::net::TcpListener,
+    limits: crate::server::Limits,
+    web: &WebConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let handler = move |req| {
+        let portal = portal.clone();
+        async move { portal.handle(req).await }
+    };
+    crate::server::serve_with(listener, limits, web.transport(), handler, shutdown).await;
 }
 
 impl Portal {

@@ -454,13 +454,13 @@ impl Access {
         }
     }
 
-    /// Wraps a handler: requests for which `protected(path)` is true need good
+    /// Wraps a handler: requests for which `protected(method, path)` is true need good
     /// credentials (else `deny()` answers, with `WWW-Authenticate: Basic` added); every
     /// response gets the configured headers.
     pub fn guard<H, F>(
         &self,
         handler: H,
-        protected: fn(&str) -> bool,
+        protected: fn(&hyper::Method, &str) -> bool,
         deny: fn() -> Response<Body>,
     ) -> impl Fn(Request<hyper::body::Incoming>) -> GuardFuture + Clone + Send + Sync + 'static
     where
@@ -472,7 +472,7 @@ impl Access {
             let access = access.clone();
             let handler = handler.clone();
             Box::pin(async move {
-                let mut resp = if protected(req.uri().path())
+                let mut resp = if protected(req.method(), req.uri().path())
                     && access.check(req.headers()).await == Verdict::Unauthorized
                 {
                     let mut r = deny();

@@ -73,6 +73,12 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// An exporter-toolkit web config file (the YAML node_exporter's
+    /// `--web.config.file` reads): TLS, basic auth and response headers for the portal.
+    /// Relative paths are resolved against the configuration file's directory. Its
+    /// contents are validated by the server, which knows the format; here it only has to
+    /// be a file.
+    pub web_config: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -85,6 +91,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
+            web_config: None,
         }
     }
 }
@@ -357,6 +364,7 @@ struct RawServer {
     header_read_timeout: Option<ConfigDuration>,
     idle_timeout: Option<ConfigDuration>,
     shutdown_grace: Option<ConfigDuration>,
+    web_config: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -488,7 +496,7 @@ impl Config {
         let s = &self.server;
         format!(
             "{}: ok: {} hosts, {} services on {}; listen {}, static_dir {}, CORS {}, \
-             header_read_timeout {}, idle_timeout {}",
+             header_read_timeout {}, idle_timeout {}, web_config {}",
             self.origin,
             self.registry.hosts.len(),
             self.registry.services.len(),
@@ -504,6 +512,9 @@ impl Config {
             },
             duration::format(s.header_read_timeout),
             duration::format(s.idle_timeout),
+            s.web_config
+                .as_ref()
+                .map_or("none".to_owned(), |p| p.display().to_string()),
         )
     }
 }
@@ -595,6 +606,20 @@ impl Validator {
                 self.problem(
                     "server.static_dir",
                     format!("{:?} is not a directory", resolved.display().to_string()),
+                );
+            }
+        }
+        if let Some(file) = raw.web_config {
+            let resolved = match base_dir {
+                Some(base) if file.is_relative() => base.join(&file),
+                _ => file.clone(),
+            };
+            if resolved.is_file() {
+                s.web_config = Some(resolved);
+            } else {
+                self.problem(
+                    "server.web_config",
+                    format!("{:?} is not a file", resolved.display().to_string()),
                 );
             }
         }

@@ -4,32 +4,30 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use kitestacks::cli::{Plan, PortalArgs, init_logging};
-use kitestacks::portal::Portal;
+use kitestacks::portal::{self, Portal};
 use kitestacks::server;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let config = match PortalArgs::parse().plan() {
+    let (config, web) = match PortalArgs::parse().plan() {
         Plan::Exit(code) => return code,
-        Plan::Serve(config) => config,
+        Plan::Serve(config, web) => (config, web),
     };
     init_logging();
     let run = async {
-        let portal = Portal::new(&config)?;
+        let portal = Portal::new(&config)?.with_access(web.access());
         let background = tokio::spawn(portal.background());
         let listener = server::bind(config.server.listen).await?;
         tracing::info!(
-            "kitestacks-portal listening on http://{}",
+            "kitestacks-portal listening on {}://{}",
+            if web.tls_enabled() { "https" } else { "http" },
             listener.local_addr()?
         );
-        let handler = move |req| {
-            let portal = portal.clone();
-            async move { portal.handle(req).await }
-        };
-        server::serve(
+        portal::serve_listener(
+            portal,
             listener,
             (&config.server).into(),
-            handler,
+            &web,
             server::shutdown_signal(),
         )
         .await;

@@ -403,7 +403,7 @@ pub async fn serve_listener(
     };
     let handler = web
         .access()
-        .guard(handler, |_| true, crate::webconfig::unauthorized_text);
+        .guard(handler, |_, _| true, crate::webconfig::unauthorized_text);
     crate::server::serve_with(listener, limits, web.transport(), handler, shutdown).await;
 }
 

@@ -1,7 +1,8 @@
 //! `--web.config.file`: the exporter over real loopback TLS with certificates made by
 //! rcgen in the test (no keys checked in): scrape, certificate rotation, mTLS, basic auth
 //! (good, wrong, unknown user, missing, the CVE-2022-46146 collision) and every invalid
-//! config refused with its message (and exit code 2 from the binary).
+//! config refused with its message (and exit code 2 from the binary). The portal behind
+//! `[server] web_config`: TLS, JSON 401s on `/metrics` and `/api/*`, health and page open.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -97,6 +98,18 @@ async fn https_get(
     client: Option<&(String, String)>,
     auth: Option<(&str, &str)>,
 ) -> Result<Answer, String> {
+    https_request(addr, ca_pem, client, auth, "GET", "/metrics").await
+}
+
+/// `method path` over TLS, as [`https_get`].
+async fn https_request(
+    addr: SocketAddr,
+    ca_pem: &str,
+    client: Option<&(String, String)>,
+    auth: Option<(&str, &str)>,
+    method: &str,
+    path: &str,
+) -> Result<Answer, String> {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(c.unwrap()).unwrap();
@@ -132,7 +145,7 @@ async fn https_get(
         .and_then(|c| c.first())
         .map(|c| c.to_vec())
         .unwrap_or_default();
-    let mut req = "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n".to_owned();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     if let Some((u, p)) = auth {
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
         req.push_str(&format!("Authorization: Basic {token}\r\n"));
@@ -467,4 +480,114 @@ fn the_exporter_exits_2_on_an_invalid_web_config() {
         assert!(stderr.contains("web config"), "{stderr}");
         assert!(!stderr.contains("hunter2"), "{stderr}");
     }
+}
+
+/// Starts the portal (embedded default configuration) behind `web`, as the binary does.
+async fn start_portal(web: WebConfig) -> SocketAddr {
+    let config = kitestacks_core::Config::default_embedded();
+    let portal = kitestacks::portal::Portal::new(&config)
+        .unwrap()
+        .with_access(web.access());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        kitestacks::portal::serve_listener(
+            portal,
+            listener,
+            (&config.server).into(),
+            &web,
+            std::future::pending(),
+        )
+        .await;
+    });
+    addr
+}
+
+#[tokio::test]
+async fn the_portal_behind_tls_and_basic_auth() {
+    let pki = Pki::new();
+    let yaml = format!(
+        "{}basic_auth_users:\n  alice: '{}'\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n",
+        tls_yaml(""),
+        hash("s3cret")
+    );
+    let (_dir, web) = setup(&pki, &yaml);
+    let addr = start_portal(web).await;
+    let ca = pki.ca_pem();
+    let get = |path: &'static str, auth: Option<(&'static str, &'static str)>| {
+        let ca = ca.clone();
+        async move {
+            https_request(addr, &ca, None, auth, "GET", path)
+                .await
+                .unwrap()
+        }
+    };
+
+    // The API and /metrics need credentials; the refusal is the API's JSON error shape.
+    for path in ["/api/services", "/api/metrics", "/api/openapi.json", "/metrics"] {
+        for auth in [None, Some(("alice", "wrong")), Some(("mallory", "s3cret"))] {
+            let a = get(path, auth).await;
+            assert_eq!(a.status, 401, "{path} {auth:?}");
+            assert!(a.head.contains("www-authenticate: basic"), "{}", a.head);
+            assert!(a.head.contains("content-type: application/json"), "{}", a.head);
+            assert!(a.body.contains(r#""code":"unauthorized""#), "{}", a.body);
+            assert!(a.head.contains("x-frame-options: deny"), "{}", a.head);
+        }
+        let ok = get(path, Some(("alice", "s3cret"))).await;
+        assert_eq!(ok.status, 200, "{path}: {}", ok.body);
+        assert!(ok.head.contains("x-frame-options: deny"), "{}", ok.head);
+    }
+    let services = get("/api/services", Some(("alice", "s3cret"))).await;
+    assert!(services.body.contains(r#""services""#), "{}", services.body);
+    // Liveness checks and the page itself stay open (the page's fetches then ask).
+    for path in ["/api/health", "/"] {
+        let a = get(path, None).await;
+        assert_eq!(a.status, 200, "{path}");
+        assert!(a.head.contains("x-frame-options: deny"), "{}", a.head);
+    }
+    // A CORS preflight carries no credentials: it is not refused for want of them.
+    let preflight = https_request(addr, &ca, None, None, "OPTIONS", "/api/services")
+        .await
+        .unwrap();
+    assert_ne!(preflight.status, 401);
+}
+
+#[test]
+fn the_portal_exits_2_on_an_invalid_web_config_and_check_config_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "web.yml",
+        "basic_auth_users:\n  alice: hunter2\n",
+    );
+    write(
+        dir.path(),
+        "kitestacks.toml",
+        "[server]\nweb_config = \"web.yml\"\n",
+    );
+    for extra in [&["--check-config"][..], &["--listen", "127.0.0.1:0"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kitestacks-portal"))
+            .env_remove("KITESTACKS_CONFIG")
+            .arg("--config")
+            .arg(dir.path().join("kitestacks.toml"))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("server.web_config"), "{stderr}");
+        assert!(stderr.contains("basic_auth_users"), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "{stderr}");
+    }
+    // A valid one passes --check-config and is named in its summary.
+    write(dir.path(), "web.yml", "");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kitestacks-portal"))
+        .env_remove("KITESTACKS_CONFIG")
+        .arg("--config")
+        .arg(dir.path().join("kitestacks.toml"))
+        .arg("--check-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("web_config /"));
 }

@@ -164,20 +164,25 @@ fn a_minimal_file_takes_defaults_for_left_out_sections() {
 }
 
 #[test]
-fn load_reads_a_file_and_resolves_static_dir_next_to_it() {
+fn load_reads_a_file_and_resolves_static_dir_and_web_config_next_to_it() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("site")).unwrap();
+    std::fs::write(dir.path().join("web.yml"), "").unwrap();
     let path = dir.path().join("kitestacks.toml");
     let mut f = std::fs::File::create(&path).unwrap();
     writeln!(
         f,
-        "[server]\nstatic_dir = \"site\"\ncors_allow_origins = [\"*\"]"
+        "[server]\nstatic_dir = \"site\"\nweb_config = \"web.yml\"\ncors_allow_origins = [\"*\"]"
     )
     .unwrap();
     let c = Config::load(&path).unwrap();
     assert_eq!(
         c.server.static_dir.as_deref(),
         Some(dir.path().join("site").as_path())
+    );
+    assert_eq!(
+        c.server.web_config.as_deref(),
+        Some(dir.path().join("web.yml").as_path())
     );
     assert_eq!(c.origin, path.display().to_string());
 }
