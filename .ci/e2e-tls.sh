@@ -2,10 +2,13 @@
 # End-to-end check of --web.config.file by a real Prometheus (Debian's), all on loopback:
 # the exporter serves TLS with basic auth; Prometheus scrapes it as a node_exporter user
 # would (scheme: https, tls_config with the CA, basic_auth): the target is up; a second
-# job with a wrong password is down with 401. Certificates are made here with openssl.
-# usage: e2e-tls.sh PATH/TO/kitestacks-exporter
+# job with a wrong password is down with 401. The portal reads the same file through
+# `[server] web_config`: its API answers 401 without the password, and Prometheus scrapes
+# its /metrics the same way. Certificates are made here with openssl.
+# usage: e2e-tls.sh PATH/TO/kitestacks-exporter PATH/TO/kitestacks-portal
 set -euo pipefail
 bin=$(realpath "$1")
+portal_bin=$(realpath "$2")
 cd "$(dirname "$0")/.."
 . .ci/lib.sh
 work=$(mktemp -d)
@@ -45,6 +48,21 @@ check "curl over TLS without credentials: 401" test "$(status)" = 401
 check "curl over TLS with the password: 200" test "$(status -u "prometheus:$password")" = 200
 check "plain HTTP is refused" bash -c "! curl -fsS -o /dev/null http://127.0.0.1:$port/metrics 2>/dev/null"
 
+portal_port=$(free_port)
+printf '[server]\nweb_config = "web.yml"\n' >"$work/kitestacks.toml"
+"$portal_bin" --config "$work/kitestacks.toml" --listen "127.0.0.1:$portal_port" >"$work/portal.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+    curl -sS -o /dev/null --cacert "$work/ca.crt" "https://127.0.0.1:$portal_port/api/health" 2>/dev/null && break
+    sleep 0.1
+done
+pstatus() { curl -sS -o /dev/null -w '%{http_code}' --cacert "$work/ca.crt" "$@"; }
+check "portal over TLS: /api/health open" test "$(pstatus "https://127.0.0.1:$portal_port/api/health")" = 200
+check "portal over TLS: /api/services without credentials: 401" \
+    test "$(pstatus "https://127.0.0.1:$portal_port/api/services")" = 401
+check "portal over TLS: /api/services with the password: 200" \
+    test "$(pstatus -u "prometheus:$password" "https://127.0.0.1:$portal_port/api/services")" = 200
+
 prom_port=$(free_port)
 cat >"$work/prometheus.yml" <<YAML
 global:
@@ -60,6 +78,15 @@ scrape_configs:
       password: $password
     static_configs:
       - targets: ["127.0.0.1:$port"]
+  - job_name: portal
+    scheme: https
+    tls_config:
+      ca_file: $work/ca.crt
+    basic_auth:
+      username: prometheus
+      password: $password
+    static_configs:
+      - targets: ["127.0.0.1:$portal_port"]
   - job_name: wrong-password
     scheme: https
     tls_config:
@@ -83,11 +110,12 @@ for t in json.load(sys.stdin)["data"]["activeTargets"]:
 }
 for _ in $(seq 1 60); do
     t=$(targets)
-    grep -q '^node up' <<<"$t" && grep -q '^wrong-password down' <<<"$t" && break
+    grep -q '^node up' <<<"$t" && grep -q '^portal up' <<<"$t" && grep -q '^wrong-password down' <<<"$t" && break
     sleep 1
 done
 echo "$t"
 check "Prometheus scrapes over TLS with basic auth: target up" grep -q '^node up' <<<"$t"
+check "Prometheus scrapes the portal's /metrics the same way: target up" grep -q '^portal up' <<<"$t"
 check "with a wrong password the target is down with 401" grep -qE '^wrong-password down .*401' <<<"$t"
 up=$(curl -fsS "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode 'query=up{job="node"}' \
     | python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
