@@ -57,6 +57,7 @@ mod timex;
 mod udp_queues;
 mod uname;
 mod vmstat;
+mod zfs;
 
 /// What every collector can see: where the host's trees are.
 #[derive(Debug, Clone)]
@@ -151,6 +152,7 @@ pub const COLLECTORS: &[Definition] = &[
     udp_queues::DEFINITION,
     uname::DEFINITION,
     vmstat::DEFINITION,
+    zfs::DEFINITION,
 ];
 
 /// The per-collector options, with node_exporter's flag names and defaults.
