@@ -57,6 +57,7 @@ mod timex;
 mod udp_queues;
 mod uname;
 mod vmstat;
+mod xfs;
 mod zfs;
 
 /// What every collector can see: where the host's trees are.
@@ -152,6 +153,7 @@ pub const COLLECTORS: &[Definition] = &[
     udp_queues::DEFINITION,
     uname::DEFINITION,
     vmstat::DEFINITION,
+    xfs::DEFINITION,
     zfs::DEFINITION,
 ];
 
