@@ -30,6 +30,7 @@ mod entropy;
 mod filefd;
 mod filesystem;
 mod hwmon;
+mod ksmd;
 mod loadavg;
 mod mdadm;
 mod meminfo;
@@ -126,6 +127,7 @@ pub const COLLECTORS: &[Definition] = &[
     filefd::DEFINITION,
     filesystem::DEFINITION,
     hwmon::DEFINITION,
+    ksmd::DEFINITION,
     loadavg::DEFINITION,
     mdadm::DEFINITION,
     meminfo::DEFINITION,
