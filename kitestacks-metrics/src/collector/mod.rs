@@ -19,6 +19,7 @@ mod attr;
 mod bcache;
 mod bonding;
 mod btrfs;
+mod buddyinfo;
 mod conntrack;
 mod cpu;
 mod cpufreq;
@@ -117,6 +118,7 @@ pub const COLLECTORS: &[Definition] = &[
     bcache::DEFINITION,
     bonding::DEFINITION,
     btrfs::DEFINITION,
+    buddyinfo::DEFINITION,
     conntrack::DEFINITION,
     cpu::DEFINITION,
     cpufreq::DEFINITION,
