@@ -19,6 +19,7 @@ mod attr;
 mod bcache;
 mod bonding;
 mod btrfs;
+mod buddyinfo;
 mod conntrack;
 mod cpu;
 mod cpufreq;
@@ -30,6 +31,7 @@ mod entropy;
 mod filefd;
 mod filesystem;
 mod hwmon;
+mod ksmd;
 mod loadavg;
 mod mdadm;
 mod meminfo;
@@ -57,6 +59,8 @@ mod timex;
 mod udp_queues;
 mod uname;
 mod vmstat;
+mod xfs;
+mod zfs;
 
 /// What every collector can see: where the host's trees are.
 #[derive(Debug, Clone)]
@@ -114,6 +118,7 @@ pub const COLLECTORS: &[Definition] = &[
     bcache::DEFINITION,
     bonding::DEFINITION,
     btrfs::DEFINITION,
+    buddyinfo::DEFINITION,
     conntrack::DEFINITION,
     cpu::DEFINITION,
     cpufreq::DEFINITION,
@@ -124,6 +129,7 @@ pub const COLLECTORS: &[Definition] = &[
     filefd::DEFINITION,
     filesystem::DEFINITION,
     hwmon::DEFINITION,
+    ksmd::DEFINITION,
     loadavg::DEFINITION,
     mdadm::DEFINITION,
     meminfo::DEFINITION,
@@ -151,6 +157,8 @@ pub const COLLECTORS: &[Definition] = &[
     udp_queues::DEFINITION,
     uname::DEFINITION,
     vmstat::DEFINITION,
+    xfs::DEFINITION,
+    zfs::DEFINITION,
 ];
 
 /// The per-collector options, with node_exporter's flag names and defaults.
