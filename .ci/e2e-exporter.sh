@@ -4,7 +4,9 @@
 #  2. a real Prometheus scrapes it: the target is up and the dashboard's top-row queries
 #     return data;
 #  3. side by side with Debian's node_exporter on this host: every family node_exporter
-#     emits for the same collectors is emitted here too, and stable gauges agree.
+#     emits for the same collectors is emitted here too, and stable gauges agree;
+#  4. the same with both exporters' default collector sets (no collector flags at all);
+#     any family missing here is printed.
 # usage: e2e-exporter.sh PATH/TO/kitestacks-exporter
 set -euo pipefail
 bin=$(realpath "$1")
@@ -27,7 +29,7 @@ wait_http "http://127.0.0.1:$ours_port/metrics"
 
 echo "--- 1. promtool check metrics"
 curl -fsS "http://127.0.0.1:$ours_port/metrics" >"$work/scrape.txt"
-lint() { promtool check metrics <"$work/scrape.txt" 2>&1 | grep -v -E "^node_(entropy|memory|netstat|wifi_station)_" || true; }
+lint() { promtool check metrics <"${1:-$work/scrape.txt}" 2>&1 | grep -v -E "^node_(entropy|memory|netstat|wifi_station)_" || true; }
 lint_out=$(lint)
 [ -z "$lint_out" ] || echo "$lint_out"
 check "promtool check metrics (node_exporter's filter)" test -z "$lint_out"
@@ -70,6 +72,25 @@ pids+=($!)
 wait_http "http://127.0.0.1:$theirs_port/metrics"
 check "families and stable gauges match node_exporter" \
     python3 .ci/compare_exporters.py "http://127.0.0.1:$ours_port/metrics" "http://127.0.0.1:$theirs_port/metrics"
+
+echo "--- 4. default collectors on both, side by side"
+ours_default_port=$(free_port)
+"$bin" --web.listen-address="127.0.0.1:$ours_default_port" >"$work/ours-default.log" 2>&1 &
+pids+=($!)
+theirs_default_port=$(free_port)
+prometheus-node-exporter --web.listen-address="127.0.0.1:$theirs_default_port" >"$work/theirs-default.log" 2>&1 &
+pids+=($!)
+wait_http "http://127.0.0.1:$ours_default_port/metrics"
+wait_http "http://127.0.0.1:$theirs_default_port/metrics"
+check "default set: every node_exporter family is emitted, stable gauges agree" \
+    python3 .ci/compare_exporters.py "http://127.0.0.1:$ours_default_port/metrics" "http://127.0.0.1:$theirs_default_port/metrics"
+curl -fsS "http://127.0.0.1:$ours_default_port/metrics" >"$work/default-scrape.txt"
+failed_collectors=$(grep -E '^node_scrape_collector_success\{.*\} 0$' "$work/default-scrape.txt" || true)
+[ -z "$failed_collectors" ] || { echo "$failed_collectors"; grep -i -E 'level=(warn|error)' "$work/ours-default.log" | head -20; }
+check "default set: no collector failed" test -z "$failed_collectors"
+default_lint=$(lint "$work/default-scrape.txt")
+[ -z "$default_lint" ] || echo "$default_lint"
+check "default set: promtool check metrics (node_exporter's filter)" test -z "$default_lint"
 
 echo "e2e exporter: $passed passed, $failed failed"
 [ "$failed" = 0 ]
