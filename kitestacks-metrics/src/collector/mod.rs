@@ -27,6 +27,7 @@ mod diskstats;
 mod dmi;
 mod edac;
 mod entropy;
+mod fibrechannel;
 mod filefd;
 mod filesystem;
 mod hwmon;
@@ -121,6 +122,7 @@ pub const COLLECTORS: &[Definition] = &[
     dmi::DEFINITION,
     edac::DEFINITION,
     entropy::DEFINITION,
+    fibrechannel::DEFINITION,
     filefd::DEFINITION,
     filesystem::DEFINITION,
     hwmon::DEFINITION,
