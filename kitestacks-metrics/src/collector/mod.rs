@@ -31,6 +31,7 @@ mod fibrechannel;
 mod filefd;
 mod filesystem;
 mod hwmon;
+mod infiniband;
 mod loadavg;
 mod mdadm;
 mod meminfo;
@@ -126,6 +127,7 @@ pub const COLLECTORS: &[Definition] = &[
     filefd::DEFINITION,
     filesystem::DEFINITION,
     hwmon::DEFINITION,
+    infiniband::DEFINITION,
     loadavg::DEFINITION,
     mdadm::DEFINITION,
     meminfo::DEFINITION,
