@@ -35,6 +35,7 @@ mod infiniband;
 mod loadavg;
 mod mdadm;
 mod meminfo;
+mod meminfo_numa;
 mod netclass;
 mod netdev;
 mod netstat;
@@ -131,6 +132,7 @@ pub const COLLECTORS: &[Definition] = &[
     loadavg::DEFINITION,
     mdadm::DEFINITION,
     meminfo::DEFINITION,
+    meminfo_numa::DEFINITION,
     netclass::DEFINITION,
     netdev::DEFINITION,
     netstat::DEFINITION,
