@@ -60,6 +60,7 @@ mod timex;
 mod udp_queues;
 mod uname;
 mod vmstat;
+mod zoneinfo;
 
 /// What every collector can see: where the host's trees are.
 #[derive(Debug, Clone)]
@@ -157,6 +158,7 @@ pub const COLLECTORS: &[Definition] = &[
     udp_queues::DEFINITION,
     uname::DEFINITION,
     vmstat::DEFINITION,
+    zoneinfo::DEFINITION,
 ];
 
 /// The per-collector options, with node_exporter's flag names and defaults.
