@@ -28,13 +28,16 @@ mod diskstats;
 mod dmi;
 mod edac;
 mod entropy;
+mod fibrechannel;
 mod filefd;
 mod filesystem;
 mod hwmon;
+mod infiniband;
 mod ksmd;
 mod loadavg;
 mod mdadm;
 mod meminfo;
+mod meminfo_numa;
 mod netclass;
 mod netdev;
 mod netstat;
@@ -61,6 +64,7 @@ mod uname;
 mod vmstat;
 mod xfs;
 mod zfs;
+mod zoneinfo;
 
 /// What every collector can see: where the host's trees are.
 #[derive(Debug, Clone)]
@@ -126,13 +130,16 @@ pub const COLLECTORS: &[Definition] = &[
     dmi::DEFINITION,
     edac::DEFINITION,
     entropy::DEFINITION,
+    fibrechannel::DEFINITION,
     filefd::DEFINITION,
     filesystem::DEFINITION,
     hwmon::DEFINITION,
+    infiniband::DEFINITION,
     ksmd::DEFINITION,
     loadavg::DEFINITION,
     mdadm::DEFINITION,
     meminfo::DEFINITION,
+    meminfo_numa::DEFINITION,
     netclass::DEFINITION,
     netdev::DEFINITION,
     netstat::DEFINITION,
@@ -159,6 +166,7 @@ pub const COLLECTORS: &[Definition] = &[
     vmstat::DEFINITION,
     xfs::DEFINITION,
     zfs::DEFINITION,
+    zoneinfo::DEFINITION,
 ];
 
 /// The per-collector options, with node_exporter's flag names and defaults.
