@@ -33,6 +33,7 @@ mod hwmon;
 mod loadavg;
 mod mdadm;
 mod meminfo;
+mod mountstats;
 mod netclass;
 mod netdev;
 mod netstat;
@@ -127,6 +128,7 @@ pub const COLLECTORS: &[Definition] = &[
     loadavg::DEFINITION,
     mdadm::DEFINITION,
     meminfo::DEFINITION,
+    mountstats::DEFINITION,
     netclass::DEFINITION,
     netdev::DEFINITION,
     netstat::DEFINITION,
