@@ -318,6 +318,13 @@ pub fn command() -> Command {
     );
     cmd = string_flag(
         cmd,
+        "collector.ipvs.backend-labels",
+        None,
+        "Comma separated list for IPVS backend stats labels (default: all of local_address, \
+         local_port, remote_address, remote_port, proto, local_mark).",
+    );
+    cmd = string_flag(
+        cmd,
         "collector.arp.device-include",
         None,
         "Regexp of arp devices to include (mutually exclusive to device-exclude).",
@@ -563,6 +570,8 @@ impl ExporterArgs {
             hwmon_chip_exclude: string(&m, "collector.hwmon.chip-exclude"),
             hwmon_sensor_include: string(&m, "collector.hwmon.sensor-include"),
             hwmon_sensor_exclude: string(&m, "collector.hwmon.sensor-exclude"),
+            ipvs_backend_labels: string(&m, "collector.ipvs.backend-labels")
+                .unwrap_or(defaults.ipvs_backend_labels),
             netclass_ignored_devices: string(&m, "collector.netclass.ignored-devices")
                 .unwrap_or(defaults.netclass_ignored_devices),
             netclass_ignore_invalid_speed: last_bool(
@@ -739,6 +748,21 @@ mod tests {
         assert_eq!(a.options.netdev_device_include.as_deref(), Some("^eth"));
         assert!(a.options.cpu_info && !a.options.cpu_guest);
         assert!(!a.exporter_metrics);
+    }
+
+    #[test]
+    fn ipvs_is_on_by_default_and_takes_its_backend_labels() {
+        let a = parse(&[]);
+        assert!(a.collectors.contains(&"ipvs"));
+        assert_eq!(
+            a.options.ipvs_backend_labels,
+            kitestacks_metrics::collector::IPVS_BACKEND_LABELS
+        );
+        let a = parse(&["--collector.ipvs.backend-labels=proto,local_mark"]);
+        assert_eq!(a.options.ipvs_backend_labels, "proto,local_mark");
+        assert!(a.ignored_flags.is_empty());
+        let a = parse(&["--collector.ipvs.backend-labels", ""]);
+        assert_eq!(a.options.ipvs_backend_labels, "");
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod entropy;
 mod filefd;
 mod filesystem;
 mod hwmon;
+mod ipvs;
 mod loadavg;
 mod mdadm;
 mod meminfo;
@@ -125,6 +126,7 @@ pub const COLLECTORS: &[Definition] = &[
     filefd::DEFINITION,
     filesystem::DEFINITION,
     hwmon::DEFINITION,
+    ipvs::DEFINITION,
     loadavg::DEFINITION,
     mdadm::DEFINITION,
     meminfo::DEFINITION,
@@ -196,6 +198,9 @@ pub struct Options {
     pub hwmon_sensor_include: Option<String>,
     /// `--collector.hwmon.sensor-exclude`.
     pub hwmon_sensor_exclude: Option<String>,
+    /// `--collector.ipvs.backend-labels`: comma-separated labels of the
+    /// `node_ipvs_backend_*` series (default [`IPVS_BACKEND_LABELS`], all of them).
+    pub ipvs_backend_labels: String,
     /// `--collector.netclass.ignored-devices` (default `^$`).
     pub netclass_ignored_devices: String,
     /// `--collector.netclass.ignore-invalid-speed`.
@@ -224,6 +229,9 @@ pub struct Options {
 
 /// node_exporter's default `--collector.diskstats.device-exclude`.
 pub const DISKSTATS_DEVICE_EXCLUDE: &str = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
+/// node_exporter's default `--collector.ipvs.backend-labels`: every label.
+pub const IPVS_BACKEND_LABELS: &str =
+    "local_address,local_port,remote_address,remote_port,proto,local_mark";
 /// node_exporter's default `--collector.netstat.fields`.
 pub const NETSTAT_FIELDS: &str = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$";
 /// node_exporter's default `--collector.vmstat.fields`.
@@ -250,6 +258,7 @@ impl Default for Options {
             hwmon_chip_exclude: None,
             hwmon_sensor_include: None,
             hwmon_sensor_exclude: None,
+            ipvs_backend_labels: IPVS_BACKEND_LABELS.to_owned(),
             netclass_ignored_devices: "^$".to_owned(),
             netclass_ignore_invalid_speed: false,
             netdev_device_include: None,
