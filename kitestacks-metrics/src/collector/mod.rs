@@ -49,6 +49,7 @@ mod rapl;
 mod schedstat;
 mod selinux;
 mod sockstat;
+mod softirqs;
 mod softnet;
 mod stat;
 mod tapestats;
@@ -145,6 +146,7 @@ pub const COLLECTORS: &[Definition] = &[
     schedstat::DEFINITION,
     selinux::DEFINITION,
     sockstat::DEFINITION,
+    softirqs::DEFINITION,
     softnet::DEFINITION,
     stat::DEFINITION,
     tapestats::DEFINITION,
