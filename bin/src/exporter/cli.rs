@@ -318,6 +318,23 @@ pub fn command() -> Command {
     );
     cmd = string_flag(
         cmd,
+        "collector.interrupts.name-include",
+        None,
+        "Regexp of interrupts name to include (mutually exclusive to --collector.interrupts.name-exclude).",
+    );
+    cmd = string_flag(
+        cmd,
+        "collector.interrupts.name-exclude",
+        None,
+        "Regexp of interrupts name to exclude (mutually exclusive to --collector.interrupts.name-include).",
+    );
+    cmd = bool_flag(
+        cmd,
+        "collector.interrupts.include-zeros",
+        "Include interrupts that have a zero value (default: enabled).",
+    );
+    cmd = string_flag(
+        cmd,
         "collector.ipvs.backend-labels",
         None,
         "Comma separated list for IPVS backend stats labels (default: all of local_address, \
@@ -570,6 +587,13 @@ impl ExporterArgs {
             hwmon_chip_exclude: string(&m, "collector.hwmon.chip-exclude"),
             hwmon_sensor_include: string(&m, "collector.hwmon.sensor-include"),
             hwmon_sensor_exclude: string(&m, "collector.hwmon.sensor-exclude"),
+            interrupts_name_include: string(&m, "collector.interrupts.name-include"),
+            interrupts_name_exclude: string(&m, "collector.interrupts.name-exclude"),
+            interrupts_include_zeros: last_bool(
+                &m,
+                "collector.interrupts.include-zeros",
+                defaults.interrupts_include_zeros,
+            ),
             ipvs_backend_labels: string(&m, "collector.ipvs.backend-labels")
                 .unwrap_or(defaults.ipvs_backend_labels),
             netclass_ignored_devices: string(&m, "collector.netclass.ignored-devices")
@@ -763,6 +787,31 @@ mod tests {
         assert!(a.ignored_flags.is_empty());
         let a = parse(&["--collector.ipvs.backend-labels", ""]);
         assert_eq!(a.options.ipvs_backend_labels, "");
+    }
+
+    #[test]
+    fn interrupts_flags() {
+        let a = parse(&[]);
+        assert!(!a.collectors.contains(&"interrupts"));
+        assert!(a.options.interrupts_include_zeros);
+        assert_eq!(a.options.interrupts_name_include, None);
+        let a = parse(&[
+            "--collector.interrupts",
+            "--collector.interrupts.name-include=^NMI;",
+            "--collector.interrupts.name-exclude",
+            "timer",
+            "--no-collector.interrupts.include-zeros",
+        ]);
+        assert!(a.collectors.contains(&"interrupts"));
+        assert!(a.unimplemented.is_empty() && a.ignored_flags.is_empty());
+        assert_eq!(a.options.interrupts_name_include.as_deref(), Some("^NMI;"));
+        assert_eq!(a.options.interrupts_name_exclude.as_deref(), Some("timer"));
+        assert!(!a.options.interrupts_include_zeros);
+        let a = parse(&[
+            "--no-collector.interrupts.include-zeros",
+            "--collector.interrupts.include-zeros",
+        ]);
+        assert!(a.options.interrupts_include_zeros);
     }
 
     #[test]

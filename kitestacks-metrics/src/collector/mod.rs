@@ -30,6 +30,7 @@ mod entropy;
 mod filefd;
 mod filesystem;
 mod hwmon;
+mod interrupts;
 mod ipvs;
 mod loadavg;
 mod mdadm;
@@ -127,6 +128,7 @@ pub const COLLECTORS: &[Definition] = &[
     filefd::DEFINITION,
     filesystem::DEFINITION,
     hwmon::DEFINITION,
+    interrupts::DEFINITION,
     ipvs::DEFINITION,
     loadavg::DEFINITION,
     mdadm::DEFINITION,
@@ -200,6 +202,14 @@ pub struct Options {
     pub hwmon_sensor_include: Option<String>,
     /// `--collector.hwmon.sensor-exclude`.
     pub hwmon_sensor_exclude: Option<String>,
+    /// `--collector.interrupts.name-include`: interrupts whose `type;info;devices`
+    /// matches are reported.
+    pub interrupts_name_include: Option<String>,
+    /// `--collector.interrupts.name-exclude`: interrupts whose `type;info;devices`
+    /// matches are not reported.
+    pub interrupts_name_exclude: Option<String>,
+    /// `--collector.interrupts.include-zeros` (default true): report counts of 0.
+    pub interrupts_include_zeros: bool,
     /// `--collector.ipvs.backend-labels`: comma-separated labels of the
     /// `node_ipvs_backend_*` series (default [`IPVS_BACKEND_LABELS`], all of them).
     pub ipvs_backend_labels: String,
@@ -260,6 +270,9 @@ impl Default for Options {
             hwmon_chip_exclude: None,
             hwmon_sensor_include: None,
             hwmon_sensor_exclude: None,
+            interrupts_name_include: None,
+            interrupts_name_exclude: None,
+            interrupts_include_zeros: true,
             ipvs_backend_labels: IPVS_BACKEND_LABELS.to_owned(),
             netclass_ignored_devices: "^$".to_owned(),
             netclass_ignore_invalid_speed: false,
