@@ -318,6 +318,30 @@ pub fn command() -> Command {
     );
     cmd = string_flag(
         cmd,
+        "collector.interrupts.name-include",
+        None,
+        "Regexp of interrupts name to include (mutually exclusive to --collector.interrupts.name-exclude).",
+    );
+    cmd = string_flag(
+        cmd,
+        "collector.interrupts.name-exclude",
+        None,
+        "Regexp of interrupts name to exclude (mutually exclusive to --collector.interrupts.name-include).",
+    );
+    cmd = bool_flag(
+        cmd,
+        "collector.interrupts.include-zeros",
+        "Include interrupts that have a zero value (default: enabled).",
+    );
+    cmd = string_flag(
+        cmd,
+        "collector.ipvs.backend-labels",
+        None,
+        "Comma separated list for IPVS backend stats labels (default: all of local_address, \
+         local_port, remote_address, remote_port, proto, local_mark).",
+    );
+    cmd = string_flag(
+        cmd,
         "collector.arp.device-include",
         None,
         "Regexp of arp devices to include (mutually exclusive to device-exclude).",
@@ -563,6 +587,15 @@ impl ExporterArgs {
             hwmon_chip_exclude: string(&m, "collector.hwmon.chip-exclude"),
             hwmon_sensor_include: string(&m, "collector.hwmon.sensor-include"),
             hwmon_sensor_exclude: string(&m, "collector.hwmon.sensor-exclude"),
+            interrupts_name_include: string(&m, "collector.interrupts.name-include"),
+            interrupts_name_exclude: string(&m, "collector.interrupts.name-exclude"),
+            interrupts_include_zeros: last_bool(
+                &m,
+                "collector.interrupts.include-zeros",
+                defaults.interrupts_include_zeros,
+            ),
+            ipvs_backend_labels: string(&m, "collector.ipvs.backend-labels")
+                .unwrap_or(defaults.ipvs_backend_labels),
             netclass_ignored_devices: string(&m, "collector.netclass.ignored-devices")
                 .unwrap_or(defaults.netclass_ignored_devices),
             netclass_ignore_invalid_speed: last_bool(
@@ -739,6 +772,46 @@ mod tests {
         assert_eq!(a.options.netdev_device_include.as_deref(), Some("^eth"));
         assert!(a.options.cpu_info && !a.options.cpu_guest);
         assert!(!a.exporter_metrics);
+    }
+
+    #[test]
+    fn ipvs_is_on_by_default_and_takes_its_backend_labels() {
+        let a = parse(&[]);
+        assert!(a.collectors.contains(&"ipvs"));
+        assert_eq!(
+            a.options.ipvs_backend_labels,
+            kitestacks_metrics::collector::IPVS_BACKEND_LABELS
+        );
+        let a = parse(&["--collector.ipvs.backend-labels=proto,local_mark"]);
+        assert_eq!(a.options.ipvs_backend_labels, "proto,local_mark");
+        assert!(a.ignored_flags.is_empty());
+        let a = parse(&["--collector.ipvs.backend-labels", ""]);
+        assert_eq!(a.options.ipvs_backend_labels, "");
+    }
+
+    #[test]
+    fn interrupts_flags() {
+        let a = parse(&[]);
+        assert!(!a.collectors.contains(&"interrupts"));
+        assert!(a.options.interrupts_include_zeros);
+        assert_eq!(a.options.interrupts_name_include, None);
+        let a = parse(&[
+            "--collector.interrupts",
+            "--collector.interrupts.name-include=^NMI;",
+            "--collector.interrupts.name-exclude",
+            "timer",
+            "--no-collector.interrupts.include-zeros",
+        ]);
+        assert!(a.collectors.contains(&"interrupts"));
+        assert!(a.unimplemented.is_empty() && a.ignored_flags.is_empty());
+        assert_eq!(a.options.interrupts_name_include.as_deref(), Some("^NMI;"));
+        assert_eq!(a.options.interrupts_name_exclude.as_deref(), Some("timer"));
+        assert!(!a.options.interrupts_include_zeros);
+        let a = parse(&[
+            "--no-collector.interrupts.include-zeros",
+            "--collector.interrupts.include-zeros",
+        ]);
+        assert!(a.options.interrupts_include_zeros);
     }
 
     #[test]

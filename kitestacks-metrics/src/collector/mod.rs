@@ -33,11 +33,14 @@ mod filefd;
 mod filesystem;
 mod hwmon;
 mod infiniband;
+mod interrupts;
+mod ipvs;
 mod ksmd;
 mod loadavg;
 mod mdadm;
 mod meminfo;
 mod meminfo_numa;
+mod mountstats;
 mod netclass;
 mod netdev;
 mod netstat;
@@ -52,6 +55,7 @@ mod rapl;
 mod schedstat;
 mod selinux;
 mod sockstat;
+mod softirqs;
 mod softnet;
 mod stat;
 mod tapestats;
@@ -135,11 +139,14 @@ pub const COLLECTORS: &[Definition] = &[
     filesystem::DEFINITION,
     hwmon::DEFINITION,
     infiniband::DEFINITION,
+    interrupts::DEFINITION,
+    ipvs::DEFINITION,
     ksmd::DEFINITION,
     loadavg::DEFINITION,
     mdadm::DEFINITION,
     meminfo::DEFINITION,
     meminfo_numa::DEFINITION,
+    mountstats::DEFINITION,
     netclass::DEFINITION,
     netdev::DEFINITION,
     netstat::DEFINITION,
@@ -154,6 +161,7 @@ pub const COLLECTORS: &[Definition] = &[
     schedstat::DEFINITION,
     selinux::DEFINITION,
     sockstat::DEFINITION,
+    softirqs::DEFINITION,
     softnet::DEFINITION,
     stat::DEFINITION,
     tapestats::DEFINITION,
@@ -210,6 +218,17 @@ pub struct Options {
     pub hwmon_sensor_include: Option<String>,
     /// `--collector.hwmon.sensor-exclude`.
     pub hwmon_sensor_exclude: Option<String>,
+    /// `--collector.interrupts.name-include`: interrupts whose `type;info;devices`
+    /// matches are reported.
+    pub interrupts_name_include: Option<String>,
+    /// `--collector.interrupts.name-exclude`: interrupts whose `type;info;devices`
+    /// matches are not reported.
+    pub interrupts_name_exclude: Option<String>,
+    /// `--collector.interrupts.include-zeros` (default true): report counts of 0.
+    pub interrupts_include_zeros: bool,
+    /// `--collector.ipvs.backend-labels`: comma-separated labels of the
+    /// `node_ipvs_backend_*` series (default [`IPVS_BACKEND_LABELS`], all of them).
+    pub ipvs_backend_labels: String,
     /// `--collector.netclass.ignored-devices` (default `^$`).
     pub netclass_ignored_devices: String,
     /// `--collector.netclass.ignore-invalid-speed`.
@@ -238,6 +257,9 @@ pub struct Options {
 
 /// node_exporter's default `--collector.diskstats.device-exclude`.
 pub const DISKSTATS_DEVICE_EXCLUDE: &str = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
+/// node_exporter's default `--collector.ipvs.backend-labels`: every label.
+pub const IPVS_BACKEND_LABELS: &str =
+    "local_address,local_port,remote_address,remote_port,proto,local_mark";
 /// node_exporter's default `--collector.netstat.fields`.
 pub const NETSTAT_FIELDS: &str = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$";
 /// node_exporter's default `--collector.vmstat.fields`.
@@ -264,6 +286,10 @@ impl Default for Options {
             hwmon_chip_exclude: None,
             hwmon_sensor_include: None,
             hwmon_sensor_exclude: None,
+            interrupts_name_include: None,
+            interrupts_name_exclude: None,
+            interrupts_include_zeros: true,
+            ipvs_backend_labels: IPVS_BACKEND_LABELS.to_owned(),
             netclass_ignored_devices: "^$".to_owned(),
             netclass_ignore_invalid_speed: false,
             netdev_device_include: None,
