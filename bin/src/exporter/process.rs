@@ -16,7 +16,7 @@ const TICKS_PER_SECOND: f64 = 100.0;
 /// Adds the `process_*` families for this process. Figures that cannot be read are
 /// left out (as client_golang does), never reported as 0.
 pub fn collect(out: &mut Scrape) {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok();
+    let stat = read_self_stat();
     // Fields after the command name, which may itself contain spaces and parentheses.
     let fields: Vec<&str> = stat
         .as_deref()
@@ -57,9 +57,7 @@ pub fn collect(out: &mut Scrape) {
             btime + start / TICKS_PER_SECOND,
         );
     }
-    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-        // minus the descriptor read_dir itself holds open
-        let n = fds.count().saturating_sub(1);
+    if let Some(n) = open_fds() {
         out.gauge(
             "process_open_fds",
             "Number of open file descriptors.",
@@ -85,6 +83,61 @@ pub fn collect(out: &mut Scrape) {
         &[],
         soft(rustix::process::Resource::As),
     );
+}
+
+/// `/proc/self/stat`, kept open and re-read with `pread` (the kernel regenerates it on
+/// every read; this saves an open and a close per scrape).
+fn read_self_stat() -> Option<String> {
+    use std::os::unix::fs::FileExt as _;
+    static FILE: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
+    let mut file = FILE.lock().unwrap_or_else(|p| p.into_inner());
+    if file.is_none() {
+        *file = std::fs::File::open("/proc/self/stat").ok();
+    }
+    let f = file.as_ref()?;
+    let mut buf = vec![0u8; 1024];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(len * 2, 0);
+        }
+        match f.read_at(&mut buf[len..], len as u64) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(_) => return None,
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).ok()
+}
+
+/// The number of open file descriptors: the entries of `/proc/self/fd`, through a
+/// directory handle kept open and rewound (not counting that handle itself).
+fn open_fds() -> Option<usize> {
+    static DIR: std::sync::Mutex<Option<rustix::fs::Dir>> = std::sync::Mutex::new(None);
+    let mut dir = DIR.lock().unwrap_or_else(|p| p.into_inner());
+    if dir.is_none() {
+        let fd = rustix::fs::open(
+            "/proc/self/fd",
+            rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::DIRECTORY
+                | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .ok()?;
+        *dir = rustix::fs::Dir::new(fd).ok();
+    }
+    let d = dir.as_mut()?;
+    d.rewind();
+    let mut n = 0usize;
+    while let Some(entry) = d.read() {
+        let name = entry.ok()?.file_name().to_bytes().to_owned();
+        if name != b"." && name != b".." {
+            n += 1;
+        }
+    }
+    // minus the descriptor of the directory handle itself
+    Some(n.saturating_sub(1))
 }
 
 /// Boot time, read once: it does not change while the system runs.
@@ -131,5 +184,27 @@ mod tests {
             s.family("process_max_fds").unwrap().series[0].value,
             max_fds
         );
+    }
+
+    #[test]
+    fn open_fds_counts_this_process_descriptors_and_sees_new_ones() {
+        // Other tests open files concurrently: compare with a fresh listing taken right
+        // after, until both agree (they do as soon as no other thread races us).
+        let counted = |extra: usize| {
+            (0..50).any(|_| {
+                let ours = open_fds().unwrap();
+                // read_dir's own descriptor and our kept-open handle are both listed
+                let listed = std::fs::read_dir("/proc/self/fd").unwrap().count() - 2;
+                ours == listed && ours >= extra
+            })
+        };
+        assert!(counted(0));
+        let before = open_fds().unwrap();
+        let files: Vec<_> = (0..20)
+            .map(|_| std::fs::File::open("/proc/self/stat").unwrap())
+            .collect();
+        assert!(open_fds().unwrap() >= before + 20 - 5, "{before}");
+        assert!(counted(20));
+        drop(files);
     }
 }

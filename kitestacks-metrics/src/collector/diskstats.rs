@@ -6,6 +6,7 @@
 use std::io::Read as _;
 use std::path::Path;
 
+use crate::collector::attr::{Attrs, read_trimmed};
 use crate::collector::device_filter::DeviceFilter;
 use crate::collector::{Collector, Context, DISKSTATS_DEVICE_EXCLUDE, Definition, Options};
 use crate::diskstats::{self, DiskStat};
@@ -38,6 +39,7 @@ fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
         file: None,
         udev_enabled: None,
         buf: String::new(),
+        attrs: Attrs::default(),
     }))
 }
 
@@ -48,6 +50,8 @@ struct Diskstats {
     /// when it starts).
     udev_enabled: Option<bool>,
     buf: String,
+    /// `queue/rotational` of each device, kept open.
+    attrs: Attrs,
 }
 
 /// The counters in `/proc/diskstats` column order: name, help, type, scale.
@@ -226,13 +230,13 @@ impl Collector for Diskstats {
                 read_udev(&ctx.udev_data, d.major, d.minor, &mut self.buf);
             }
             let info = UdevInfo::parse(&self.buf);
-            emit(ctx, d, &info, out);
+            emit(ctx, d, &info, &mut self.attrs, out);
         }
         Ok(())
     }
 }
 
-fn emit(ctx: &Context, d: &DiskStat, info: &UdevInfo<'_>, out: &mut Scrape) {
+fn emit(ctx: &Context, d: &DiskStat, info: &UdevInfo<'_>, attrs: &mut Attrs, out: &mut Scrape) {
     let dev = d.name.as_str();
     // The serial printed on the disk's label, else the short serial, else (virtio) the
     // long one.
@@ -258,7 +262,7 @@ fn emit(ctx: &Context, d: &DiskStat, info: &UdevInfo<'_>, out: &mut Scrape) {
             ("model", info.get("ID_MODEL").unwrap_or("")),
             ("serial", serial),
             ("revision", info.get("ID_REVISION").unwrap_or("")),
-            ("rotational", rotational(ctx, dev)),
+            ("rotational", rotational(ctx, dev, attrs)),
         ],
         1.0,
     );
@@ -315,22 +319,16 @@ fn emit(ctx: &Context, d: &DiskStat, info: &UdevInfo<'_>, out: &mut Scrape) {
 
 /// `"1"` for a rotational device, `"0"` otherwise, including when
 /// `/sys/block/<dev>/queue/rotational` cannot be read.
-fn rotational(ctx: &Context, dev: &str) -> &'static str {
+fn rotational(ctx: &Context, dev: &str, attrs: &mut Attrs) -> &'static str {
     let path = ctx
         .roots
         .sysfs
         .join("block")
         .join(dev)
         .join("queue/rotational");
-    let mut buf = [0u8; 32];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut buf))
-        .unwrap_or(0);
-    let text = std::str::from_utf8(&buf[..n]).unwrap_or("");
-    if text.trim().parse::<u64>() == Ok(1) {
-        "1"
-    } else {
-        "0"
+    match read_trimmed(&path, attrs) {
+        Ok(text) if text.parse::<u64>() == Ok(1) => "1",
+        _ => "0",
     }
 }
 

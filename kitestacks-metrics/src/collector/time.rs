@@ -28,13 +28,24 @@ pub const DEFINITION: Definition = Definition {
 fn build(_: &Options) -> Result<Box<dyn Collector>, Error> {
     Ok(Box::new(Time {
         clocksources: HashMap::new(),
+        names: Vec::new(),
+        listed: None,
     }))
 }
+
+/// How long a listing of the clocksource devices is reused. The kernel registers them
+/// at boot (a driver loaded later may add one); listing the sysfs directory every scrape
+/// costs more than the rest of the collector.
+const RELIST_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 struct Time {
     /// `available_clocksource` and `current_clocksource` of each clocksource directory,
     /// kept open between scrapes.
     clocksources: HashMap<String, (TextFile, TextFile)>,
+    /// The devices (`clocksource0`, …) in name order, as last listed.
+    names: Vec<String>,
+    /// When `names` was listed.
+    listed: Option<std::time::Instant>,
 }
 
 impl Collector for Time {
@@ -64,16 +75,20 @@ impl Time {
         let dir = ctx.roots.sys("devices/system/clocksource");
         // node_exporter globs `clocksource[0-9]*` (a missing directory matches nothing)
         // and numbers the matches in name order: the `device` label is that index.
-        let mut names: Vec<String> = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| is_clocksource(n))
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        names.sort_unstable();
-        self.clocksources.retain(|n, _| names.contains(n));
-        for (i, name) in names.iter().enumerate() {
+        if self.listed.is_none_or(|t| t.elapsed() > RELIST_AFTER) {
+            self.names = match std::fs::read_dir(&dir) {
+                Ok(rd) => rd
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|n| is_clocksource(n))
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            self.names.sort_unstable();
+            let names = &self.names;
+            self.clocksources.retain(|n, _| names.contains(n));
+            self.listed = Some(std::time::Instant::now());
+        }
+        for (i, name) in self.names.iter().enumerate() {
             let (available, current) = self.clocksources.entry(name.clone()).or_insert_with(|| {
                 let d = dir.join(name);
                 (
