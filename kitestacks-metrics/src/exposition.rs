@@ -2,6 +2,8 @@
 //! it, so output compares line for line with node_exporter's: families sorted by name,
 //! series sorted by label values (labels in name order), `# HELP` and `# TYPE` lines,
 //! and Go's shortest float formatting (`8e+09`, `2.70553174016e+11`, `118821.284256`).
+//! Summaries and histograms ([`Distribution`]) are written as client_golang flattens
+//! them: quantile or `_bucket` lines, then `_sum` and `_count`.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -16,6 +18,10 @@ pub enum MetricType {
     Gauge,
     /// Type not known (textfile metrics without a `# TYPE`).
     Untyped,
+    /// Quantiles, sum and count ([`Distribution`]s; textfile metrics).
+    Summary,
+    /// Cumulative buckets, sum and count ([`Distribution`]s; textfile metrics).
+    Histogram,
 }
 
 impl MetricType {
@@ -25,6 +31,8 @@ impl MetricType {
             MetricType::Counter => "counter",
             MetricType::Gauge => "gauge",
             MetricType::Untyped => "untyped",
+            MetricType::Summary => "summary",
+            MetricType::Histogram => "histogram",
         }
     }
 }
@@ -41,6 +49,23 @@ pub struct Series {
     pub value: f64,
 }
 
+/// One summary or histogram series: its labels, `_sum`, `_count`, and its quantiles
+/// (summary) or cumulative buckets (histogram).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distribution {
+    /// Label pairs without `quantile` or `le`, in any order (sorted by name when
+    /// written).
+    pub labels: Vec<(Name, String)>,
+    /// `(quantile, value)` for a summary, `(upper bound, cumulative count)` for a
+    /// histogram, in any order (sorted by the first when written). A histogram without a
+    /// `+Inf` bucket gets one holding `count` when written.
+    pub points: Vec<(f64, f64)>,
+    /// The sum of the observations (`_sum`).
+    pub sum: f64,
+    /// The number of observations (`_count`).
+    pub count: f64,
+}
+
 /// A metric family: name, help, type and series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Family {
@@ -50,8 +75,10 @@ pub struct Family {
     pub help: Name,
     /// The type.
     pub kind: MetricType,
-    /// The series.
+    /// The series (counter, gauge, untyped).
     pub series: Vec<Series>,
+    /// The series of a summary or histogram family (then `series` is empty).
+    pub distributions: Vec<Distribution>,
 }
 
 /// Everything one scrape gathered, keyed by family name.
@@ -66,7 +93,9 @@ impl Scrape {
         Self::default()
     }
 
-    /// Adds one series. The first call for a name fixes the family's help and type.
+    /// Adds one series of a counter, gauge or untyped family (summaries and histograms
+    /// go through [`Scrape::add_distribution`]). The first call for a name fixes the
+    /// family's help and type.
     pub fn add(
         &mut self,
         name: impl Into<Name>,
@@ -83,9 +112,31 @@ impl Scrape {
                 help: help.into(),
                 kind,
                 series: Vec::new(),
+                distributions: Vec::new(),
             }),
         };
         family.series.push(Series { labels, value });
+    }
+
+    /// Adds one series of a summary or histogram family (`kind` says which). The first
+    /// call for a name fixes the family's help and type.
+    pub fn add_distribution(
+        &mut self,
+        name: impl Into<Name>,
+        help: impl Into<Name>,
+        kind: MetricType,
+        distribution: Distribution,
+    ) {
+        debug_assert!(matches!(kind, MetricType::Summary | MetricType::Histogram));
+        let name = name.into();
+        let family = self.families.entry(name.clone()).or_insert_with(|| Family {
+            name,
+            help: help.into(),
+            kind,
+            series: Vec::new(),
+            distributions: Vec::new(),
+        });
+        family.distributions.push(distribution);
     }
 
     /// Adds a gauge series with static label names.
@@ -130,7 +181,10 @@ impl Scrape {
     pub fn merge(&mut self, other: Scrape) {
         for (name, family) in other.families {
             match self.families.get_mut(&name) {
-                Some(f) => f.series.extend(family.series),
+                Some(f) => {
+                    f.series.extend(family.series);
+                    f.distributions.extend(family.distributions);
+                }
                 None => {
                     self.families.insert(name, family);
                 }
@@ -142,6 +196,9 @@ impl Scrape {
     pub fn render(&mut self, out: &mut String) {
         for family in self.families.values_mut() {
             if family.series.is_empty() {
+                if !family.distributions.is_empty() {
+                    render_distributions(family, out);
+                }
                 continue;
             }
             for s in &mut family.series {
@@ -185,6 +242,93 @@ impl Scrape {
             }
         }
     }
+}
+
+/// Writes a summary or histogram family as client_golang does: per series (sorted by
+/// label values) its quantile lines `x{..,quantile="q"}` or buckets
+/// `x_bucket{..,le="b"}` (ending with `le="+Inf"`), then `x_sum` and `x_count`; the
+/// `quantile` or `le` label comes after the others.
+fn render_distributions(family: &mut Family, out: &mut String) {
+    for d in &mut family.distributions {
+        if d.labels.len() > 1 {
+            d.labels.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        d.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    family.distributions.sort_by(|a, b| {
+        a.labels
+            .iter()
+            .map(|l| l.1.as_str())
+            .cmp(b.labels.iter().map(|l| l.1.as_str()))
+    });
+    out.push_str("# HELP ");
+    out.push_str(&family.name);
+    out.push(' ');
+    escape_help(&family.help, out);
+    out.push_str("\n# TYPE ");
+    out.push_str(&family.name);
+    out.push(' ');
+    out.push_str(family.kind.as_str());
+    out.push('\n');
+    let histogram = family.kind == MetricType::Histogram;
+    let (suffix, bound) = if histogram {
+        ("_bucket", "le")
+    } else {
+        ("", "quantile")
+    };
+    let name = &family.name;
+    for d in &family.distributions {
+        for &(b, v) in &d.points {
+            write_sample(out, name, suffix, &d.labels, Some((bound, b)), v);
+        }
+        if histogram && !d.points.iter().any(|p| p.0 == f64::INFINITY) {
+            write_sample(
+                out,
+                name,
+                suffix,
+                &d.labels,
+                Some((bound, f64::INFINITY)),
+                d.count,
+            );
+        }
+        write_sample(out, name, "_sum", &d.labels, None, d.sum);
+        write_sample(out, name, "_count", &d.labels, None, d.count);
+    }
+}
+
+/// One line `name+suffix{labels,extra="v"} value` (labels already sorted).
+fn write_sample(
+    out: &mut String,
+    name: &str,
+    suffix: &str,
+    labels: &[(Name, String)],
+    extra: Option<(&str, f64)>,
+    value: f64,
+) {
+    out.push_str(name);
+    out.push_str(suffix);
+    if !labels.is_empty() || extra.is_some() {
+        let mut sep = '{';
+        for (k, v) in labels {
+            out.push(sep);
+            out.push_str(k);
+            out.push_str("=\"");
+            escape_label_value(v, out);
+            out.push('"');
+            sep = ',';
+        }
+        if let Some((k, v)) = extra {
+            out.push(sep);
+            out.push_str(k);
+            out.push_str("=\"");
+            write_go_float(v, out);
+            out.push('"');
+        }
+        out.push('}');
+    }
+    out.push(' ');
+    write_go_float(value, out);
+    out.push('\n');
 }
 
 /// A `&'static str` for `s`, allocated once per distinct text for the life of the
@@ -349,6 +493,66 @@ mod tests {
             out,
             "# HELP a_total A \\\\ help\\nline\n# TYPE a_total counter\na_total{path=\"C:\\\\ \\\"q\\\"\\n\"} 3.5\n\
              # HELP b_metric B help\n# TYPE b_metric gauge\nb_metric{a=\"x\",z=\"0\"} 1\nb_metric{a=\"x\",z=\"1\"} 2\n"
+        );
+    }
+
+    fn dist(
+        labels: &[(&'static str, &str)],
+        points: &[(f64, f64)],
+        sum: f64,
+        count: f64,
+    ) -> Distribution {
+        Distribution {
+            labels: own(labels),
+            points: points.to_vec(),
+            sum,
+            count,
+        }
+    }
+
+    #[test]
+    fn summaries_and_histograms_are_flattened_like_client_golang() {
+        let mut s = Scrape::new();
+        let summary = MetricType::Summary;
+        let d = dist(
+            &[("z", "1"), ("a", "q\"")],
+            &[(0.99, 4.35e-6), (0.5, 1.0)],
+            2.5,
+            3.0,
+        );
+        s.add_distribution("lat", "Latency.", summary, d);
+        s.add_distribution(
+            "lat",
+            "ignored",
+            summary,
+            dist(&[("z", "0"), ("a", "q\"")], &[], 0.0, 0.0),
+        );
+        let mut other = Scrape::new();
+        let h = MetricType::Histogram;
+        other.add_distribution(
+            "h",
+            "H.",
+            h,
+            dist(&[], &[(1.6384e6, 2.0), (100.0, 1.0)], 7e11, 3.0),
+        );
+        other.add_distribution(
+            "h",
+            "H.",
+            h,
+            dist(&[("le_not", "x")], &[(f64::INFINITY, 5.0)], 1.0, 5.0),
+        );
+        s.merge(other);
+        let mut out = String::new();
+        s.render(&mut out);
+        assert_eq!(
+            out,
+            "# HELP h H.\n# TYPE h histogram\n\
+             h_bucket{le=\"100\"} 1\nh_bucket{le=\"1.6384e+06\"} 2\nh_bucket{le=\"+Inf\"} 3\nh_sum 7e+11\nh_count 3\n\
+             h_bucket{le_not=\"x\",le=\"+Inf\"} 5\nh_sum{le_not=\"x\"} 1\nh_count{le_not=\"x\"} 5\n\
+             # HELP lat Latency.\n# TYPE lat summary\n\
+             lat_sum{a=\"q\\\"\",z=\"0\"} 0\nlat_count{a=\"q\\\"\",z=\"0\"} 0\n\
+             lat{a=\"q\\\"\",z=\"1\",quantile=\"0.5\"} 1\nlat{a=\"q\\\"\",z=\"1\",quantile=\"0.99\"} 4.35e-06\n\
+             lat_sum{a=\"q\\\"\",z=\"1\"} 2.5\nlat_count{a=\"q\\\"\",z=\"1\"} 3\n"
         );
     }
 }

@@ -5,18 +5,25 @@
 //! parsed; such a file is left out, the scrape goes on). Includes a sans-IO parser of the
 //! Prometheus text format ([`parse`]).
 //!
-//! Counter, gauge and untyped families are exported with their own `# HELP` (or
-//! node_exporter's `Metric read from <files>`) and labels; a series lacking a label
-//! other series of its family have gets it with an empty value, as upstream does.
-//! Summary and histogram families are parsed but not exported (the exposition writer
-//! has no such types): they set `node_textfile_scrape_error`.
+//! Counter, gauge, untyped, summary and histogram families are exported with their own
+//! `# HELP` (or node_exporter's `Metric read from <files>`) and labels; a series lacking
+//! a label other series of its family (in that file) have gets it with an empty value,
+//! as upstream does. Summary and histogram samples are gathered into series by their
+//! labels (without `quantile`/`le`) the way client_golang's text parser does.
+//!
+//! Across files, node_exporter's rules: a family whose HELP differs from an earlier
+//! file's is left out and sets `node_textfile_scrape_error`. What client_golang's
+//! registry then rejects is left out silently (upstream only logs it): a family whose
+//! type or effective HELP differs from the first one of that name, a series whose name
+//! and labels were already exported, and a family colliding with a summary's or
+//! histogram's `_sum`/`_count`/`_bucket` name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, ParseError};
-use crate::exposition::{MetricType, Name, Scrape};
+use crate::exposition::{Distribution, MetricType, Name, Scrape};
 
 /// Its definition.
 pub const DEFINITION: Definition = Definition {
@@ -37,19 +44,27 @@ struct TextFileCollector {
     patterns: Vec<String>,
 }
 
-/// The families of all files, merged by name.
+/// The families of all files, in file order, after node_exporter's HELP checks.
 #[derive(Default)]
-struct Merged {
+struct Gathered {
+    /// Per family name: the HELP text seen first, whether another one was seen since,
+    /// and the files the name was read from.
+    names: HashMap<String, NameInfo>,
+    /// The families kept.
+    families: Vec<ParsedFamily>,
+}
+
+#[derive(Default)]
+struct NameInfo {
     help: Option<String>,
-    kind: Option<MetricType>,
+    help_conflict: bool,
     files: Vec<String>,
-    series: Vec<(Vec<(Name, String)>, f64)>,
 }
 
 impl Collector for TextFileCollector {
     fn update(&mut self, _ctx: &Context, out: &mut Scrape) -> Result<(), Error> {
         let mut errored = false;
-        let mut merged: BTreeMap<String, Merged> = BTreeMap::new();
+        let mut gathered = Gathered::default();
         let mut mtimes: BTreeMap<String, f64> = BTreeMap::new();
 
         let mut dirs = Vec::new();
@@ -80,7 +95,7 @@ impl Collector for TextFileCollector {
                 let path = dir.join(&name);
                 match read_file(&path) {
                     Ok((families, mtime)) => {
-                        errored |= add_families(&mut merged, families, &display);
+                        errored |= gathered.add_file(families, &display);
                         mtimes.insert(display, mtime);
                     }
                     Err(_) => errored = true,
@@ -88,15 +103,7 @@ impl Collector for TextFileCollector {
             }
         }
 
-        for (name, fam) in merged {
-            let Some(kind) = fam.kind else { continue };
-            let help = fam
-                .help
-                .unwrap_or_else(|| format!("Metric read from {}", fam.files.join(", ")));
-            for (labels, value) in fam.series {
-                out.add(name.clone(), help.clone(), kind, labels, value);
-            }
-        }
+        gathered.export(out);
         for (file, mtime) in &mtimes {
             out.gauge(
                 "node_textfile_mtime_seconds",
@@ -141,60 +148,179 @@ fn read_file(path: &Path) -> Result<(Vec<ParsedFamily>, f64), Error> {
     Ok((families, mtime))
 }
 
-/// Adds one file's families; returns whether something was wrong (a HELP text that
-/// differs from another file's, a summary or histogram).
-fn add_families(
-    merged: &mut BTreeMap<String, Merged>,
-    families: Vec<ParsedFamily>,
-    file: &str,
-) -> bool {
-    let mut errored = false;
-    for f in families {
-        let entry = merged.entry(f.name).or_default();
-        if let (Some(old), Some(new)) = (&entry.help, &f.help)
-            && old != new
-        {
-            errored = true;
-            continue;
-        }
-        let kind = match f.kind {
-            Kind::Counter => MetricType::Counter,
-            Kind::Gauge => MetricType::Gauge,
-            Kind::Untyped => MetricType::Untyped,
-            Kind::Summary | Kind::Histogram => {
+impl Gathered {
+    /// Adds one file's families; returns whether one was left out for a HELP text that
+    /// differs from an earlier file's (after such a conflict, node_exporter leaves out
+    /// every later family of that name).
+    fn add_file(&mut self, families: Vec<ParsedFamily>, file: &str) -> bool {
+        let mut errored = false;
+        for f in families {
+            let info = self.names.entry(f.name.clone()).or_default();
+            if let Some(first) = &info.help
+                && (info.help_conflict || f.help.as_ref().is_some_and(|h| h != first))
+            {
+                info.help_conflict = true;
                 errored = true;
                 continue;
             }
-        };
-        if entry.help.is_none() {
-            entry.help = f.help;
+            if f.help.is_some() {
+                info.help.clone_from(&f.help);
+            }
+            info.files.push(file.to_owned());
+            self.families.push(f);
         }
-        entry.kind.get_or_insert(kind);
-        entry.files.push(file.to_owned());
-        // Every series gets every label name used in the family (empty if absent).
-        let mut all: Vec<&str> = Vec::new();
-        for s in &f.samples {
-            for (k, _) in &s.labels {
-                if !all.contains(&k.as_str()) {
-                    all.push(k);
+        errored
+    }
+
+    /// Exports the families as client_golang's registry accepts them (see the module
+    /// docs): the first family of a name fixes its type and HELP.
+    fn export(self, out: &mut Scrape) {
+        let mut exported: HashMap<String, Exported> = HashMap::new();
+        for f in self.families {
+            let help = match f.help {
+                Some(h) => h,
+                None => format!("Metric read from {}", self.names[&f.name].files.join(", ")),
+            };
+            if !exported.contains_key(&f.name) && collides(&f.name, f.kind, &exported) {
+                continue;
+            }
+            let first = exported.entry(f.name.clone()).or_insert_with(|| Exported {
+                kind: f.kind,
+                help: help.clone(),
+                seen: HashSet::new(),
+            });
+            if first.kind != f.kind || first.help != help {
+                continue;
+            }
+            let seen = &mut first.seen;
+            let all = label_names(&f.samples);
+            match f.kind {
+                Kind::Counter | Kind::Gauge | Kind::Untyped => {
+                    let kind = match f.kind {
+                        Kind::Counter => MetricType::Counter,
+                        Kind::Gauge => MetricType::Gauge,
+                        _ => MetricType::Untyped,
+                    };
+                    for s in &f.samples {
+                        let labels = fill_labels(&s.labels, &all);
+                        if seen.insert(labels.clone()) {
+                            out.add(f.name.clone(), help.clone(), kind, labels, s.value);
+                        }
+                    }
+                }
+                Kind::Summary | Kind::Histogram => {
+                    let kind = if f.kind == Kind::Summary {
+                        MetricType::Summary
+                    } else {
+                        MetricType::Histogram
+                    };
+                    for d in distributions(f.kind, &f.samples, &all) {
+                        if seen.insert(d.labels.clone()) {
+                            out.add_distribution(f.name.clone(), help.clone(), kind, d);
+                        }
+                    }
                 }
             }
-        }
-        for s in &f.samples {
-            let mut labels: Vec<(Name, String)> = s
-                .labels
-                .iter()
-                .map(|(k, v)| (Name::Owned(k.clone()), v.clone()))
-                .collect();
-            for k in &all {
-                if !s.labels.iter().any(|(n, _)| n == k) {
-                    labels.push((Name::Owned((*k).to_owned()), String::new()));
-                }
-            }
-            entry.series.push((labels, s.value));
         }
     }
-    errored
+}
+
+/// An exported family: its type, its HELP, the label sets of its series.
+struct Exported {
+    kind: Kind,
+    help: String,
+    seen: HashSet<Vec<(Name, String)>>,
+}
+
+/// Whether a new family `name` of type `kind` collides with an exported one over the
+/// names a summary's or histogram's samples take (`x_sum`, `x_count`, and a
+/// histogram's `x_bucket`), as client_golang's registry checks.
+fn collides(name: &str, kind: Kind, exported: &HashMap<String, Exported>) -> bool {
+    let base = ["_count", "_sum", "_bucket"]
+        .iter()
+        .find_map(|suffix| Some((name.strip_suffix(suffix)?, *suffix)));
+    if let Some((base, suffix)) = base {
+        match exported.get(base).map(|e| e.kind) {
+            Some(Kind::Summary) if suffix != "_bucket" => return true,
+            Some(Kind::Histogram) => return true,
+            _ => {}
+        }
+    }
+    let suffixes: &[&str] = match kind {
+        Kind::Summary => &["_count", "_sum"],
+        Kind::Histogram => &["_count", "_sum", "_bucket"],
+        _ => &[],
+    };
+    suffixes
+        .iter()
+        .any(|suffix| exported.contains_key(&format!("{name}{suffix}")))
+}
+
+/// Every label name used in the family's samples, in order of first use.
+fn label_names(samples: &[ParsedSample]) -> Vec<&str> {
+    let mut all: Vec<&str> = Vec::new();
+    for s in samples {
+        for (k, _) in &s.labels {
+            if !all.contains(&k.as_str()) {
+                all.push(k);
+            }
+        }
+    }
+    all
+}
+
+/// `labels` plus every name of `all` it lacks (with an empty value), sorted by name.
+fn fill_labels(labels: &[(String, String)], all: &[&str]) -> Vec<(Name, String)> {
+    let mut out: Vec<(Name, String)> = labels
+        .iter()
+        .map(|(k, v)| (Name::Owned(k.clone()), v.clone()))
+        .collect();
+    for k in all {
+        if !labels.iter().any(|(n, _)| n == k) {
+            out.push((Name::Owned((*k).to_owned()), String::new()));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// A summary's or histogram's samples gathered into series by their labels, as
+/// client_golang's text parser does: a quantile or bucket seen twice keeps the last
+/// value, a series without `_sum` or `_count` has 0, a summary's count drops its
+/// fraction (it is an integer there). Labels are filled in with [`fill_labels`].
+fn distributions(kind: Kind, samples: &[ParsedSample], all: &[&str]) -> Vec<Distribution> {
+    let mut out: Vec<Distribution> = Vec::new();
+    let mut index: HashMap<Vec<(Name, String)>, usize> = HashMap::new();
+    for s in samples {
+        // Samples that differ only in the order of their labels are one series.
+        let mut key: Vec<(Name, String)> = s
+            .labels
+            .iter()
+            .map(|(k, v)| (Name::Owned(k.clone()), v.clone()))
+            .collect();
+        key.sort_by(|a, b| a.0.cmp(&b.0));
+        let i = *index.entry(key).or_insert_with(|| {
+            out.push(Distribution {
+                labels: fill_labels(&s.labels, all),
+                points: Vec::new(),
+                sum: 0.0,
+                count: 0.0,
+            });
+            out.len() - 1
+        });
+        let d = &mut out[i];
+        match s.part {
+            Part::Value | Part::Bare => {}
+            Part::Sum => d.sum = s.value,
+            Part::Count if kind == Kind::Summary => d.count = s.value.trunc(),
+            Part::Count => d.count = s.value,
+            Part::Bound(b) => match d.points.iter_mut().find(|p| p.0 == b) {
+                Some(p) => p.1 = s.value,
+                None => d.points.push((b, s.value)),
+            },
+        }
+    }
+    out
 }
 
 /// Go's `filepath.Join(dir, name)`: joined with one `/` and cleaned of `.` and empty
@@ -326,13 +452,32 @@ pub(crate) enum Kind {
     Histogram,
 }
 
+/// What a sample line is to its family.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Part {
+    /// The value of a counter, gauge or untyped series.
+    Value,
+    /// A summary's quantile or a histogram's bucket: the `quantile` or `le` label value.
+    Bound(f64),
+    /// A summary's or histogram's `_sum`.
+    Sum,
+    /// A summary's or histogram's `_count`.
+    Count,
+    /// A summary or histogram sample that is none of those (no `quantile`/`le` label,
+    /// or one that is NaN): its value is ignored, its series exists.
+    Bare,
+}
+
 /// One sample line.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ParsedSample {
     /// The sample's own name (`x_sum` for a summary `x`).
     pub name: String,
-    /// Label pairs, in the order written.
+    /// Label pairs, in the order written; a summary's `quantile` and a histogram's `le`
+    /// label are taken out (into `part`).
     pub labels: Vec<(String, String)>,
+    /// What the line is to its family.
+    pub part: Part,
     /// The value.
     pub value: f64,
     /// Whether the line had a timestamp.
@@ -489,7 +634,8 @@ fn family_of(
 /// comments, and samples `name{label="value",...} value [timestamp]`. Families appear in
 /// the order first seen; a family with no samples is dropped. Errors, as
 /// client_golang's parser reports them: bad names or values, a second HELP or TYPE
-/// line for a name, a TYPE after the family's samples, duplicate label names.
+/// line for a name, a TYPE after the family's samples, duplicate label names, a
+/// `quantile` or `le` label that is not a float, a negative histogram count.
 pub(crate) fn parse(text: &str) -> Result<Vec<ParsedFamily>, ParseError> {
     let mut families: Vec<ParsedFamily> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
@@ -508,6 +654,10 @@ pub(crate) fn parse(text: &str) -> Result<Vec<ParsedFamily>, ParseError> {
             }
             let rest = rest.trim_start_matches([' ', '\t']);
             let (name, arg) = rest.split_once([' ', '\t']).unwrap_or((rest, ""));
+            // A line that ends before the name or the text says nothing (client_golang).
+            if name.is_empty() {
+                continue;
+            }
             if !is_metric_name(name) {
                 return Err(ParseError::new(
                     line,
@@ -515,6 +665,10 @@ pub(crate) fn parse(text: &str) -> Result<Vec<ParsedFamily>, ParseError> {
                 ));
             }
             let f = family_of(name, &mut families, &mut typed, &mut index);
+            let arg = arg.trim_start_matches([' ', '\t']);
+            if arg.is_empty() {
+                continue;
+            }
             if keyword == "HELP" {
                 if families[f].help.is_some() {
                     return Err(ParseError::new(
@@ -592,7 +746,8 @@ pub(crate) fn parse(text: &str) -> Result<Vec<ParsedFamily>, ParseError> {
                 format!("spurious text {extra:?} after the sample"),
             ));
         }
-        // `x_sum`, `x_count`, `x_bucket` belong to a summary or histogram `x`.
+        // `x_sum`, `x_count`, `x_bucket` belong to a summary or histogram `x`, unless a
+        // family of that very name exists.
         let base = ["_sum", "_count", "_bucket"].iter().find_map(|suffix| {
             let base = name.strip_suffix(suffix)?;
             let &f = index.get(base)?;
@@ -603,42 +758,62 @@ pub(crate) fn parse(text: &str) -> Result<Vec<ParsedFamily>, ParseError> {
             };
             ok.then_some(f)
         });
-        let f = match base {
-            Some(f) => f,
-            None => family_of(name, &mut families, &mut typed, &mut index),
+        let f = match (index.get(name), base) {
+            (Some(&f), _) | (None, Some(f)) => f,
+            (None, None) => family_of(name, &mut families, &mut typed, &mut index),
         };
-        let kind = families[f].kind;
-        let is_base = families[f].name == name;
-        if is_base && kind == Kind::Summary && !labels.iter().any(|(n, _)| n == "quantile") {
-            return Err(ParseError::new(
-                line,
-                format!("summary {name:?} sample without a quantile label"),
-            ));
-        }
-        if kind == Kind::Histogram && is_base {
-            return Err(ParseError::new(
-                line,
-                format!("histogram {name:?} sample without a _bucket, _sum or _count suffix"),
-            ));
-        }
-        if kind == Kind::Histogram
-            && name.ends_with("_bucket")
-            && !labels.iter().any(|(n, _)| n == "le")
-        {
-            return Err(ParseError::new(
-                line,
-                format!("histogram bucket {name:?} without an le label"),
-            ));
-        }
+        let part = sample_part(&families[f], name, &mut labels, value, line)?;
         families[f].samples.push(ParsedSample {
             name: name.to_owned(),
             labels,
+            part,
             value,
             timestamp,
         });
     }
     families.retain(|f| !f.samples.is_empty());
     Ok(families)
+}
+
+/// What the sample `name` (with `labels`) is to `family`; takes a summary's `quantile` or
+/// a histogram's `le` label out of `labels`. As client_golang's text parser: that label
+/// must hold a float, and a histogram's counts must not be negative.
+fn sample_part(
+    family: &ParsedFamily,
+    name: &str,
+    labels: &mut Vec<(String, String)>,
+    value: f64,
+    line: usize,
+) -> Result<Part, ParseError> {
+    let bound_label = match family.kind {
+        Kind::Counter | Kind::Gauge | Kind::Untyped => return Ok(Part::Value),
+        Kind::Summary => "quantile",
+        Kind::Histogram => "le",
+    };
+    let mut bound = None;
+    if let Some(i) = labels.iter().position(|(n, _)| n == bound_label) {
+        let (_, text) = labels.remove(i);
+        let b = parse_value(&text).ok_or_else(|| {
+            ParseError::new(
+                line,
+                format!("expected float as value for {bound_label:?} label, got {text:?}"),
+            )
+        })?;
+        bound = Some(b).filter(|b| !b.is_nan());
+    }
+    let part = match &name[family.name.len()..] {
+        "_sum" => Part::Sum,
+        "_count" => Part::Count,
+        _ => bound.map_or(Part::Bare, Part::Bound),
+    };
+    if family.kind == Kind::Histogram && value < 0.0 && matches!(part, Part::Count | Part::Bound(_))
+    {
+        return Err(ParseError::new(
+            line,
+            format!("negative count for histogram {:?}", family.name),
+        ));
+    }
+    Ok(part)
 }
 
 #[cfg(test)]
@@ -671,13 +846,56 @@ mod tests {
 
     #[test]
     fn summaries_and_histograms_gather_their_suffixed_samples() {
-        let text = "# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_sum 2\ns_count 3\n\
-                    # TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\nother_sum 4\n";
+        let text = "# TYPE s summary\ns{quantile=\"0.5\",a=\"x\"} 1\ns_sum{a=\"x\"} 2\ns_count 3\n\
+                    # TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\nother_sum 4\n\
+                    s_bucket 5\nh_bucket{quantile=\"x\",le=\"1e3\"} 0\n";
         let f = parse(text).unwrap();
-        assert_eq!(f.len(), 3);
+        assert_eq!(f.len(), 4);
         assert_eq!((f[0].kind, f[0].samples.len()), (Kind::Summary, 3));
-        assert_eq!((f[1].kind, f[1].samples.len()), (Kind::Histogram, 3));
+        let parts: Vec<Part> = f[0].samples.iter().map(|s| s.part).collect();
+        assert_eq!(parts, [Part::Bound(0.5), Part::Sum, Part::Count]);
+        assert_eq!(f[0].samples[0].labels, [("a".into(), "x".into())]);
+        assert_eq!((f[1].kind, f[1].samples.len()), (Kind::Histogram, 4));
+        let parts: Vec<Part> = f[1].samples.iter().map(|s| s.part).collect();
+        let inf = Part::Bound(f64::INFINITY);
+        assert_eq!(parts, [inf, Part::Sum, Part::Count, Part::Bound(1000.0)]);
+        // `quantile` is an ordinary label of a histogram.
+        assert_eq!(f[1].samples[3].labels, [("quantile".into(), "x".into())]);
         assert_eq!(f[2].name, "other_sum");
+        // A summary has no buckets.
+        assert_eq!((f[3].name.as_str(), f[3].kind), ("s_bucket", Kind::Untyped));
+    }
+
+    #[test]
+    fn summary_and_histogram_lines_without_their_label_only_make_a_series() {
+        // client_golang keeps these: the series exists, the value is ignored.
+        for text in [
+            "# TYPE s summary\ns 1\n",
+            "# TYPE s summary\ns{quantile=\"NaN\"} 1\n",
+            "# TYPE h histogram\nh 1\n",
+            "# TYPE h histogram\nh_bucket 1\n",
+        ] {
+            let f = parse(text).unwrap();
+            assert_eq!(f[0].samples[0].part, Part::Bare, "{text:?}");
+        }
+        // A family of the very name wins over the summary's `_sum`.
+        let f = parse("x_sum 1\n# TYPE x summary\nx_sum 2\n").unwrap();
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].name.as_str(), f[0].samples.len()), ("x_sum", 2));
+    }
+
+    #[test]
+    fn empty_help_and_type_lines_say_nothing() {
+        let f = parse("# HELP\n# TYPE \n# HELP a \n# TYPE a\n# HELP b \t spaced  out\na 1\nb 2\n")
+            .unwrap();
+        assert_eq!((f[0].help.as_deref(), f[0].kind), (None, Kind::Untyped));
+        assert_eq!(f[1].help.as_deref(), Some("spaced  out"));
+        // So a later HELP or TYPE line is no second one.
+        let f = parse("# HELP a \n# HELP a real\n# TYPE a\n# TYPE a gauge\na 1\n").unwrap();
+        assert_eq!(
+            (f[0].help.as_deref(), f[0].kind),
+            (Some("real"), Kind::Gauge)
+        );
     }
 
     #[test]
@@ -700,9 +918,14 @@ mod tests {
             ("# TYPE a bogus\n", 1),
             ("# HELP 9a x\n", 1),
             ("# HELP a bad \\escape\n", 1),
-            ("# TYPE s summary\ns 1\n", 2),
-            ("# TYPE h histogram\nh 1\n", 2),
-            ("# TYPE h histogram\nh_bucket 1\n", 2),
+            ("# TYPE s summary\ns{quantile=\"x\"} 1\n", 2),
+            ("# TYPE s summary\ns_sum{quantile=\"\"} 1\n", 2),
+            ("# TYPE h histogram\nh_bucket{le=\"1_000\"} 1\n", 2),
+            (
+                "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"2\"} -1\n",
+                3,
+            ),
+            ("# TYPE h histogram\nh_count -2\n", 2),
             ("a{x=\"1\"", 1),
         ] {
             let err = parse(text).unwrap_err();
@@ -747,7 +970,11 @@ mod tests {
             "# HELP m Help.\n# TYPE m gauge\nm{x=\"1\"} 1\nm{y=\"2\"} 2\nu 5\n",
         )
         .unwrap();
-        std::fs::write(d.join("b.prom"), "m{x=\"3\"} 3\nu 6\n").unwrap();
+        std::fs::write(
+            d.join("b.prom"),
+            "# HELP m Help.\n# TYPE m gauge\nm{x=\"3\"} 3\nu{f=\"b\"} 6\n",
+        )
+        .unwrap();
         std::fs::write(d.join("ignored.txt"), "garbage").unwrap();
         let good = scrape(vec![d.display().to_string()]);
         let a = format!("{}/a.prom", d.display());
@@ -758,7 +985,7 @@ mod tests {
                 "# HELP m Help.\n# TYPE m gauge\nm{{x=\"\",y=\"2\"}} 2\nm{{x=\"1\",y=\"\"}} 1\nm{{x=\"3\"}} 3\n\
                  # HELP node_textfile_scrape_error 1 if there was an error opening or reading a file, 0 otherwise\n\
                  # TYPE node_textfile_scrape_error gauge\nnode_textfile_scrape_error 0\n\
-                 # HELP u Metric read from {a}, {b}\n# TYPE u untyped\nu 5\nu 6\n"
+                 # HELP u Metric read from {a}, {b}\n# TYPE u untyped\nu 5\nu{{f=\"b\"}} 6\n"
             )
         );
         std::fs::write(d.join("c.prom"), "bad line here\n").unwrap();
@@ -769,12 +996,188 @@ mod tests {
             "{with_bad}"
         );
         assert!(!with_bad.contains("\nt "), "{with_bad}");
-        assert!(with_bad.contains("u 6"), "{with_bad}");
+        assert!(with_bad.contains("u{f=\"b\"} 6"), "{with_bad}");
         // A missing directory is an error; no directory at all is not.
         assert!(scrape(vec![d.join("nope").display().to_string()]).contains("error 1"));
         assert!(scrape(vec![]).contains("error 0"));
         // Globs select directories.
         let pattern = format!("{}/*", dir.path().parent().unwrap().display());
         assert!(!glob(&pattern).is_empty());
+    }
+
+    const SCRAPE_OK: &str = "# HELP node_textfile_scrape_error 1 if there was an error opening or reading a file, 0 otherwise\n\
+                             # TYPE node_textfile_scrape_error gauge\nnode_textfile_scrape_error 0\n";
+
+    // node_exporter's fixture collector/fixtures/textfile/summary_extra_dimension/ and
+    // its expected output (the mtime lines left out).
+    const SUMMARY_EXTRA_DIMENSION: &str = r#"# HELP prometheus_rule_evaluation_duration_seconds The duration for a rule to execute.
+# TYPE prometheus_rule_evaluation_duration_seconds summary
+prometheus_rule_evaluation_duration_seconds{rule_type="alerting",quantile="0.5", handler="foo"} 0.000571464
+prometheus_rule_evaluation_duration_seconds{rule_type="alerting",quantile="0.9"} 0.001765451
+prometheus_rule_evaluation_duration_seconds{rule_type="alerting",quantile="0.99"} 0.018672076
+prometheus_rule_evaluation_duration_seconds_sum{rule_type="alerting"} 214.85081044700146
+prometheus_rule_evaluation_duration_seconds_count{rule_type="alerting"} 185209
+prometheus_rule_evaluation_duration_seconds{rule_type="recording",quantile="0.5"} 4.3132e-05
+prometheus_rule_evaluation_duration_seconds{rule_type="recording",quantile="0.9"} 8.9295e-05
+prometheus_rule_evaluation_duration_seconds{rule_type="recording",quantile="0.99"} 0.000193657
+prometheus_rule_evaluation_duration_seconds_sum{rule_type="recording"} 185091.01317759082
+prometheus_rule_evaluation_duration_seconds_count{rule_type="recording"} 1.0020195e+08
+"#;
+    const SUMMARY_EXTRA_DIMENSION_OUT: &str = r#"# HELP prometheus_rule_evaluation_duration_seconds The duration for a rule to execute.
+# TYPE prometheus_rule_evaluation_duration_seconds summary
+prometheus_rule_evaluation_duration_seconds{handler="",rule_type="alerting",quantile="0.9"} 0.001765451
+prometheus_rule_evaluation_duration_seconds{handler="",rule_type="alerting",quantile="0.99"} 0.018672076
+prometheus_rule_evaluation_duration_seconds_sum{handler="",rule_type="alerting"} 214.85081044700146
+prometheus_rule_evaluation_duration_seconds_count{handler="",rule_type="alerting"} 185209
+prometheus_rule_evaluation_duration_seconds{handler="",rule_type="recording",quantile="0.5"} 4.3132e-05
+prometheus_rule_evaluation_duration_seconds{handler="",rule_type="recording",quantile="0.9"} 8.9295e-05
+prometheus_rule_evaluation_duration_seconds{handler="",rule_type="recording",quantile="0.99"} 0.000193657
+prometheus_rule_evaluation_duration_seconds_sum{handler="",rule_type="recording"} 185091.01317759082
+prometheus_rule_evaluation_duration_seconds_count{handler="",rule_type="recording"} 1.0020195e+08
+prometheus_rule_evaluation_duration_seconds{handler="foo",rule_type="alerting",quantile="0.5"} 0.000571464
+prometheus_rule_evaluation_duration_seconds_sum{handler="foo",rule_type="alerting"} 0
+prometheus_rule_evaluation_duration_seconds_count{handler="foo",rule_type="alerting"} 0
+"#;
+
+    // From collector/fixtures/textfile/histogram_extra_dimension/ (some buckets left
+    // out); upstream's expected output is the input, in this order.
+    const HISTOGRAM_EXTRA_DIMENSION: &str = r#"# HELP prometheus_tsdb_compaction_chunk_range Final time range of chunks on their first compaction
+# TYPE prometheus_tsdb_compaction_chunk_range histogram
+prometheus_tsdb_compaction_chunk_range_bucket{foo="bar",le="100"} 0
+prometheus_tsdb_compaction_chunk_range_bucket{foo="bar",le="25600"} 7
+prometheus_tsdb_compaction_chunk_range_bucket{foo="bar",le="409600"} 1.412839e+06
+prometheus_tsdb_compaction_chunk_range_bucket{foo="bar",le="1.6384e+06"} 1.69185e+06
+prometheus_tsdb_compaction_chunk_range_bucket{foo="bar",le="+Inf"} 1.691853e+06
+prometheus_tsdb_compaction_chunk_range_sum{foo="bar"} 6.71393432189e+11
+prometheus_tsdb_compaction_chunk_range_count{foo="bar"} 1.691853e+06
+prometheus_tsdb_compaction_chunk_range_bucket{foo="baz",le="100"} 0
+prometheus_tsdb_compaction_chunk_range_bucket{foo="baz",le="25600"} 7
+prometheus_tsdb_compaction_chunk_range_bucket{foo="baz",le="409600"} 1.412839e+06
+prometheus_tsdb_compaction_chunk_range_bucket{foo="baz",le="1.6384e+06"} 1.69185e+06
+prometheus_tsdb_compaction_chunk_range_bucket{foo="baz",le="+Inf"} 1.691853e+06
+prometheus_tsdb_compaction_chunk_range_sum{foo="baz"} 6.71393432189e+11
+prometheus_tsdb_compaction_chunk_range_count{foo="baz"} 1.691853e+06
+"#;
+
+    /// Writes `files` (name, text) into a new directory under `parent`.
+    fn write_dir(parent: &Path, dir: &str, files: &[(&str, &str)]) -> String {
+        let d = parent.join(dir);
+        std::fs::create_dir(&d).unwrap();
+        for (name, text) in files {
+            std::fs::write(d.join(name), text).unwrap();
+        }
+        d.display().to_string()
+    }
+
+    #[test]
+    fn summaries_and_histograms_are_exported_as_node_exporter_does() {
+        let tmp = tempfile::tempdir().unwrap();
+        let summary = write_dir(
+            tmp.path(),
+            "summary_extra_dimension",
+            &[("metrics.prom", SUMMARY_EXTRA_DIMENSION)],
+        );
+        assert_eq!(
+            scrape(vec![summary]),
+            format!("{SCRAPE_OK}{SUMMARY_EXTRA_DIMENSION_OUT}")
+        );
+        let histogram = write_dir(
+            tmp.path(),
+            "histogram_extra_dimension",
+            &[("metrics.prom", HISTOGRAM_EXTRA_DIMENSION)],
+        );
+        assert_eq!(
+            scrape(vec![histogram]),
+            format!("{SCRAPE_OK}{HISTOGRAM_EXTRA_DIMENSION}")
+        );
+        // Upstream's glob_extra_dimension: both directories through one pattern.
+        let pattern = format!("{}/*_extra_dimension", tmp.path().display());
+        assert_eq!(
+            scrape(vec![pattern]),
+            format!("{SCRAPE_OK}{SUMMARY_EXTRA_DIMENSION_OUT}{HISTOGRAM_EXTRA_DIMENSION}")
+        );
+    }
+
+    #[test]
+    fn summary_lines_in_any_order_and_histograms_without_inf_are_normalised() {
+        // From collector/fixtures/textfile/different_metric_types/ (shortened), shuffled:
+        // quantiles sorted, `_sum`/`_count` after them, float formatting as Go's.
+        let tmp = tempfile::tempdir().unwrap();
+        let text = "# TYPE events_total counter\nevents_total{foo=\"bar\"} 10\n\
+            # HELP event_duration_seconds_total Query timings\n\
+            # TYPE event_duration_seconds_total summary\n\
+            event_duration_seconds_total_count{baz=\"inner_eval\"} 1.492355615e+09\n\
+            event_duration_seconds_total{baz=\"inner_eval\",quantile=\"0.99\"} 4.35e-06\n\
+            event_duration_seconds_total{quantile=\"0.50\",baz=\"inner_eval\"} 1.073e-06\n\
+            event_duration_seconds_total_sum{baz=\"inner_eval\"} 1.8652166505091474e+06\n\
+            event_duration_seconds_total_sum{baz=\"prepare_time\"} 840923.7919437207\n\
+            event_duration_seconds_total_count{baz=\"prepare_time\"} 2.7\n\
+            # TYPE h histogram\nh_bucket{le=\"10\"} 2\nh_bucket{le=\"0.5\"} 1\nh_bucket{le=\"10\"} 3\n\
+            h_count 4\nh_sum 7.5\n\
+            # TYPE e histogram\ne_bucket 1\n";
+        let dir = write_dir(tmp.path(), "d", &[("m.prom", text)]);
+        let help = format!("Metric read from {dir}/m.prom");
+        assert_eq!(
+            scrape(vec![dir]),
+            format!(
+                "# HELP e {help}\n# TYPE e histogram\ne_bucket{{le=\"+Inf\"}} 0\ne_sum 0\ne_count 0\n\
+                 # HELP event_duration_seconds_total Query timings\n\
+                 # TYPE event_duration_seconds_total summary\n\
+                 event_duration_seconds_total{{baz=\"inner_eval\",quantile=\"0.5\"}} 1.073e-06\n\
+                 event_duration_seconds_total{{baz=\"inner_eval\",quantile=\"0.99\"}} 4.35e-06\n\
+                 event_duration_seconds_total_sum{{baz=\"inner_eval\"}} 1.8652166505091474e+06\n\
+                 event_duration_seconds_total_count{{baz=\"inner_eval\"}} 1.492355615e+09\n\
+                 event_duration_seconds_total_sum{{baz=\"prepare_time\"}} 840923.7919437207\n\
+                 event_duration_seconds_total_count{{baz=\"prepare_time\"}} 2\n\
+                 # HELP events_total {help}\n# TYPE events_total counter\nevents_total{{foo=\"bar\"}} 10\n\
+                 # HELP h {help}\n# TYPE h histogram\n\
+                 h_bucket{{le=\"0.5\"}} 1\nh_bucket{{le=\"10\"}} 3\nh_bucket{{le=\"+Inf\"}} 4\nh_sum 7.5\nh_count 4\n\
+                 {SCRAPE_OK}"
+            )
+        );
+    }
+
+    #[test]
+    fn families_that_clash_across_files_are_left_out_like_upstream() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = write_dir(
+            tmp.path(),
+            "d",
+            &[
+                (
+                    "a.prom",
+                    "# HELP s S.\n# TYPE s summary\ns_sum 1\n# TYPE h histogram\nh_sum 1\n\
+                     # HELP g G.\ng{x=\"1\"} 1\nn 1\n# HELP c First.\nc 1\n# HELP e \ne 1\n",
+                ),
+                // A summary's sample name, another type, a duplicate series (`n 1` and
+                // `n{y=""}` differ for client_golang), HELP given where the first had
+                // none (the registry refuses all these silently), and a family with the
+                // name of the histogram's bucket.
+                (
+                    "b.prom",
+                    "# HELP s S.\ns 2\ns_count 3\nh_bucket 4\n# HELP g G.\n# TYPE g gauge\ng 5\n\
+                     n 6\nn{y=\"\"} 7\n# HELP e Now some help.\ne 8\n",
+                ),
+                // A HELP conflict: left out, and after it also the same HELP again.
+                ("c.prom", "# HELP c Second.\nc 9\n"),
+                ("d.prom", "# HELP c First.\nc 10\n"),
+            ],
+        );
+        let help = |name: &str| format!("Metric read from {dir}/{name}");
+        let (a, b) = (help("a.prom"), help("a.prom, ") + &format!("{dir}/b.prom"));
+        let got = scrape(vec![dir.clone()]);
+        assert_eq!(
+            got,
+            format!(
+                "# HELP c First.\n# TYPE c untyped\nc 1\n\
+                 # HELP e {b}\n# TYPE e untyped\ne 1\n\
+                 # HELP g G.\n# TYPE g untyped\ng{{x=\"1\"}} 1\n\
+                 # HELP h {a}\n# TYPE h histogram\nh_bucket{{le=\"+Inf\"}} 0\nh_sum 1\nh_count 0\n\
+                 # HELP n {b}\n# TYPE n untyped\nn 1\nn{{y=\"\"}} 6\n\
+                 # HELP node_textfile_scrape_error 1 if there was an error opening or reading a file, 0 otherwise\n\
+                 # TYPE node_textfile_scrape_error gauge\nnode_textfile_scrape_error 1\n\
+                 # HELP s S.\n# TYPE s summary\ns_sum 1\ns_count 0\n"
+            )
+        );
     }
 }
