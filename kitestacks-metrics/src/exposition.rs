@@ -6,7 +6,8 @@
 //! them: quantile or `_bucket` lines, then `_sum` and `_count`.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::fmt::Write as _;
 
 /// A metric family's type.
@@ -81,16 +82,121 @@ pub struct Family {
     pub distributions: Vec<Distribution>,
 }
 
-/// Everything one scrape gathered, keyed by family name.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Everything one scrape gathered: families in the order first added, found by name
+/// through an index (rendered sorted by name).
+#[derive(Debug, Clone, Default)]
 pub struct Scrape {
-    families: BTreeMap<Name, Family>,
+    families: Vec<Family>,
+    index: Index,
+}
+
+/// Where each family sits in [`Scrape::families`]. Nearly every name is a `&'static
+/// str`: those are found by their address first (an integer hash), the text compared
+/// only the first time an address is seen. Owned names (textfile metrics) go by text.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    by_address: HashMap<(usize, usize), u32, BuildHasherDefault<AddressHasher>>,
+    by_name: HashMap<Name, u32, BuildHasherDefault<NameHasher>>,
+}
+
+impl Index {
+    fn find(&mut self, name: &Name) -> Option<usize> {
+        if let Cow::Borrowed(s) = name {
+            let key = (s.as_ptr() as usize, s.len());
+            if let Some(&i) = self.by_address.get(&key) {
+                return Some(i as usize);
+            }
+            let i = *self.by_name.get(name)?;
+            // A static name's text never changes or goes away: safe to key by address.
+            self.by_address.insert(key, i);
+            return Some(i as usize);
+        }
+        self.by_name.get(name).map(|&i| i as usize)
+    }
+
+    fn insert(&mut self, name: &Name, i: usize) {
+        if let Cow::Borrowed(s) = name {
+            self.by_address.insert((s.as_ptr() as usize, s.len()), i as u32);
+        }
+        self.by_name.insert(name.clone(), i as u32);
+    }
+}
+
+/// Hashes a (address, length) key: addresses are distinct and aligned enough that a
+/// multiply spreads them well.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// FNV-1a over a metric name: short ASCII keys from our own code and the operator's
+/// textfiles, where SipHash's flood resistance buys nothing.
+struct NameHasher(u64);
+
+impl Default for NameHasher {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl PartialEq for Scrape {
+    /// The same families with the same series, whatever order they were added in.
+    fn eq(&self, other: &Self) -> bool {
+        self.families.len() == other.families.len()
+            && self.families.iter().all(|f| other.family(&f.name) == Some(f))
+    }
 }
 
 impl Scrape {
     /// An empty scrape.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The family `name`, created with `help` and `kind` if it is new.
+    fn family_mut(&mut self, name: Name, help: impl Into<Name>, kind: MetricType) -> &mut Family {
+        let i = match self.index.find(&name) {
+            Some(i) => i,
+            None => {
+                let i = self.families.len();
+                self.index.insert(&name, i);
+                self.families.push(Family {
+                    name,
+                    help: help.into(),
+                    kind,
+                    series: Vec::new(),
+                    distributions: Vec::new(),
+                });
+                i
+            }
+        };
+        &mut self.families[i]
     }
 
     /// Adds one series of a counter, gauge or untyped family (summaries and histograms
@@ -104,18 +210,9 @@ impl Scrape {
         labels: Vec<(Name, String)>,
         value: f64,
     ) {
-        let name = name.into();
-        let family = match self.families.get_mut(&name) {
-            Some(f) => f,
-            None => self.families.entry(name.clone()).or_insert_with(|| Family {
-                name,
-                help: help.into(),
-                kind,
-                series: Vec::new(),
-                distributions: Vec::new(),
-            }),
-        };
-        family.series.push(Series { labels, value });
+        self.family_mut(name.into(), help, kind)
+            .series
+            .push(Series { labels, value });
     }
 
     /// Adds one series of a summary or histogram family (`kind` says which). The first
@@ -128,15 +225,9 @@ impl Scrape {
         distribution: Distribution,
     ) {
         debug_assert!(matches!(kind, MetricType::Summary | MetricType::Histogram));
-        let name = name.into();
-        let family = self.families.entry(name.clone()).or_insert_with(|| Family {
-            name,
-            help: help.into(),
-            kind,
-            series: Vec::new(),
-            distributions: Vec::new(),
-        });
-        family.distributions.push(distribution);
+        self.family_mut(name.into(), help, kind)
+            .distributions
+            .push(distribution);
     }
 
     /// Adds a gauge series with static label names.
@@ -163,30 +254,43 @@ impl Scrape {
 
     /// The family with this name, if any series was added.
     pub fn family(&self, name: &str) -> Option<&Family> {
-        self.families.get(name)
+        self.families.iter().find(|f| f.name == name)
     }
 
     /// The families, sorted by name.
     pub fn families(&self) -> impl Iterator<Item = &Family> {
-        self.families.values()
+        let mut sorted: Vec<&Family> = self.families.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        sorted.into_iter()
     }
 
     /// Removes families for which `keep` is false.
-    pub fn retain(&mut self, mut keep: impl FnMut(&Family) -> bool) {
-        self.families.retain(|_, f| keep(f));
+    pub fn retain(&mut self, keep: impl FnMut(&Family) -> bool) {
+        self.families.retain(keep);
+        self.index = Index::default();
+        for i in 0..self.families.len() {
+            let name = self.families[i].name.clone();
+            self.index.insert(&name, i);
+        }
     }
 
     /// Moves every family of `other` into this scrape (series of a family already here
     /// are appended).
     pub fn merge(&mut self, other: Scrape) {
-        for (name, family) in other.families {
-            match self.families.get_mut(&name) {
-                Some(f) => {
-                    f.series.extend(family.series);
-                    f.distributions.extend(family.distributions);
+        if self.families.is_empty() {
+            *self = other;
+            return;
+        }
+        for mut family in other.families {
+            match self.index.find(&family.name) {
+                Some(i) => {
+                    let f = &mut self.families[i];
+                    f.series.append(&mut family.series);
+                    f.distributions.append(&mut family.distributions);
                 }
                 None => {
-                    self.families.insert(name, family);
+                    self.index.insert(&family.name, self.families.len());
+                    self.families.push(family);
                 }
             }
         }
@@ -194,7 +298,10 @@ impl Scrape {
 
     /// Writes the text format. Families without series are skipped, as client_golang does.
     pub fn render(&mut self, out: &mut String) {
-        for family in self.families.values_mut() {
+        let mut order: Vec<usize> = (0..self.families.len()).collect();
+        order.sort_unstable_by(|&a, &b| self.families[a].name.cmp(&self.families[b].name));
+        for i in order {
+            let family = &mut self.families[i];
             if family.series.is_empty() {
                 if !family.distributions.is_empty() {
                     render_distributions(family, out);
@@ -202,16 +309,18 @@ impl Scrape {
                 continue;
             }
             for s in &mut family.series {
-                if s.labels.len() > 1 {
+                if s.labels.len() > 1 && !s.labels.is_sorted_by(|a, b| a.0 <= b.0) {
                     s.labels.sort_by(|a, b| a.0.cmp(&b.0));
                 }
             }
-            family.series.sort_by(|a, b| {
-                a.labels
-                    .iter()
-                    .map(|l| l.1.as_str())
-                    .cmp(b.labels.iter().map(|l| l.1.as_str()))
-            });
+            if !family
+                .series
+                .is_sorted_by(|a, b| series_order(&a.labels, &b.labels).is_le())
+            {
+                family
+                    .series
+                    .sort_by(|a, b| series_order(&a.labels, &b.labels));
+            }
             out.push_str("# HELP ");
             out.push_str(&family.name);
             out.push(' ');
@@ -244,6 +353,16 @@ impl Scrape {
     }
 }
 
+/// client_golang's order of series: fewer labels first, then by label values in label
+/// name order.
+fn series_order(a: &[(Name, String)], b: &[(Name, String)]) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| {
+        a.iter()
+            .map(|l| l.1.as_str())
+            .cmp(b.iter().map(|l| l.1.as_str()))
+    })
+}
+
 /// Writes a summary or histogram family as client_golang does: per series (sorted by
 /// label values) its quantile lines `x{..,quantile="q"}` or buckets
 /// `x_bucket{..,le="b"}` (ending with `le="+Inf"`), then `x_sum` and `x_count`; the
@@ -255,12 +374,9 @@ fn render_distributions(family: &mut Family, out: &mut String) {
         }
         d.points.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
-    family.distributions.sort_by(|a, b| {
-        a.labels
-            .iter()
-            .map(|l| l.1.as_str())
-            .cmp(b.labels.iter().map(|l| l.1.as_str()))
-    });
+    family
+        .distributions
+        .sort_by(|a, b| series_order(&a.labels, &b.labels));
     out.push_str("# HELP ");
     out.push_str(&family.name);
     out.push(' ');
@@ -354,6 +470,10 @@ fn own(labels: &[(&'static str, &str)]) -> Vec<(Name, String)> {
 }
 
 fn escape_help(s: &str, out: &mut String) {
+    if !s.bytes().any(|b| b == b'\\' || b == b'\n') {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -364,6 +484,10 @@ fn escape_help(s: &str, out: &mut String) {
 }
 
 fn escape_label_value(s: &str, out: &mut String) {
+    if !s.bytes().any(|b| b == b'\\' || b == b'\n' || b == b'"') {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -372,6 +496,40 @@ fn escape_label_value(s: &str, out: &mut String) {
             c => out.push(c),
         }
     }
+}
+
+/// A small stack buffer that `write!` can format into without allocating.
+struct StackBuf {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl std::fmt::Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Writes a non-negative integer below 2^53 in decimal.
+fn write_uint(mut n: u64, out: &mut String) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // ASCII digits only
+    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
 }
 
 /// Writes `v` as Go's `strconv.FormatFloat(v, 'g', -1, 64)` does (what client_golang
@@ -387,24 +545,38 @@ pub fn write_go_float(v: f64, out: &mut String) {
         out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
         return;
     }
-    if v == 0.0 {
-        out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
-        return;
-    }
-    // Fast path: integers below 1e6 print as themselves in both languages.
-    if v.fract() == 0.0 && v.abs() < 1e6 {
-        let _ = write!(out, "{}", v as i64);
-        return;
-    }
-    // Rust's `{:e}` gives the same shortest round-trip digits: "-d.dddde-x".
-    let mut buf = String::with_capacity(32);
-    let _ = write!(buf, "{:e}", v.abs());
-    let (mantissa, exp) = buf.split_once('e').unwrap_or((&buf, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     if v < 0.0 {
         out.push('-');
     }
+    let a = v.abs();
+    // Fast path: integers below 1e6 print as themselves in both languages (and zero,
+    // either sign, is "0", as client_golang's writer special-cases it).
+    if a.fract() == 0.0 && a < 1e6 {
+        write_uint(a as u64, out);
+        return;
+    }
+    // Rust's `{:e}` gives the same shortest round-trip digits: "d.dddde-x".
+    let mut buf = StackBuf {
+        buf: [0; 40],
+        len: 0,
+    };
+    let _ = write!(buf, "{a:e}");
+    let text = &buf.buf[..buf.len];
+    let e = text.iter().position(|&b| b == b'e').unwrap_or(text.len());
+    let exp: i32 = std::str::from_utf8(&text[(e + 1).min(text.len())..])
+        .ok()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0);
+    let mut digits = [0u8; 24];
+    let mut nd = 0;
+    for &b in &text[..e] {
+        if b.is_ascii_digit() && nd < digits.len() {
+            digits[nd] = b;
+            nd += 1;
+        }
+    }
+    // ASCII digits only
+    let digits = std::str::from_utf8(&digits[..nd]).unwrap_or("0");
     if !(-4..6).contains(&exp) {
         out.push_str(&digits[..1]);
         if digits.len() > 1 {
@@ -413,17 +585,20 @@ pub fn write_go_float(v: f64, out: &mut String) {
         }
         out.push('e');
         out.push(if exp < 0 { '-' } else { '+' });
-        let _ = write!(out, "{:02}", exp.abs());
+        if exp.abs() < 10 {
+            out.push('0');
+        }
+        write_uint(u64::from(exp.unsigned_abs()), out);
     } else if exp < 0 {
         out.push_str("0.");
         for _ in 0..(-exp - 1) {
             out.push('0');
         }
-        out.push_str(&digits);
+        out.push_str(digits);
     } else {
         let int_len = (exp + 1) as usize;
         if digits.len() <= int_len {
-            out.push_str(&digits);
+            out.push_str(digits);
             for _ in digits.len()..int_len {
                 out.push('0');
             }
@@ -468,6 +643,12 @@ mod tests {
         assert_eq!(go(1e21), "1e+21");
         assert_eq!(go(1e100), "1e+100");
         assert_eq!(go(0.0), "0");
+        assert_eq!(go(-0.0), "0", "client_golang writes any zero as 0");
+        assert_eq!(go(-999_999.0), "-999999");
+        assert_eq!(go(123_456_789_012_345.0), "1.23456789012345e+14");
+        assert_eq!(go(f64::MAX), "1.7976931348623157e+308");
+        assert_eq!(go(f64::MIN_POSITIVE), "2.2250738585072014e-308");
+        assert_eq!(go(5e-324), "5e-324");
         assert_eq!(go(f64::NAN), "NaN");
         assert_eq!(go(f64::INFINITY), "+Inf");
         assert_eq!(go(f64::NEG_INFINITY), "-Inf");
