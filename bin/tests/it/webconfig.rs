@@ -524,12 +524,21 @@ async fn the_portal_behind_tls_and_basic_auth() {
     };
 
     // The API and /metrics need credentials; the refusal is the API's JSON error shape.
-    for path in ["/api/services", "/api/metrics", "/api/openapi.json", "/metrics"] {
+    for path in [
+        "/api/services",
+        "/api/metrics",
+        "/api/openapi.json",
+        "/metrics",
+    ] {
         for auth in [None, Some(("alice", "wrong")), Some(("mallory", "s3cret"))] {
             let a = get(path, auth).await;
             assert_eq!(a.status, 401, "{path} {auth:?}");
             assert!(a.head.contains("www-authenticate: basic"), "{}", a.head);
-            assert!(a.head.contains("content-type: application/json"), "{}", a.head);
+            assert!(
+                a.head.contains("content-type: application/json"),
+                "{}",
+                a.head
+            );
             assert!(a.body.contains(r#""code":"unauthorized""#), "{}", a.body);
             assert!(a.head.contains("x-frame-options: deny"), "{}", a.head);
         }

@@ -210,6 +210,10 @@ pub struct Options {
     pub hwmon_sensor_include: Option<String>,
     /// `--collector.hwmon.sensor-exclude`.
     pub hwmon_sensor_exclude: Option<String>,
+    /// `--collector.infiniband.device-include`.
+    pub infiniband_device_include: Option<String>,
+    /// `--collector.infiniband.device-exclude`.
+    pub infiniband_device_exclude: Option<String>,
     /// `--collector.netclass.ignored-devices` (default `^$`).
     pub netclass_ignored_devices: String,
     /// `--collector.netclass.ignore-invalid-speed`.
@@ -264,6 +268,8 @@ impl Default for Options {
             hwmon_chip_exclude: None,
             hwmon_sensor_include: None,
             hwmon_sensor_exclude: None,
+            infiniband_device_include: None,
+            infiniband_device_exclude: None,
             netclass_ignored_devices: "^$".to_owned(),
             netclass_ignore_invalid_speed: false,
             netdev_device_include: None,
