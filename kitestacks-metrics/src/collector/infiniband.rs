@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::collector::attr::{Attrs, read_trimmed};
+use crate::collector::attr::{Attrs, list_sorted, read_trimmed};
 use crate::collector::device_filter::DeviceFilter;
 use crate::collector::fibrechannel::parse_go_uint;
 use crate::collector::{Collector, Context, Definition, Options};
@@ -544,18 +544,6 @@ fn not_offered(e: &Error, einval_too: bool) -> bool {
         || (einval_too && errno == Some(rustix::io::Errno::INVAL.raw_os_error()))
 }
 
-fn list(dir: &Path) -> Result<Vec<String>, Error> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|source| Error::Read {
-            path: dir.to_owned(),
-            source,
-        })?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect();
-    names.sort_unstable();
-    Ok(names)
-}
-
 impl Infiniband {
     fn read_device(&mut self, dir: &Path, name: &str) -> Result<Device, Error> {
         // fw_ver is there with every driver since Linux 4.10; the others may not be.
@@ -569,7 +557,7 @@ impl Infiniband {
         let hca_type = optional("hca_type")?;
         let mut ports = BTreeMap::new();
         let ports_dir = dir.join("ports");
-        for port in list(&ports_dir)? {
+        for port in list_sorted(&ports_dir)? {
             let number = parse_u32(&port).ok_or_else(|| Error::Invalid {
                 path: ports_dir.join(&port),
                 message: "port directory name is not a number".into(),
@@ -645,7 +633,7 @@ impl Infiniband {
     fn read(&mut self, ctx: &Context) -> Result<Vec<Device>, Error> {
         let class = ctx.roots.sys("class/infiniband");
         let mut devices = Vec::new();
-        for name in list(&class)? {
+        for name in list_sorted(&class)? {
             if !self.filter.ignored(&name) {
                 devices.push(self.read_device(&class.join(&name), &name)?);
             }

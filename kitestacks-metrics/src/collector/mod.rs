@@ -26,6 +26,7 @@ mod cpufreq;
 mod device_filter;
 mod diskstats;
 mod dmi;
+mod dmmultipath;
 mod edac;
 mod entropy;
 mod fibrechannel;
@@ -128,6 +129,7 @@ pub const COLLECTORS: &[Definition] = &[
     cpufreq::DEFINITION,
     diskstats::DEFINITION,
     dmi::DEFINITION,
+    dmmultipath::DEFINITION,
     edac::DEFINITION,
     entropy::DEFINITION,
     fibrechannel::DEFINITION,
