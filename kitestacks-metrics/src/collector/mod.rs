@@ -34,6 +34,7 @@ mod filefd;
 mod filesystem;
 mod hwmon;
 mod infiniband;
+mod kernel_hung;
 mod ksmd;
 mod loadavg;
 mod mdadm;
@@ -137,6 +138,7 @@ pub const COLLECTORS: &[Definition] = &[
     filesystem::DEFINITION,
     hwmon::DEFINITION,
     infiniband::DEFINITION,
+    kernel_hung::DEFINITION,
     ksmd::DEFINITION,
     loadavg::DEFINITION,
     mdadm::DEFINITION,
