@@ -64,6 +64,7 @@ mod timex;
 mod udp_queues;
 mod uname;
 mod vmstat;
+mod watchdog;
 mod xfs;
 mod zfs;
 mod zoneinfo;
@@ -168,6 +169,7 @@ pub const COLLECTORS: &[Definition] = &[
     udp_queues::DEFINITION,
     uname::DEFINITION,
     vmstat::DEFINITION,
+    watchdog::DEFINITION,
     xfs::DEFINITION,
     zfs::DEFINITION,
     zoneinfo::DEFINITION,
