@@ -7,8 +7,8 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// A metric family's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +116,8 @@ impl Index {
 
     fn insert(&mut self, name: &Name, i: usize) {
         if let Cow::Borrowed(s) = name {
-            self.by_address.insert((s.as_ptr() as usize, s.len()), i as u32);
+            self.by_address
+                .insert((s.as_ptr() as usize, s.len()), i as u32);
         }
         self.by_name.insert(name.clone(), i as u32);
     }
@@ -169,7 +170,10 @@ impl PartialEq for Scrape {
     /// The same families with the same series, whatever order they were added in.
     fn eq(&self, other: &Self) -> bool {
         self.families.len() == other.families.len()
-            && self.families.iter().all(|f| other.family(&f.name) == Some(f))
+            && self
+                .families
+                .iter()
+                .all(|f| other.family(&f.name) == Some(f))
     }
 }
 

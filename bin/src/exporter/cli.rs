@@ -318,6 +318,18 @@ pub fn command() -> Command {
     );
     cmd = string_flag(
         cmd,
+        "collector.infiniband.device-include",
+        None,
+        "Regexp of infiniband devices to include (mutually exclusive to device-exclude).",
+    );
+    cmd = string_flag(
+        cmd,
+        "collector.infiniband.device-exclude",
+        None,
+        "Regexp of infiniband devices to exclude (mutually exclusive to device-include).",
+    );
+    cmd = string_flag(
+        cmd,
         "collector.interrupts.name-include",
         None,
         "Regexp of interrupts name to include (mutually exclusive to --collector.interrupts.name-exclude).",
@@ -587,6 +599,9 @@ impl ExporterArgs {
             hwmon_chip_exclude: string(&m, "collector.hwmon.chip-exclude"),
             hwmon_sensor_include: string(&m, "collector.hwmon.sensor-include"),
             hwmon_sensor_exclude: string(&m, "collector.hwmon.sensor-exclude"),
+            // Both may be given, as upstream allows (its help text notwithstanding).
+            infiniband_device_include: string(&m, "collector.infiniband.device-include"),
+            infiniband_device_exclude: string(&m, "collector.infiniband.device-exclude"),
             interrupts_name_include: string(&m, "collector.interrupts.name-include"),
             interrupts_name_exclude: string(&m, "collector.interrupts.name-exclude"),
             interrupts_include_zeros: last_bool(
@@ -772,6 +787,27 @@ mod tests {
         assert_eq!(a.options.netdev_device_include.as_deref(), Some("^eth"));
         assert!(a.options.cpu_info && !a.options.cpu_guest);
         assert!(!a.exporter_metrics);
+    }
+
+    #[test]
+    fn infiniband_device_filters() {
+        let a = parse(&[]);
+        assert_eq!(a.options.infiniband_device_include, None);
+        assert_eq!(a.options.infiniband_device_exclude, None);
+        let a = parse(&[
+            "--collector.infiniband.device-include=^mlx5",
+            "--collector.infiniband.device-exclude",
+            "mlx5_1",
+        ]);
+        assert_eq!(
+            a.options.infiniband_device_include.as_deref(),
+            Some("^mlx5")
+        );
+        assert_eq!(
+            a.options.infiniband_device_exclude.as_deref(),
+            Some("mlx5_1")
+        );
+        assert!(a.ignored_flags.is_empty(), "{:?}", a.ignored_flags);
     }
 
     #[test]

@@ -104,6 +104,20 @@ pub(crate) fn parse_u64(text: &str) -> Result<u64, ParseError> {
         .map_err(|_| ParseError::new(1, format!("{text:?} is not an unsigned integer")))
 }
 
+/// The names in a directory, sorted (Go's `os.ReadDir` order); names that are not UTF-8
+/// are left out.
+pub(crate) fn list_sorted(dir: &Path) -> Result<Vec<String>, Error> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|source| Error::Read {
+            path: dir.to_owned(),
+            source,
+        })?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort_unstable();
+    Ok(names)
+}
+
 /// Whether a read failed because the file is absent or unreadable to us (cpufreq's
 /// root-only `cpuinfo_cur_freq`): node_exporter treats both as "no value".
 pub(crate) fn is_absent(e: &Error) -> bool {

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::collector::attr::{Attrs, read_trimmed};
+use crate::collector::attr::{Attrs, list_sorted, read_trimmed};
 use crate::collector::device_filter::DeviceFilter;
 use crate::collector::fibrechannel::parse_go_uint;
 use crate::collector::{Collector, Context, Definition, Options};
@@ -24,11 +24,21 @@ pub const DEFINITION: Definition = Definition {
     build,
 };
 
-fn build(_: &Options) -> Result<Box<dyn Collector>, Error> {
-    // node_exporter's `--collector.infiniband.device-include` / `-exclude` have no
-    // `Options` field yet (the binary accepts and ignores them): every device is kept.
+fn build(options: &Options) -> Result<Box<dyn Collector>, Error> {
+    // As upstream, both patterns may be given (the help's "mutually exclusive" is not
+    // enforced): a device is kept if it escapes the one and matches the other.
+    let filter = DeviceFilter::new(
+        (
+            "collector.infiniband.device-exclude",
+            options.infiniband_device_exclude.as_deref().unwrap_or(""),
+        ),
+        (
+            "collector.infiniband.device-include",
+            options.infiniband_device_include.as_deref().unwrap_or(""),
+        ),
+    )?;
     Ok(Box::new(Infiniband {
-        filter: DeviceFilter::default(),
+        filter,
         attrs: Attrs::default(),
     }))
 }
@@ -534,18 +544,6 @@ fn not_offered(e: &Error, einval_too: bool) -> bool {
         || (einval_too && errno == Some(rustix::io::Errno::INVAL.raw_os_error()))
 }
 
-fn list(dir: &Path) -> Result<Vec<String>, Error> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(|source| Error::Read {
-            path: dir.to_owned(),
-            source,
-        })?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect();
-    names.sort_unstable();
-    Ok(names)
-}
-
 impl Infiniband {
     fn read_device(&mut self, dir: &Path, name: &str) -> Result<Device, Error> {
         // fw_ver is there with every driver since Linux 4.10; the others may not be.
@@ -559,7 +557,7 @@ impl Infiniband {
         let hca_type = optional("hca_type")?;
         let mut ports = BTreeMap::new();
         let ports_dir = dir.join("ports");
-        for port in list(&ports_dir)? {
+        for port in list_sorted(&ports_dir)? {
             let number = parse_u32(&port).ok_or_else(|| Error::Invalid {
                 path: ports_dir.join(&port),
                 message: "port directory name is not a number".into(),
@@ -629,11 +627,13 @@ impl Infiniband {
         Ok(())
     }
 
-    /// Every device that the filter keeps, sorted by name.
+    /// Every device that the filter keeps, sorted by name. Left-out devices are not read
+    /// at all (upstream reads every device before filtering, so a broken one it would
+    /// not report still fails the scrape; here excluding it is a way around it).
     fn read(&mut self, ctx: &Context) -> Result<Vec<Device>, Error> {
         let class = ctx.roots.sys("class/infiniband");
         let mut devices = Vec::new();
-        for name in list(&class)? {
+        for name in list_sorted(&class)? {
             if !self.filter.ignored(&name) {
                 devices.push(self.read_device(&class.join(&name), &name)?);
             }
@@ -747,6 +747,88 @@ mod tests {
         assert!(parse_counter("-1").is_err());
         assert_eq!(Scale::Lanes.apply(u64::MAX), u64::MAX.wrapping_mul(4));
         assert_eq!(Scale::Millis.apply(1999), 1);
+    }
+
+    /// A device with one port and nothing else.
+    fn minimal_device(root: &Path, name: &str) {
+        let dev = format!("sys/class/infiniband/{name}");
+        write(root, &format!("{dev}/fw_ver"), "2.42.5000\n");
+        for (f, v) in [
+            ("link_layer", "InfiniBand"),
+            ("state", "4: ACTIVE"),
+            ("phys_state", "5: LinkUp"),
+            ("rate", "40 Gb/sec (4X QDR)"),
+        ] {
+            write(root, &format!("{dev}/ports/1/{f}"), v);
+        }
+    }
+
+    fn devices_built_with(options: &Options, root: &Path) -> Result<String, Error> {
+        let mut c = build(options)?;
+        let mut s = Scrape::new();
+        let ctx = Context {
+            roots: Roots::under(root),
+            ..Context::default()
+        };
+        c.update(&ctx, &mut s)?;
+        let mut text = String::new();
+        s.render(&mut text);
+        Ok(text)
+    }
+
+    #[test]
+    fn the_options_filter_devices() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        minimal_device(root, "mlx4_0");
+        minimal_device(root, "mlx5_0");
+        let info = |text: &str, dev: &str| {
+            text.contains(&format!(
+                "node_infiniband_info{{board_id=\"\",device=\"{dev}\""
+            ))
+        };
+        let all = devices_built_with(&Options::default(), root).unwrap();
+        assert!(info(&all, "mlx4_0") && info(&all, "mlx5_0"), "{all}");
+        let excluded = Options {
+            infiniband_device_exclude: Some("^mlx4".into()),
+            ..Options::default()
+        };
+        let text = devices_built_with(&excluded, root).unwrap();
+        assert!(!info(&text, "mlx4_0") && info(&text, "mlx5_0"), "{text}");
+        assert!(!text.contains("device=\"mlx4_0\""), "{text}");
+        let included = Options {
+            infiniband_device_include: Some("mlx4".into()),
+            ..Options::default()
+        };
+        let text = devices_built_with(&included, root).unwrap();
+        assert!(info(&text, "mlx4_0") && !info(&text, "mlx5_0"), "{text}");
+        // Both at once, as upstream allows: include mlx*, then exclude mlx5.
+        let both = Options {
+            infiniband_device_include: Some("^mlx".into()),
+            infiniband_device_exclude: Some("^mlx5".into()),
+            ..Options::default()
+        };
+        let text = devices_built_with(&both, root).unwrap();
+        assert!(info(&text, "mlx4_0") && !info(&text, "mlx5_0"), "{text}");
+        // An excluded device is not read, so its breakage does not fail the scrape.
+        std::fs::remove_file(root.join("sys/class/infiniband/mlx4_0/fw_ver")).unwrap();
+        let text = devices_built_with(&excluded, root).unwrap();
+        assert!(info(&text, "mlx5_0"), "{text}");
+        let bad = Options {
+            infiniband_device_exclude: Some("(".into()),
+            ..Options::default()
+        };
+        let e = build(&bad).err().unwrap();
+        assert!(
+            matches!(
+                e,
+                Error::Pattern {
+                    what: "collector.infiniband.device-exclude",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]

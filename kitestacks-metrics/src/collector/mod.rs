@@ -26,6 +26,7 @@ mod cpufreq;
 mod device_filter;
 mod diskstats;
 mod dmi;
+mod dmmultipath;
 mod edac;
 mod entropy;
 mod fibrechannel;
@@ -35,6 +36,7 @@ mod hwmon;
 mod infiniband;
 mod interrupts;
 mod ipvs;
+mod kernel_hung;
 mod ksmd;
 mod loadavg;
 mod mdadm;
@@ -66,6 +68,7 @@ mod timex;
 mod udp_queues;
 mod uname;
 mod vmstat;
+mod watchdog;
 mod xfs;
 mod zfs;
 mod zoneinfo;
@@ -132,6 +135,7 @@ pub const COLLECTORS: &[Definition] = &[
     cpufreq::DEFINITION,
     diskstats::DEFINITION,
     dmi::DEFINITION,
+    dmmultipath::DEFINITION,
     edac::DEFINITION,
     entropy::DEFINITION,
     fibrechannel::DEFINITION,
@@ -141,6 +145,7 @@ pub const COLLECTORS: &[Definition] = &[
     infiniband::DEFINITION,
     interrupts::DEFINITION,
     ipvs::DEFINITION,
+    kernel_hung::DEFINITION,
     ksmd::DEFINITION,
     loadavg::DEFINITION,
     mdadm::DEFINITION,
@@ -172,6 +177,7 @@ pub const COLLECTORS: &[Definition] = &[
     udp_queues::DEFINITION,
     uname::DEFINITION,
     vmstat::DEFINITION,
+    watchdog::DEFINITION,
     xfs::DEFINITION,
     zfs::DEFINITION,
     zoneinfo::DEFINITION,
@@ -218,6 +224,10 @@ pub struct Options {
     pub hwmon_sensor_include: Option<String>,
     /// `--collector.hwmon.sensor-exclude`.
     pub hwmon_sensor_exclude: Option<String>,
+    /// `--collector.infiniband.device-include`.
+    pub infiniband_device_include: Option<String>,
+    /// `--collector.infiniband.device-exclude`.
+    pub infiniband_device_exclude: Option<String>,
     /// `--collector.interrupts.name-include`: interrupts whose `type;info;devices`
     /// matches are reported.
     pub interrupts_name_include: Option<String>,
@@ -286,6 +296,8 @@ impl Default for Options {
             hwmon_chip_exclude: None,
             hwmon_sensor_include: None,
             hwmon_sensor_exclude: None,
+            infiniband_device_include: None,
+            infiniband_device_exclude: None,
             interrupts_name_include: None,
             interrupts_name_exclude: None,
             interrupts_include_zeros: true,
