@@ -169,11 +169,21 @@ impl Hasher for NameHasher {
 impl PartialEq for Scrape {
     /// The same families with the same series, whatever order they were added in.
     fn eq(&self, other: &Self) -> bool {
-        self.families.len() == other.families.len()
-            && self
-                .families
-                .iter()
-                .all(|f| other.family(&f.name) == Some(f))
+        self.live().count() == other.live().count()
+            && self.live().all(|f| other.family(&f.name) == Some(f))
+    }
+}
+
+/// Where a scrape stood, to undo what was added since ([`Scrape::rollback`]).
+#[derive(Debug)]
+pub(crate) struct Checkpoint {
+    /// Series and distributions of each family that existed.
+    lengths: Vec<(u32, u32)>,
+}
+
+impl Family {
+    fn is_empty(&self) -> bool {
+        self.series.is_empty() && self.distributions.is_empty()
     }
 }
 
@@ -181,6 +191,43 @@ impl Scrape {
     /// An empty scrape.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Empties every family but keeps the families, their index and their buffers, so
+    /// that a scrape object reused from one scrape to the next finds each family by an
+    /// integer lookup and allocates no index. Families left without series are not
+    /// written and not listed.
+    pub fn clear(&mut self) {
+        for f in &mut self.families {
+            f.series.clear();
+            f.distributions.clear();
+        }
+    }
+
+    /// Marks where the scrape stands.
+    pub(crate) fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            lengths: self
+                .families
+                .iter()
+                .map(|f| (f.series.len() as u32, f.distributions.len() as u32))
+                .collect(),
+        }
+    }
+
+    /// Removes every series added since `checkpoint` (families created since stay,
+    /// empty, for the next scrape to reuse).
+    pub(crate) fn rollback(&mut self, checkpoint: &Checkpoint) {
+        for (i, f) in self.families.iter_mut().enumerate() {
+            let (series, distributions) = checkpoint.lengths.get(i).copied().unwrap_or((0, 0));
+            f.series.truncate(series as usize);
+            f.distributions.truncate(distributions as usize);
+        }
+    }
+
+    /// The families with at least one series.
+    fn live(&self) -> impl Iterator<Item = &Family> {
+        self.families.iter().filter(|f| !f.is_empty())
     }
 
     /// The family `name`, created with `help` and `kind` if it is new.
@@ -258,19 +305,19 @@ impl Scrape {
 
     /// The family with this name, if any series was added.
     pub fn family(&self, name: &str) -> Option<&Family> {
-        self.families.iter().find(|f| f.name == name)
+        self.live().find(|f| f.name == name)
     }
 
     /// The families, sorted by name.
     pub fn families(&self) -> impl Iterator<Item = &Family> {
-        let mut sorted: Vec<&Family> = self.families.iter().collect();
+        let mut sorted: Vec<&Family> = self.live().collect();
         sorted.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         sorted.into_iter()
     }
 
     /// Removes families for which `keep` is false.
-    pub fn retain(&mut self, keep: impl FnMut(&Family) -> bool) {
-        self.families.retain(keep);
+    pub fn retain(&mut self, mut keep: impl FnMut(&Family) -> bool) {
+        self.families.retain(|f| !f.is_empty() && keep(f));
         self.index = Index::default();
         for i in 0..self.families.len() {
             let name = self.families[i].name.clone();
@@ -285,7 +332,7 @@ impl Scrape {
             *self = other;
             return;
         }
-        for mut family in other.families {
+        for mut family in other.families.into_iter().filter(|f| !f.is_empty()) {
             match self.index.find(&family.name) {
                 Some(i) => {
                     let f = &mut self.families[i];
@@ -739,5 +786,29 @@ mod tests {
              lat{a=\"q\\\"\",z=\"1\",quantile=\"0.5\"} 1\nlat{a=\"q\\\"\",z=\"1\",quantile=\"0.99\"} 4.35e-06\n\
              lat_sum{a=\"q\\\"\",z=\"1\"} 2.5\nlat_count{a=\"q\\\"\",z=\"1\"} 3\n"
         );
+    }
+
+    #[test]
+    fn a_reused_scrape_forgets_the_last_one_and_rolls_back_a_failed_collector() {
+        let mut s = Scrape::new();
+        s.gauge("a", "A.", &[("x", "1")], 1.0);
+        s.counter("b_total", "B.", &[], 2.0);
+        s.clear();
+        assert!(s.families().next().is_none());
+        assert_eq!(s, Scrape::new());
+        s.gauge("a", "A.", &[("x", "2")], 3.0);
+        let before = s.checkpoint();
+        s.gauge("a", "A.", &[("x", "3")], 4.0);
+        s.gauge("c", "C.", &[], 5.0);
+        s.rollback(&before);
+        let mut out = String::new();
+        s.render(&mut out);
+        assert_eq!(out, "# HELP a A.\n# TYPE a gauge\na{x=\"2\"} 3\n");
+        assert!(s.family("c").is_none() && s.family("b_total").is_none());
+        // The same text under another address is the same family.
+        let owned: Name = Cow::Owned("a".to_owned());
+        s.add(owned, "ignored", MetricType::Gauge, vec![], 6.0);
+        assert_eq!(s.families().count(), 1);
+        assert_eq!(s.family("a").unwrap().series.len(), 2);
     }
 }

@@ -30,7 +30,8 @@ pub struct Exporter {
 }
 
 struct Inner {
-    node: Mutex<NodeCollector>,
+    /// The collectors, and the scrape object reused from one scrape to the next.
+    node: Mutex<(NodeCollector, Scrape)>,
     enabled: Vec<&'static str>,
     telemetry_path: String,
     exporter_metrics: bool,
@@ -41,6 +42,8 @@ struct Inner {
     requests_503: AtomicU64,
     in_flight: AtomicU64,
     encoding_errors: AtomicU64,
+    /// Length of the last rendered body, to size the next one's buffer.
+    last_len: AtomicU64,
 }
 
 /// A `collect[]`/`exclude[]` query that cannot be served.
@@ -53,7 +56,7 @@ impl Exporter {
         let node = NodeCollector::new(args.context.clone(), &args.collectors, &args.options)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                node: Mutex::new(node),
+                node: Mutex::new((node, Scrape::new())),
                 enabled: args.collectors.clone(),
                 telemetry_path: args.telemetry_path.clone(),
                 exporter_metrics: args.exporter_metrics,
@@ -64,6 +67,7 @@ impl Exporter {
                 requests_503: AtomicU64::new(0),
                 in_flight: AtomicU64::new(0),
                 encoding_errors: AtomicU64::new(0),
+                last_len: AtomicU64::new(0),
             }),
         })
     }
@@ -124,20 +128,26 @@ impl Exporter {
 
     /// One scrape of the selected collectors, rendered.
     pub fn render(&self, selected: &[&'static str]) -> String {
-        let (mut scrape, failures) = {
-            let mut node = self.inner.node.lock().unwrap_or_else(|p| p.into_inner());
-            node.scrape(|name| selected.contains(&name))
-        };
+        let mut guard = self.inner.node.lock().unwrap_or_else(|p| p.into_inner());
+        let (node, scrape) = &mut *guard;
+        scrape.clear();
+        let failures = node.scrape_into(scrape, |name| selected.contains(&name));
         for (name, e) in failures {
             tracing::error!(collector = name, "collector failed: {e}");
         }
-        build_info(&mut scrape);
+        build_info(scrape);
         if self.inner.exporter_metrics {
-            process::collect(&mut scrape);
-            self.handler_metrics(&mut scrape);
+            process::collect(scrape);
+            self.handler_metrics(scrape);
         }
-        let mut text = String::with_capacity(64 * 1024);
+        // Sized from the last body: a buffer that grows by doubling, or a fixed 64 KiB,
+        // costs copies or (freed at 64 KiB and above) a glibc heap consolidation per scrape.
+        let last = self.inner.last_len.load(Ordering::Relaxed) as usize;
+        let mut text = String::with_capacity(last + last / 8 + 4096);
         scrape.render(&mut text);
+        self.inner
+            .last_len
+            .store(text.len() as u64, Ordering::Relaxed);
         text
     }
 

@@ -365,41 +365,50 @@ impl NodeCollector {
     /// collector's partial output is dropped and its error returned in the list.
     pub fn scrape(
         &mut self,
-        mut wanted: impl FnMut(&str) -> bool,
+        wanted: impl FnMut(&str) -> bool,
     ) -> (Scrape, Vec<(&'static str, Error)>) {
         let mut all = Scrape::new();
+        let failures = self.scrape_into(&mut all, wanted);
+        (all, failures)
+    }
+
+    /// [`NodeCollector::scrape`] into `out`: pass the same [`Scrape`] every time, emptied
+    /// with [`Scrape::clear`], and its families are found without building an index anew.
+    pub fn scrape_into(
+        &mut self,
+        out: &mut Scrape,
+        mut wanted: impl FnMut(&str) -> bool,
+    ) -> Vec<(&'static str, Error)> {
         let mut failures = Vec::new();
         for (name, collector) in &mut self.collectors {
             if !wanted(name) {
                 continue;
             }
             let start = Instant::now();
-            let mut out = Scrape::new();
-            let result = collector.update(&self.context, &mut out);
+            let before = out.checkpoint();
+            let result = collector.update(&self.context, out);
             let secs = start.elapsed().as_secs_f64();
             let success = match result {
-                Ok(()) => {
-                    all.merge(out);
-                    1.0
-                }
+                Ok(()) => 1.0,
                 Err(e) => {
+                    out.rollback(&before);
                     failures.push((*name, e));
                     0.0
                 }
             };
-            all.gauge(
+            out.gauge(
                 "node_scrape_collector_duration_seconds",
                 "node_exporter: Duration of a collector scrape.",
                 &[("collector", name)],
                 secs,
             );
-            all.gauge(
+            out.gauge(
                 "node_scrape_collector_success",
                 "node_exporter: Whether a collector succeeded.",
                 &[("collector", name)],
                 success,
             );
         }
-        (all, failures)
+        failures
     }
 }
