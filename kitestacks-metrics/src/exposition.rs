@@ -5,10 +5,13 @@
 //! Summaries and histograms ([`Distribution`]) are written as client_golang flattens
 //! them: quantile or `_bucket` lines, then `_sum` and `_count`.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A metric family's type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +91,20 @@ pub struct Family {
 pub struct Scrape {
     families: Vec<Family>,
     index: Index,
+    memo: Memo,
+}
+
+/// Files parsed once per scrape for every collector that reads them (`/proc/stat` for
+/// the cpu and stat collectors), by path. Emptied by [`Scrape::clear`].
+#[derive(Clone, Default)]
+struct Memo(Vec<(PathBuf, Arc<dyn Any + Send + Sync>)>);
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(p, _)| p))
+            .finish()
+    }
 }
 
 /// Where each family sits in [`Scrape::families`]. Nearly every name is a `&'static
@@ -202,6 +219,28 @@ impl Scrape {
             f.series.clear();
             f.distributions.clear();
         }
+        self.memo.0.clear();
+    }
+
+    /// `path` parsed by `read`, once per scrape: the first collector to ask reads it,
+    /// later ones in the same scrape get the same value (and see the same snapshot).
+    pub(crate) fn memo<T: Any + Send + Sync>(
+        &mut self,
+        path: &Path,
+        read: impl FnOnce() -> Result<T, crate::error::Error>,
+    ) -> Result<Arc<T>, crate::error::Error> {
+        if let Some(v) = self
+            .memo
+            .0
+            .iter()
+            .find(|(p, _)| p == path)
+            .and_then(|(_, v)| v.clone().downcast::<T>().ok())
+        {
+            return Ok(v);
+        }
+        let v = Arc::new(read()?);
+        self.memo.0.push((path.to_owned(), v.clone()));
+        Ok(v)
     }
 
     /// Marks where the scrape stands.

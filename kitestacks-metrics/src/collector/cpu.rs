@@ -192,10 +192,10 @@ impl Cpu {
     }
 
     fn update_stat(&mut self, ctx: &Context, out: &mut Scrape) -> Result<(), Error> {
-        let file = self
-            .stat
-            .get_or_insert_with(|| TextFile::new(ctx.roots.proc("stat")));
-        let stat = file.parse(stat::parse)?;
+        let path = ctx.roots.proc("stat");
+        let file = self.stat.get_or_insert_with(|| TextFile::new(path.clone()));
+        // Read once per scrape for this collector and the stat collector.
+        let stat = out.memo(&path, || file.parse(stat::parse))?;
         remember(&mut self.counters, &stat.cores);
         let mut num = String::new();
         for (i, t) in self.counters.iter().enumerate() {

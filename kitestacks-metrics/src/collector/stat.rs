@@ -52,10 +52,10 @@ struct Stat {
 
 impl Collector for Stat {
     fn update(&mut self, ctx: &Context, out: &mut Scrape) -> Result<(), Error> {
-        let file = self
-            .file
-            .get_or_insert_with(|| TextFile::new(ctx.roots.proc("stat")));
-        let s = file.parse(stat::parse)?;
+        let path = ctx.roots.proc("stat");
+        let file = self.file.get_or_insert_with(|| TextFile::new(path.clone()));
+        // Read once per scrape for this collector and the cpu collector.
+        let s = out.memo(&path, || file.parse(stat::parse))?;
         // A `softirq` line must have the total and every vector (node_exporter fails
         // otherwise); a kernel without the line reports zeros.
         if !s.softirqs.is_empty() && s.softirqs.len() < VECTORS.len() + 1 {
