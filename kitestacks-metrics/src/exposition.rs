@@ -92,6 +92,12 @@ pub struct Scrape {
     families: Vec<Family>,
     index: Index,
     memo: Memo,
+    /// Label vectors (with their value strings) of the series [`Scrape::clear`] removed,
+    /// refilled by later series instead of allocating anew.
+    spare: Vec<Vec<(Name, String)>>,
+    /// The families' indices sorted by name, as of the last render (families are only
+    /// ever appended, so it stays valid while their number does).
+    order: Vec<u32>,
 }
 
 /// Files parsed once per scrape for every collector that reads them (`/proc/stat` for
@@ -216,10 +222,37 @@ impl Scrape {
     /// written and not listed.
     pub fn clear(&mut self) {
         for f in &mut self.families {
-            f.series.clear();
+            self.spare.extend(
+                f.series
+                    .drain(..)
+                    .map(|s| s.labels)
+                    .filter(|l| l.capacity() > 0),
+            );
             f.distributions.clear();
         }
         self.memo.0.clear();
+    }
+
+    /// `labels` as owned pairs, in a recycled vector when there is one.
+    fn labels(&mut self, labels: &[(&'static str, &str)]) -> Vec<(Name, String)> {
+        if labels.is_empty() {
+            return Vec::new();
+        }
+        let Some(mut v) = self.spare.pop() else {
+            return own(labels);
+        };
+        v.truncate(labels.len());
+        for (i, (k, value)) in labels.iter().enumerate() {
+            match v.get_mut(i) {
+                Some(slot) => {
+                    slot.0 = Cow::Borrowed(k);
+                    slot.1.clear();
+                    slot.1.push_str(value);
+                }
+                None => v.push((Cow::Borrowed(k), (*value).to_owned())),
+            }
+        }
+        v
     }
 
     /// `path` parsed by `read`, once per scrape: the first collector to ask reads it,
@@ -328,7 +361,8 @@ impl Scrape {
         labels: &[(&'static str, &str)],
         value: f64,
     ) {
-        self.add(name, help, MetricType::Gauge, own(labels), value);
+        let labels = self.labels(labels);
+        self.add(name, help, MetricType::Gauge, labels, value);
     }
 
     /// Adds a counter series with static label names.
@@ -339,7 +373,8 @@ impl Scrape {
         labels: &[(&'static str, &str)],
         value: f64,
     ) {
-        self.add(name, help, MetricType::Counter, own(labels), value);
+        let labels = self.labels(labels);
+        self.add(name, help, MetricType::Counter, labels, value);
     }
 
     /// The family with this name, if any series was added.
@@ -357,6 +392,7 @@ impl Scrape {
     /// Removes families for which `keep` is false.
     pub fn retain(&mut self, mut keep: impl FnMut(&Family) -> bool) {
         self.families.retain(|f| !f.is_empty() && keep(f));
+        self.order.clear();
         self.index = Index::default();
         for i in 0..self.families.len() {
             let name = self.families[i].name.clone();
@@ -388,10 +424,15 @@ impl Scrape {
 
     /// Writes the text format. Families without series are skipped, as client_golang does.
     pub fn render(&mut self, out: &mut String) {
-        let mut order: Vec<usize> = (0..self.families.len()).collect();
-        order.sort_unstable_by(|&a, &b| self.families[a].name.cmp(&self.families[b].name));
-        for i in order {
-            let family = &mut self.families[i];
+        if self.order.len() != self.families.len() {
+            let families = &self.families;
+            self.order = (0..families.len() as u32).collect();
+            self.order.sort_unstable_by(|&a, &b| {
+                families[a as usize].name.cmp(&families[b as usize].name)
+            });
+        }
+        for &i in &self.order {
+            let family = &mut self.families[i as usize];
             if family.series.is_empty() {
                 if !family.distributions.is_empty() {
                     render_distributions(family, out);
@@ -844,6 +885,27 @@ mod tests {
         s.render(&mut out);
         assert_eq!(out, "# HELP a A.\n# TYPE a gauge\na{x=\"2\"} 3\n");
         assert!(s.family("c").is_none() && s.family("b_total").is_none());
+        // Recycled label vectors take the new labels exactly (fewer, more, none).
+        s.clear();
+        s.gauge(
+            "a",
+            "A.",
+            &[("device", "sda"), ("mode", "long-old-value")],
+            1.0,
+        );
+        s.gauge("a", "A.", &[("x", "y")], 1.0);
+        s.clear();
+        s.gauge("a", "A.", &[("p", "q"), ("r", "s"), ("t", "u")], 1.0);
+        s.gauge("a", "A.", &[], 2.0);
+        s.gauge("a", "A.", &[("z", "")], 3.0);
+        let mut out = String::new();
+        s.render(&mut out);
+        assert_eq!(
+            out,
+            "# HELP a A.\n# TYPE a gauge\na 2\na{z=\"\"} 3\na{p=\"q\",r=\"s\",t=\"u\"} 1\n"
+        );
+        s.clear();
+        s.gauge("a", "A.", &[("x", "2")], 3.0);
         // The same text under another address is the same family.
         let owned: Name = Cow::Owned("a".to_owned());
         s.add(owned, "ignored", MetricType::Gauge, vec![], 6.0);
