@@ -239,14 +239,9 @@ impl Collector for FibreChannel {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing::write;
     use crate::roots::Roots;
     use std::path::Path;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
 
     fn scrape(root: &Path) -> Result<String, Error> {
         let mut s = Scrape::new();

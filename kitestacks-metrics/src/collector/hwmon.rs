@@ -577,6 +577,7 @@ fn parse_float(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing::write;
     use crate::roots::Roots;
 
     #[test]
@@ -693,12 +694,6 @@ mod tests {
              # TYPE node_hwmon_temp_type gauge\n\
              node_hwmon_temp_type{chip=\"c\",sensor=\"temp1\"} 4\n"
         );
-    }
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
     }
 
     fn link(root: &Path, rel: &str, target: &str) {

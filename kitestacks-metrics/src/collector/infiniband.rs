@@ -703,13 +703,8 @@ impl Collector for Infiniband {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing::write;
     use crate::roots::Roots;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
 
     /// A scrape with node_exporter's device-exclude and device-include patterns.
     fn scrape(root: &Path, exclude: &str, include: &str) -> Result<String, Error> {

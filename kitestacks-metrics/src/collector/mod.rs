@@ -412,3 +412,34 @@ impl NodeCollector {
         failures
     }
 }
+
+/// Test helpers shared by the collectors' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+
+    use super::{Collector, Context};
+    use crate::error::Error;
+    use crate::exposition::Scrape;
+    use crate::roots::Roots;
+
+    /// Writes `text` to `root/rel`, creating the directories on the way.
+    pub(crate) fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// Runs `collector` once over the trees under `root` and renders what it added.
+    pub(crate) fn scrape_once(collector: &mut dyn Collector, root: &Path) -> Result<String, Error> {
+        let mut s = Scrape::new();
+        let ctx = Context {
+            roots: Roots::under(root),
+            ..Context::default()
+        };
+        collector.update(&ctx, &mut s)?;
+        let mut text = String::new();
+        s.render(&mut text);
+        Ok(text)
+    }
+}

@@ -141,6 +141,7 @@ impl Collector for Rapl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing::write;
     use crate::roots::Roots;
     use std::path::Path;
 
@@ -153,12 +154,6 @@ mod tests {
         assert_eq!(index_and_name(&seen, "dram"), (1, "dram".into()));
         assert_eq!(index_and_name(&seen, "a-b"), (0, "a-b".into()));
         assert_eq!(index_and_name(&seen, "a-1-2"), (0, "a-1-2".into()));
-    }
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
     }
 
     fn scrape(root: &Path, zone_label: bool) -> Result<String, Error> {

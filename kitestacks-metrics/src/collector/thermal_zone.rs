@@ -170,6 +170,7 @@ fn ignorable(e: &Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing::write;
     use crate::roots::Roots;
 
     #[test]
@@ -182,12 +183,6 @@ mod tests {
         assert!(err.message.contains("\"hot\""), "{err}");
         assert!(parse_int("").is_err());
         assert!(parse_int("99999999999999999999").is_err());
-    }
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
     }
 
     fn scrape(root: &Path) -> Result<String, Error> {

@@ -170,26 +170,11 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::roots::Roots;
-
-    fn write(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
+    use crate::collector::testing::{scrape_once, write};
 
     /// A fresh collector's scrape of the tree.
     fn scrape(root: &Path) -> Result<String, Error> {
-        let mut c = build(&Options::default())?;
-        let mut s = Scrape::new();
-        let ctx = Context {
-            roots: Roots::under(root),
-            ..Context::default()
-        };
-        c.update(&ctx, &mut s)?;
-        let mut text = String::new();
-        s.render(&mut text);
-        Ok(text)
+        scrape_once(&mut *build(&Options::default())?, root)
     }
 
     #[test]
