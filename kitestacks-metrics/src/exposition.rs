@@ -462,23 +462,7 @@ impl Scrape {
             out.push_str(family.kind.as_str());
             out.push('\n');
             for s in &family.series {
-                out.push_str(&family.name);
-                if !s.labels.is_empty() {
-                    out.push('{');
-                    for (i, (k, v)) in s.labels.iter().enumerate() {
-                        if i > 0 {
-                            out.push(',');
-                        }
-                        out.push_str(k);
-                        out.push_str("=\"");
-                        escape_label_value(v, out);
-                        out.push('"');
-                    }
-                    out.push('}');
-                }
-                out.push(' ');
-                write_go_float(s.value, out);
-                out.push('\n');
+                write_sample(out, &family.name, "", &s.labels, None, s.value);
             }
         }
     }
