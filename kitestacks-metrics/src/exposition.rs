@@ -234,7 +234,7 @@ impl Scrape {
     }
 
     /// `labels` as owned pairs, in a recycled vector when there is one.
-    fn labels(&mut self, labels: &[(&'static str, &str)]) -> Vec<(Name, String)> {
+    pub(crate) fn labels(&mut self, labels: &[(&'static str, &str)]) -> Vec<(Name, String)> {
         if labels.is_empty() {
             return Vec::new();
         }

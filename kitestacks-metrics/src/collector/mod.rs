@@ -17,6 +17,7 @@ use crate::roots::Roots;
 mod arp;
 mod attr;
 mod bcache;
+mod bcachefs;
 mod bonding;
 mod btrfs;
 mod buddyinfo;
@@ -127,6 +128,7 @@ impl std::fmt::Debug for Definition {
 pub const COLLECTORS: &[Definition] = &[
     arp::DEFINITION,
     bcache::DEFINITION,
+    bcachefs::DEFINITION,
     bonding::DEFINITION,
     btrfs::DEFINITION,
     buddyinfo::DEFINITION,
