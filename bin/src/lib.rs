@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod openapi;
 mod page;
 pub mod portal;
+pub mod resident;
 pub mod response;
 pub mod server;
 mod static_files;

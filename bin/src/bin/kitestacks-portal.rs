@@ -23,6 +23,9 @@ async fn main() -> ExitCode {
             if web.tls_enabled() { "https" } else { "http" },
             listener.local_addr()?
         );
+        // Start-up is over (configuration, clients, sockets): its code need not stay
+        // resident.
+        kitestacks::resident::release_startup_code();
         portal::serve_listener(
             portal,
             listener,

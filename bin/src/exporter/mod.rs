@@ -370,6 +370,9 @@ pub async fn serve(
         );
         listeners.push(listener);
     }
+    // Start-up is over (flags, patterns, sockets): its code need not stay resident.
+    let released = crate::resident::release_startup_code();
+    tracing::debug!(bytes = released, "released start-up code pages");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     for listener in listeners {
