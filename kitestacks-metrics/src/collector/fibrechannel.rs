@@ -239,22 +239,11 @@ impl Collector for FibreChannel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::write;
-    use crate::roots::Roots;
+    use crate::collector::testing::{scrape_once, write};
     use std::path::Path;
 
     fn scrape(root: &Path) -> Result<String, Error> {
-        let mut s = Scrape::new();
-        build(&Options::default())?.update(
-            &Context {
-                roots: Roots::under(root),
-                ..Context::default()
-            },
-            &mut s,
-        )?;
-        let mut text = String::new();
-        s.render(&mut text);
-        Ok(text)
+        scrape_once(&mut *build(&Options::default())?, root)
     }
 
     #[test]

@@ -170,8 +170,7 @@ fn ignorable(e: &Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::write;
-    use crate::roots::Roots;
+    use crate::collector::testing::{scrape_once, write};
 
     #[test]
     fn integers_parse_with_white_space_and_sign() {
@@ -186,18 +185,7 @@ mod tests {
     }
 
     fn scrape(root: &Path) -> Result<String, Error> {
-        let mut c = build(&Options::default())?;
-        let mut s = Scrape::new();
-        c.update(
-            &Context {
-                roots: Roots::under(root),
-                ..Context::default()
-            },
-            &mut s,
-        )?;
-        let mut text = String::new();
-        s.render(&mut text);
-        Ok(text)
+        scrape_once(&mut *build(&Options::default())?, root)
     }
 
     #[test]
