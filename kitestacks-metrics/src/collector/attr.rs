@@ -107,12 +107,22 @@ pub(crate) fn parse_u64(text: &str) -> Result<u64, ParseError> {
 /// The names in a directory, sorted (Go's `os.ReadDir` order); names that are not UTF-8
 /// are left out.
 pub(crate) fn list_sorted(dir: &Path) -> Result<Vec<String>, Error> {
+    list_sorted_where(dir, |_| true)
+}
+
+/// [`list_sorted`], of the entries for which `keep` holds (by file type, say).
+pub(crate) fn list_sorted_where(
+    dir: &Path,
+    keep: impl Fn(&std::fs::DirEntry) -> bool,
+) -> Result<Vec<String>, Error> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map_err(|source| Error::Read {
             path: dir.to_owned(),
             source,
         })?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|e| e.ok())
+        .filter(|e| keep(e))
+        .filter_map(|e| e.file_name().into_string().ok())
         .collect();
     names.sort_unstable();
     Ok(names)

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::collector::attr::{Attrs, read_trimmed};
+use crate::collector::attr::{self, Attrs, read_trimmed};
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, OrAbsent as _, ParseError};
 use crate::exposition::{self, MetricType, Name, Scrape};
@@ -263,17 +263,7 @@ pub(crate) fn sanitize(name: &str) -> String {
 
 /// The names of the entries of `dir` that are (or are not) directories, sorted.
 fn list(dir: &Path, dirs: bool) -> Result<Vec<String>, Error> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir() == dirs))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    names.sort_unstable();
-    Ok(names)
+    attr::list_sorted_where(dir, |e| e.file_type().is_ok_and(|t| t.is_dir() == dirs))
 }
 
 /// Reads `path` and parses it with `parse`; an absent file is `None`.

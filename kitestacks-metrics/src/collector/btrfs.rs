@@ -103,17 +103,9 @@ fn number(path: &Path, attrs: &mut attr::Attrs) -> Result<u64, Error> {
 
 /// Names in a directory, sorted, optionally only subdirectories.
 fn list(dir: &Path, dirs_only: bool) -> Result<Vec<String>, Error> {
-    let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| !dirs_only || e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    names.sort();
-    Ok(names)
+    attr::list_sorted_where(dir, |e| {
+        !dirs_only || e.file_type().is_ok_and(|t| t.is_dir())
+    })
 }
 
 impl Collector for Btrfs {

@@ -3,9 +3,9 @@
 //! attributes as labels, and one `node_fibrechannel_*_total` counter per
 //! `statistics/<counter>` file (hexadecimal in sysfs). No `fc_host` class is no data.
 
-use crate::collector::attr::{Attrs, read_trimmed};
+use crate::collector::attr::{self, Attrs, read_trimmed};
 use crate::collector::{Collector, Context, Definition, Options};
-use crate::error::{Error, ParseError};
+use crate::error::{Error, OrAbsent as _, ParseError};
 use crate::exposition::Scrape;
 
 /// Its definition.
@@ -200,19 +200,9 @@ impl FibreChannel {
 impl Collector for FibreChannel {
     fn update(&mut self, ctx: &Context, out: &mut Scrape) -> Result<(), Error> {
         let class = ctx.roots.sys("class/fc_host");
-        let mut names: Vec<String> = match std::fs::read_dir(&class) {
-            Ok(rd) => rd
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(source) => {
-                return Err(Error::Read {
-                    path: class,
-                    source,
-                });
-            }
+        let Some(names) = attr::list_sorted(&class).or_absent()? else {
+            return Ok(());
         };
-        names.sort_unstable();
         for name in &names {
             let host = self.read_host(&class.join(name))?;
             let mut labels: Vec<(&'static str, &str)> = vec![("fc_host", name)];

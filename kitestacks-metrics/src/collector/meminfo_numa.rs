@@ -5,8 +5,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::collector::attr;
 use crate::collector::{Collector, Context, Definition, Options};
-use crate::error::{Error, ParseError};
+use crate::error::{Error, OrAbsent as _, ParseError};
 use crate::exposition::{self, MetricType, Name, Scrape};
 use crate::source::TextFile;
 
@@ -183,14 +184,10 @@ impl MeminfoNuma {
 impl Collector for MeminfoNuma {
     fn update(&mut self, ctx: &Context, out: &mut Scrape) -> Result<(), Error> {
         let dir = ctx.roots.sys("devices/system/node");
-        let entries: Vec<String> = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| node_number(n).is_some())
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(source) => return Err(Error::Read { path: dir, source }),
+        let Some(mut entries) = attr::list_sorted(&dir).or_absent()? else {
+            return Ok(());
         };
+        entries.retain(|n| node_number(n).is_some());
         // Nodes come and go only with memory hot-plug: forget the files of those gone.
         self.nodes.retain(|name, _| entries.contains(name));
         for name in &entries {

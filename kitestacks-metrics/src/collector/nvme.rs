@@ -7,7 +7,7 @@
 
 use regex::Regex;
 
-use crate::collector::attr::{Attrs, read_trimmed};
+use crate::collector::attr::{self, Attrs, read_trimmed};
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::Error;
 use crate::error::OrAbsent as _;
@@ -67,15 +67,7 @@ impl Nvme {
         {
             *slot = read_trimmed(&dir.join(file), &mut self.attrs)?.to_owned();
         }
-        let mut entries: Vec<String> = std::fs::read_dir(&dir)
-            .map_err(|source| Error::Read {
-                path: dir.clone(),
-                source,
-            })?
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .collect();
-        entries.sort_unstable();
-        for entry in entries {
+        for entry in attr::list_sorted(&dir)? {
             let Some(id) = self.namespace.captures(&entry).map(|c| c[1].to_owned()) else {
                 continue;
             };
@@ -103,15 +95,10 @@ impl Nvme {
 
     fn read_all(&mut self, ctx: &Context) -> Result<Vec<Device>, Error> {
         let class = ctx.roots.sys("class/nvme");
-        let mut names: Vec<String> = std::fs::read_dir(&class)
-            .map_err(|source| Error::Read {
-                path: class.clone(),
-                source,
-            })?
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .collect();
-        names.sort_unstable();
-        names.iter().map(|n| self.read_device(ctx, n)).collect()
+        attr::list_sorted(&class)?
+            .iter()
+            .map(|n| self.read_device(ctx, n))
+            .collect()
     }
 }
 

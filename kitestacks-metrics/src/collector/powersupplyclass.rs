@@ -6,10 +6,10 @@
 
 use regex::Regex;
 
-use crate::collector::attr::{Attrs, read_trimmed};
+use crate::collector::attr::{self, Attrs, read_trimmed};
 use crate::collector::netclass::parse_go_int;
 use crate::collector::{Collector, Context, Definition, Options};
-use crate::error::{Error, ParseError};
+use crate::error::{Error, OrAbsent as _, ParseError};
 use crate::exposition::Scrape;
 use crate::filters::compile;
 
@@ -175,19 +175,9 @@ fn to_valid_utf8(bytes: &[u8]) -> String {
 impl Collector for PowerSupplyClass {
     fn update(&mut self, ctx: &Context, out: &mut Scrape) -> Result<(), Error> {
         let class = ctx.roots.sys("class/power_supply");
-        let mut supplies: Vec<String> = match std::fs::read_dir(&class) {
-            Ok(rd) => rd
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .collect(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(source) => {
-                return Err(Error::Read {
-                    path: class,
-                    source,
-                });
-            }
+        let Some(supplies) = attr::list_sorted(&class).or_absent()? else {
+            return Ok(());
         };
-        supplies.sort_unstable();
         for name in supplies.iter().filter(|n| !self.ignored.is_match(n)) {
             let dir = class.join(name);
             // The regular files of the supply's directory (not `device`, `power`, ...).

@@ -65,14 +65,7 @@ fn permission_denied(e: &Error) -> bool {
 impl Rapl {
     fn zones(&mut self, ctx: &Context) -> Result<Vec<Zone>, Error> {
         let dir = ctx.roots.sys("class/powercap");
-        let mut entries: Vec<String> = std::fs::read_dir(&dir)
-            .map_err(|source| Error::Read {
-                path: dir.clone(),
-                source,
-            })?
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .collect();
-        entries.sort_unstable();
+        let entries = attr::list_sorted(&dir)?;
         let mut seen = HashMap::new();
         let mut zones = Vec::new();
         for entry in entries {

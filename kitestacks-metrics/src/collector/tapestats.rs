@@ -120,15 +120,8 @@ impl TapeStats {
     /// Every tape's counters (a missing statistics file counts 0, as upstream).
     fn read(&mut self, ctx: &Context) -> Result<Vec<(String, [u64; 10])>, Error> {
         let class = ctx.roots.sys("class/scsi_tape");
-        let mut names: Vec<String> = std::fs::read_dir(&class)
-            .map_err(|source| Error::Read {
-                path: class.clone(),
-                source,
-            })?
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| is_tape(n))
-            .collect();
-        names.sort_unstable();
+        let mut names = attr::list_sorted(&class)?;
+        names.retain(|n| is_tape(n));
         let mut tapes = Vec::with_capacity(names.len());
         for name in names {
             let stats = class.join(&name).join("stats");
