@@ -452,15 +452,7 @@ impl Scrape {
                     .series
                     .sort_by(|a, b| series_order(&a.labels, &b.labels));
             }
-            out.push_str("# HELP ");
-            out.push_str(&family.name);
-            out.push(' ');
-            escape_help(&family.help, out);
-            out.push_str("\n# TYPE ");
-            out.push_str(&family.name);
-            out.push(' ');
-            out.push_str(family.kind.as_str());
-            out.push('\n');
+            write_header(family, out);
             for s in &family.series {
                 write_sample(out, &family.name, "", &s.labels, None, s.value);
             }
@@ -492,15 +484,7 @@ fn render_distributions(family: &mut Family, out: &mut String) {
     family
         .distributions
         .sort_by(|a, b| series_order(&a.labels, &b.labels));
-    out.push_str("# HELP ");
-    out.push_str(&family.name);
-    out.push(' ');
-    escape_help(&family.help, out);
-    out.push_str("\n# TYPE ");
-    out.push_str(&family.name);
-    out.push(' ');
-    out.push_str(family.kind.as_str());
-    out.push('\n');
+    write_header(family, out);
     let histogram = family.kind == MetricType::Histogram;
     let (suffix, bound) = if histogram {
         ("_bucket", "le")
@@ -525,6 +509,19 @@ fn render_distributions(family: &mut Family, out: &mut String) {
         write_sample(out, name, "_sum", &d.labels, None, d.sum);
         write_sample(out, name, "_count", &d.labels, None, d.count);
     }
+}
+
+/// A family's `# HELP` and `# TYPE` lines.
+fn write_header(family: &Family, out: &mut String) {
+    out.push_str("# HELP ");
+    out.push_str(&family.name);
+    out.push(' ');
+    escape_help(&family.help, out);
+    out.push_str("\n# TYPE ");
+    out.push_str(&family.name);
+    out.push(' ');
+    out.push_str(family.kind.as_str());
+    out.push('\n');
 }
 
 /// One line `name+suffix{labels,extra="v"} value` (labels already sorted).
