@@ -9,6 +9,7 @@
 //! traffic that no dashboard uses.
 
 use kitestacks_metrics::exposition::Scrape;
+use kitestacks_metrics::source::TextFile;
 
 /// USER_HZ, the unit of the times in `/proc/self/stat`.
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -16,10 +17,16 @@ const TICKS_PER_SECOND: f64 = 100.0;
 /// Adds the `process_*` families for this process. Figures that cannot be read are
 /// left out (as client_golang does), never reported as 0.
 pub fn collect(out: &mut Scrape) {
-    let stat = read_self_stat();
+    // Kept open and re-read with `pread` (the kernel regenerates it on every read):
+    // no open and close per scrape.
+    static SELF_STAT: std::sync::Mutex<Option<TextFile>> = std::sync::Mutex::new(None);
+    let mut self_stat = SELF_STAT.lock().unwrap_or_else(|p| p.into_inner());
+    let stat = self_stat
+        .get_or_insert_with(|| TextFile::new("/proc/self/stat"))
+        .read()
+        .ok();
     // Fields after the command name, which may itself contain spaces and parentheses.
     let fields: Vec<&str> = stat
-        .as_deref()
         .and_then(|s| s.rsplit_once(')'))
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
@@ -83,32 +90,6 @@ pub fn collect(out: &mut Scrape) {
         &[],
         soft(rustix::process::Resource::As),
     );
-}
-
-/// `/proc/self/stat`, kept open and re-read with `pread` (the kernel regenerates it on
-/// every read; this saves an open and a close per scrape).
-fn read_self_stat() -> Option<String> {
-    use std::os::unix::fs::FileExt as _;
-    static FILE: std::sync::Mutex<Option<std::fs::File>> = std::sync::Mutex::new(None);
-    let mut file = FILE.lock().unwrap_or_else(|p| p.into_inner());
-    if file.is_none() {
-        *file = std::fs::File::open("/proc/self/stat").ok();
-    }
-    let f = file.as_ref()?;
-    let mut buf = vec![0u8; 1024];
-    let mut len = 0;
-    loop {
-        if len == buf.len() {
-            buf.resize(len * 2, 0);
-        }
-        match f.read_at(&mut buf[len..], len as u64) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(_) => return None,
-        }
-    }
-    buf.truncate(len);
-    String::from_utf8(buf).ok()
 }
 
 /// The number of open file descriptors (not counting the handle used to count them).
