@@ -185,6 +185,21 @@ pub const COLLECTORS: &[Definition] = &[
     zoneinfo::DEFINITION,
 ];
 
+/// node_exporter's "core set": the collectors a host dashboard needs (CPU, memory, load,
+/// filesystems, network, disks, kernel counters, identity, clock). BENCHMARKS.md's
+/// anchor figures, the scrape bench and the `collector_costs` example run this set.
+pub const CORE_SET: &[&str] = &[
+    "cpu",
+    "meminfo",
+    "loadavg",
+    "filesystem",
+    "netdev",
+    "diskstats",
+    "stat",
+    "uname",
+    "time",
+];
+
 /// The per-collector options, with node_exporter's flag names and defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
