@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::collector::device_filter::DeviceFilter;
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -84,7 +84,10 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<&str, u64>, ParseError> {
             }
         }
         let flags = cols[2].strip_prefix("0x").unwrap_or(cols[2]);
-        if u8::from_str_radix(flags, 16).is_err() {
+        if attr::go_parse_uint(flags, 16)
+            .and_then(|v| u8::try_from(v).ok())
+            .is_none()
+        {
             return Err(ParseError::new(
                 i + 1,
                 format!("flags {:?} are not a hexadecimal byte", cols[2]),

@@ -75,10 +75,7 @@ pub(crate) fn human_bytes(text: &str) -> Option<u64> {
 
 /// An unsigned decimal as Go's `strconv.ParseUint(s, 10, 64)` takes it (no sign).
 fn uint(text: &str) -> Option<u64> {
-    if text.starts_with('+') {
-        return None;
-    }
-    text.parse().ok()
+    attr::go_parse_uint(text, 10)
 }
 
 fn not_size(line: usize, text: &str) -> ParseError {

@@ -117,7 +117,7 @@ pub(crate) fn parse(text: &str) -> Result<[u64; 17], ParseError> {
     for (i, line) in text.lines().enumerate().skip(1) {
         let mut n = 0;
         for word in line.split_ascii_whitespace() {
-            let v = u64::from_str_radix(word, 16).map_err(|_| {
+            let v = attr::go_parse_uint(word, 16).ok_or_else(|| {
                 ParseError::new(i + 1, format!("{word:?} is not a hexadecimal number"))
             })?;
             if n < 17 {

@@ -8,9 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::collector::attr::{Attrs, list_sorted, read_trimmed};
+use crate::collector::attr::{self, Attrs, list_sorted, read_trimmed};
 use crate::collector::device_filter::DeviceFilter;
-use crate::collector::fibrechannel::parse_go_uint;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::OrAbsent as _;
 use crate::error::{Error, ParseError};
@@ -482,10 +481,7 @@ struct Device {
 
 /// A decimal number as Go's `strconv.ParseUint(s, 10, 32)` takes it (no sign).
 fn parse_u32(s: &str) -> Option<u32> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    attr::go_parse_uint(s, 10).and_then(|v| u32::try_from(v).ok())
 }
 
 /// Parses a `state` or `phys_state` file: `4: ACTIVE` -> 4.
@@ -520,7 +516,7 @@ fn parse_rate(text: &str) -> Result<u64, ParseError> {
 /// Parses a counter file's text. `None`: the port has no performance management agent
 /// (`N/A (no PMA)`), so no value.
 fn parse_counter(text: &str) -> Result<Option<u64>, ParseError> {
-    match parse_go_uint(text) {
+    match attr::go_parse_uint(text, 0) {
         Some(v) => Ok(Some(v)),
         None if text.contains("N/A (no PMA)") => Ok(None),
         None => Err(ParseError::new(

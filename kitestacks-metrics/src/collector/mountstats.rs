@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -83,9 +83,7 @@ const TRANSPORT_MAX: usize = 31;
 
 /// A Go `strconv.ParseUint(s, 10, 64)`: no sign.
 fn uint(s: &str, line: usize, what: &str) -> Result<u64, ParseError> {
-    s.parse()
-        .ok()
-        .filter(|_| !s.starts_with('+'))
+    attr::go_parse_uint(s, 10)
         .ok_or_else(|| ParseError::new(line, format!("{what}: {s:?} is not an unsigned integer")))
 }
 

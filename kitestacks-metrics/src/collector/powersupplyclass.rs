@@ -7,7 +7,6 @@
 use regex::Regex;
 
 use crate::collector::attr::{self, Attrs, read_trimmed};
-use crate::collector::netclass::parse_go_int;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, OrAbsent as _, ParseError};
 use crate::exposition::Scrape;
@@ -200,7 +199,7 @@ impl Collector for PowerSupplyClass {
                     Err(e) if absent(&e) => continue,
                     Err(e) => return Err(e),
                 };
-                let v = parse_go_int(text).ok_or_else(|| {
+                let v = attr::go_parse_int(text, 0).ok_or_else(|| {
                     Error::parse(
                         &path,
                         ParseError::new(1, format!("{text:?} is not an integer")),

@@ -4,8 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::collector::netclass::parse_go_int;
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::{Error, ParseError};
 use crate::exposition::{MetricType, Scrape};
 use crate::source::TextFile;
@@ -68,7 +67,7 @@ fn parse(text: &str) -> Result<Sockstat<'_>, ParseError> {
         }
         let mut kvs = Vec::with_capacity(fields.len() / 2);
         for kv in fields[1..].chunks_exact(2) {
-            let v = parse_go_int(kv[1]).ok_or_else(|| {
+            let v = attr::go_parse_int(kv[1], 0).ok_or_else(|| {
                 ParseError::new(n, format!("{}: {:?} is not an integer", kv[0], kv[1]))
             })?;
             kvs.push((kv[0], v));

@@ -2,7 +2,7 @@
 //! queued in all UDP sockets, summed over the socket lines of `<procfs>/net/udp` and
 //! `<procfs>/net/udp6` (a missing file, e.g. with IPv6 disabled, is skipped).
 
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -87,8 +87,8 @@ fn parse(text: &str) -> Result<Queues, ParseError> {
             .split_once(':')
             .ok_or_else(|| ParseError::new(n, format!("queues {queues:?}: no colon")))?;
         let hex = |s: &str| {
-            u64::from_str_radix(s, 16)
-                .map_err(|_| ParseError::new(n, format!("queue {s:?} is not hexadecimal")))
+            attr::go_parse_uint(s, 16)
+                .ok_or_else(|| ParseError::new(n, format!("queue {s:?} is not hexadecimal")))
         };
         q.tx += hex(tx)?;
         q.rx += hex(rx)?;

@@ -3,8 +3,7 @@
 //! watermarks, sizes, the `nr_*` and `numa_*` statistics and the `protection` array.
 //! Like upstream, a value that is not a number leaves its metric out rather than failing.
 
-use crate::collector::netclass::parse_go_int;
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::Error;
 use crate::exposition::{self, MetricType, Name, Scrape};
 use crate::source::TextFile;
@@ -310,7 +309,7 @@ fn parse(text: &str) -> Vec<Zone<'_>> {
                     zone.protection = p;
                 }
             } else if let Some(i) = FIELDS.iter().position(|f| f.key == key) {
-                zone.values[i] = parse_go_int(value);
+                zone.values[i] = attr::go_parse_int(value, 0);
             }
         }
         zones.push(zone);
