@@ -233,6 +233,10 @@ pub struct Options {
     pub filesystem_fs_types_exclude: String,
     /// `--collector.filesystem.fs-types-include`.
     pub filesystem_fs_types_include: Option<String>,
+    /// `--collector.filesystem.mount-timeout` (default 5 s): how long one mount's
+    /// `statfs(2)` is waited for before it is reported with
+    /// `device_error="mountpoint timeout"` (and not asked again while the call hangs).
+    pub filesystem_mount_timeout: std::time::Duration,
     /// `--collector.hwmon.chip-include`.
     pub hwmon_chip_include: Option<String>,
     /// `--collector.hwmon.chip-exclude`.
@@ -309,6 +313,7 @@ impl Default for Options {
             filesystem_mount_points_include: None,
             filesystem_fs_types_exclude: crate::DEFAULT_FS_TYPES_EXCLUDE.to_owned(),
             filesystem_fs_types_include: None,
+            filesystem_mount_timeout: crate::mounts::DEFAULT_MOUNT_TIMEOUT,
             hwmon_chip_include: None,
             hwmon_chip_exclude: None,
             hwmon_sensor_include: None,
