@@ -55,6 +55,29 @@ pub struct FsStats {
 /// to stand for a dead NFS server).
 pub type StatfsFn = dyn Fn(&Path) -> std::io::Result<FsStats> + Send + Sync;
 
+/// Filesystem types whose `statfs(2)` can hang when their server is gone.
+pub fn is_network(fs_type: &str) -> bool {
+    matches!(
+        fs_type,
+        "nfs"
+            | "nfs4"
+            | "cifs"
+            | "smb3"
+            | "smbfs"
+            | "ceph"
+            | "glusterfs"
+            | "9p"
+            | "afs"
+            | "davfs"
+            | "lustre"
+            | "gpfs"
+            | "ncpfs"
+            | "coda"
+            | "ocfs2"
+            | "beegfs"
+    ) || fs_type.starts_with("fuse.")
+}
+
 /// The real `statfs(2)` of `path` (it follows symbolic links, as `statfs` does).
 pub fn statfs(path: &Path) -> std::io::Result<FsStats> {
     let s = rustix::fs::statvfs(path)?;
@@ -204,26 +227,27 @@ impl<T: Send + 'static> Guard<T> {
     }
 
     /// The probe's answer for each path, in order; `None` for a path whose call did not
-    /// return within the timeout, or is still hanging from an earlier time.
-    pub(crate) fn run(&mut self, paths: &Arc<[PathBuf]>) -> Vec<Option<T>> {
+    /// return within the timeout, or is still hanging from an earlier time. Paths for
+    /// which `guarded` is false are asked directly on this thread, while the worker
+    /// answers the others.
+    pub(crate) fn run(
+        &mut self,
+        paths: &Arc<[PathBuf]>,
+        guarded: impl Fn(usize) -> bool,
+    ) -> Vec<Option<T>> {
         self.hanging.retain(|_, w| w.in_call());
         let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(paths.len()).collect();
         let mut todo: Vec<usize> = (0..paths.len())
-            .filter(|&i| !self.hanging.contains_key(&paths[i]))
+            .filter(|&i| guarded(i) && !self.hanging.contains_key(&paths[i]))
             .collect();
-        while !todo.is_empty() {
-            let Some(worker) = self.worker() else {
-                // No thread to be had: ask directly, unguarded, rather than not at all.
-                for i in todo {
-                    out[i] = Some((self.probe)(&paths[i]));
-                }
-                return out;
-            };
-            let mut job = lock(&worker.state);
-            job.answers.clear();
-            job.done = false;
-            job.todo = Some((paths.clone(), todo.clone()));
-            worker.to_worker.notify_one();
+        let mut worker = self.hand_over(paths, &mut todo, &mut out);
+        for (i, answer) in out.iter_mut().enumerate() {
+            if !guarded(i) {
+                *answer = Some((self.probe)(&paths[i]));
+            }
+        }
+        while let Some(w) = worker {
+            let mut job = lock(&w.state);
             loop {
                 if job.done {
                     break;
@@ -233,7 +257,7 @@ impl<T: Send + 'static> Guard<T> {
                     break;
                 }
                 let wait = self.timeout - waited.unwrap_or_default();
-                job = worker
+                job = w
                     .to_caller
                     .wait_timeout(job, wait)
                     .unwrap_or_else(PoisonError::into_inner)
@@ -250,10 +274,38 @@ impl<T: Send + 'static> Guard<T> {
             job.abandoned = true;
             drop(job);
             self.worker = None;
-            self.hanging.insert(paths[todo[answered]].clone(), worker);
+            self.hanging.insert(paths[todo[answered]].clone(), w);
             todo.drain(..=answered);
+            worker = self.hand_over(paths, &mut todo, &mut out);
         }
         out
+    }
+
+    /// Hands `todo` to the worker and returns it; `None` if there is nothing to do, or
+    /// no thread to be had (then `todo` is asked directly, unguarded, rather than not at
+    /// all).
+    fn hand_over(
+        &mut self,
+        paths: &Arc<[PathBuf]>,
+        todo: &mut Vec<usize>,
+        out: &mut [Option<T>],
+    ) -> Option<Arc<Worker<T>>> {
+        if todo.is_empty() {
+            return None;
+        }
+        let Some(worker) = self.worker() else {
+            for i in todo.drain(..) {
+                out[i] = Some((self.probe)(&paths[i]));
+            }
+            return None;
+        };
+        let mut job = lock(&worker.state);
+        job.answers.clear();
+        job.done = false;
+        job.todo = Some((paths.clone(), todo.clone()));
+        worker.to_worker.notify_one();
+        drop(job);
+        Some(worker)
     }
 
     /// The worker thread, started if there is none; `None` if no thread can be started.
@@ -409,7 +461,7 @@ mod tests {
         );
         let list = paths(&["/a", "/nfs", "/b", "/c"]);
         for _ in 0..3 {
-            let got = guard.run(&list);
+            let got = guard.run(&list, |_| true);
             assert!(got[0].as_ref().is_some_and(Option::is_some), "{got:?}");
             assert!(got[1].is_none(), "the hanging one has no answer");
             assert!(
@@ -422,7 +474,7 @@ mod tests {
         // Once the call returns, the path is asked again (and here answers at once).
         let mut asked_again = false;
         for _ in 0..500 {
-            if guard.run(&list)[1].is_some() {
+            if guard.run(&list, |_| true)[1].is_some() {
                 asked_again = true;
                 break;
             }
