@@ -595,6 +595,7 @@ impl ExporterArgs {
             filesystem_fs_types_exclude: string(&m, "collector.filesystem.fs-types-exclude")
                 .unwrap_or(defaults.filesystem_fs_types_exclude),
             filesystem_fs_types_include: string(&m, "collector.filesystem.fs-types-include"),
+            filesystem_mount_timeout: defaults.filesystem_mount_timeout,
             hwmon_chip_include: string(&m, "collector.hwmon.chip-include"),
             hwmon_chip_exclude: string(&m, "collector.hwmon.chip-exclude"),
             hwmon_sensor_include: string(&m, "collector.hwmon.sensor-include"),
