@@ -2,7 +2,8 @@
 //! [`Collector`] trait, all listed in [`COLLECTORS`]. Each has node_exporter's name,
 //! metric families, labels, HELP text and default on/off. [`NodeCollector`] runs the
 //! enabled ones and adds `node_scrape_collector_duration_seconds` and
-//! `node_scrape_collector_success` for each.
+//! `node_scrape_collector_success` for each. [`ProcessCollector`] adds the exporter's own
+//! `process_*` families.
 //!
 //! Collectors read through the same [`Roots`] and the same sans-IO parsers as the
 //! [`Sampler`](crate::Sampler), so the portal's figures and the exporter's agree.
@@ -13,6 +14,8 @@ use std::time::Instant;
 use crate::error::Error;
 use crate::exposition::Scrape;
 use crate::roots::Roots;
+
+pub use process::ProcessCollector;
 
 mod arp;
 mod attr;
@@ -53,6 +56,7 @@ mod nvme;
 mod os;
 mod powersupplyclass;
 mod pressure;
+mod process;
 mod processes;
 mod rapl;
 mod schedstat;
