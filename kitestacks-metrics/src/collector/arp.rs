@@ -101,6 +101,7 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<&str, u64>, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     const TEXT: &str =
         "IP address       HW type     Flags       HW address            Mask     Device
@@ -132,22 +133,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("net")).unwrap();
         std::fs::write(dir.path().join("net/arp"), TEXT).unwrap();
-        let ctx = Context {
-            roots: crate::roots::Roots {
-                procfs: dir.path().to_owned(),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let ctx = testing::procfs(dir.path());
         let mut c = build(&Options {
             arp_device_exclude: Some("eth1".into()),
             ..Options::default()
         })
         .unwrap();
-        let mut s = Scrape::new();
-        c.update(&ctx, &mut s).unwrap();
-        let mut out = String::new();
-        s.render(&mut out);
+        let out = testing::text(&mut *c, &ctx).unwrap();
         assert_eq!(
             out,
             "# HELP node_arp_entries ARP entries by device\n# TYPE node_arp_entries gauge\nnode_arp_entries{device=\"eth0\"} 2\n"

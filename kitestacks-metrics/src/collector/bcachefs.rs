@@ -501,6 +501,7 @@ impl Bcachefs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     #[test]
     fn human_sizes_are_multiplied_out_and_truncated() {
@@ -646,18 +647,7 @@ mod tests {
     }
 
     fn scrape(sys: &Path) -> Result<Scrape, Error> {
-        let ctx = Context {
-            roots: crate::roots::Roots {
-                procfs: "/proc".into(),
-                sysfs: sys.to_owned(),
-                rootfs: "/".into(),
-            },
-            ..Context::default()
-        };
-        let mut c = build(&Options::default()).unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out)?;
-        Ok(out)
+        testing::update(&mut *build(&Options::default())?, &testing::sysfs(sys))
     }
 
     #[test]

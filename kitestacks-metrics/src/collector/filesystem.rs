@@ -371,6 +371,7 @@ fn go_errno_text(e: rustix::io::Errno) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
     use crate::mountinfo;
 
     fn mounts(text: &str, rootfs: &str) -> Vec<FsMount> {
@@ -446,15 +447,9 @@ mod tests {
     }
 
     fn scrape_tree(dir: &std::path::Path, options: &Options) -> Result<String, Error> {
-        let ctx = Context {
-            roots: Roots::under(dir),
-            udev_data: dir.join("udev"),
-        };
+        let ctx = testing::context(dir);
         let mut c = build(options)?;
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out)?;
-        let mut text = String::new();
-        out.render(&mut text);
+        let text = testing::text(&mut *c, &ctx)?;
         Ok(text)
     }
 

@@ -699,8 +699,8 @@ impl Collector for Infiniband {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
     use crate::collector::testing::write;
-    use crate::roots::Roots;
 
     /// A scrape with node_exporter's device-exclude and device-include patterns.
     fn scrape(root: &Path, exclude: &str, include: &str) -> Result<String, Error> {
@@ -708,17 +708,7 @@ mod tests {
             filter: DeviceFilter::new(("exclude", exclude), ("include", include))?,
             attrs: Attrs::default(),
         };
-        let mut s = Scrape::new();
-        c.update(
-            &Context {
-                roots: Roots::under(root),
-                ..Context::default()
-            },
-            &mut s,
-        )?;
-        let mut text = String::new();
-        s.render(&mut text);
-        Ok(text)
+        testing::scrape_once(&mut c, root)
     }
 
     #[test]
@@ -757,10 +747,7 @@ mod tests {
     fn devices_built_with(options: &Options, root: &Path) -> Result<String, Error> {
         let mut c = build(options)?;
         let mut s = Scrape::new();
-        let ctx = Context {
-            roots: Roots::under(root),
-            ..Context::default()
-        };
+        let ctx = testing::context(root);
         c.update(&ctx, &mut s)?;
         let mut text = String::new();
         s.render(&mut text);
@@ -874,10 +861,7 @@ mod tests {
         assert_eq!(scrape(root, "", "^mlx4").unwrap(), "");
         let mut built = build(&Options::default()).unwrap();
         let mut s = Scrape::new();
-        let ctx = Context {
-            roots: Roots::under(root),
-            ..Context::default()
-        };
+        let ctx = testing::context(root);
         built.update(&ctx, &mut s).unwrap();
         assert!(s.family("node_infiniband_info").is_some());
         // A malformed value fails the collector, naming the file.

@@ -352,7 +352,7 @@ impl Collector for Ipvs {
 mod tests {
     use super::*;
     use crate::collector::IPVS_BACKEND_LABELS;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const STATS: &str = "   Total Incoming Outgoing         Incoming         Outgoing\n   \
         Conns  Packets  Packets            Bytes            Bytes\n \
@@ -471,17 +471,11 @@ mod tests {
     }
 
     fn scrape(dir: &std::path::Path, labels: &str) -> Result<Scrape, Error> {
-        let ctx = Context {
-            roots: Roots::under(dir),
-            ..Context::default()
-        };
         let options = Options {
             ipvs_backend_labels: labels.to_owned(),
             ..Options::default()
         };
-        let mut s = Scrape::new();
-        build(&options)?.update(&ctx, &mut s)?;
-        Ok(s)
+        testing::scrape_tree(&mut *build(&options)?, dir)
     }
 
     #[test]

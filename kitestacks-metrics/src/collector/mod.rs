@@ -439,7 +439,8 @@ impl NodeCollector {
     }
 }
 
-/// Test helpers shared by the collectors' unit tests.
+/// Test helpers shared by the collectors' unit tests: a fixture tree, a context over it,
+/// one scrape, its text.
 #[cfg(test)]
 pub(crate) mod testing {
     use std::path::Path;
@@ -456,16 +457,64 @@ pub(crate) mod testing {
         std::fs::write(p, text).unwrap();
     }
 
-    /// Runs `collector` once over the trees under `root` and renders what it added.
-    pub(crate) fn scrape_once(collector: &mut dyn Collector, root: &Path) -> Result<String, Error> {
-        let mut s = Scrape::new();
-        let ctx = Context {
+    /// The context of a host whose trees are under `root`: `<root>/proc`, `<root>/sys`,
+    /// `<root>`, and udev's database at `<root>/udev`.
+    pub(crate) fn context(root: &Path) -> Context {
+        Context {
             roots: Roots::under(root),
+            udev_data: root.join("udev"),
+        }
+    }
+
+    /// The context of a host with `sysfs` at `dir` (and the real procfs and rootfs).
+    pub(crate) fn sysfs(dir: &Path) -> Context {
+        with_roots(Roots {
+            sysfs: dir.to_owned(),
+            ..Roots::default()
+        })
+    }
+
+    /// The context of a host with `procfs` at `dir` (and the real sysfs and rootfs).
+    pub(crate) fn procfs(dir: &Path) -> Context {
+        with_roots(Roots {
+            procfs: dir.to_owned(),
+            ..Roots::default()
+        })
+    }
+
+    fn with_roots(roots: Roots) -> Context {
+        Context {
+            roots,
             ..Context::default()
-        };
-        collector.update(&ctx, &mut s)?;
+        }
+    }
+
+    /// Runs `collector` once in `ctx` and returns what it added.
+    pub(crate) fn update(collector: &mut dyn Collector, ctx: &Context) -> Result<Scrape, Error> {
+        let mut s = Scrape::new();
+        collector.update(ctx, &mut s)?;
+        Ok(s)
+    }
+
+    /// Runs `collector` once over the trees under `root` and returns what it added.
+    pub(crate) fn scrape_tree(collector: &mut dyn Collector, root: &Path) -> Result<Scrape, Error> {
+        update(collector, &context(root))
+    }
+
+    /// The text of a scrape.
+    pub(crate) fn render(s: &mut Scrape) -> String {
         let mut text = String::new();
         s.render(&mut text);
-        Ok(text)
+        text
+    }
+
+    /// Runs `collector` once in `ctx` and renders what it added.
+    pub(crate) fn text(collector: &mut dyn Collector, ctx: &Context) -> Result<String, Error> {
+        update(collector, ctx).map(|mut s| render(&mut s))
+    }
+
+    /// Runs `collector` once over the trees under `root` and renders what it added.
+    pub(crate) fn scrape_once(collector: &mut dyn Collector, root: &Path) -> Result<String, Error> {
+        text(collector, &context(root))
     }
 }

@@ -772,7 +772,7 @@ impl Collector for MountStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const NFS4: &str = "device rootfs mounted on / with fstype rootfs\n\
         device 192.168.1.1:/srv/test mounted on /mnt/nfs/test with fstype nfs4 statvers=1.1\n\
@@ -947,13 +947,7 @@ mod tests {
     }
 
     fn scrape(dir: &std::path::Path) -> Result<Scrape, Error> {
-        let ctx = Context {
-            roots: Roots::under(dir),
-            ..Context::default()
-        };
-        let mut s = Scrape::new();
-        build(&Options::default())?.update(&ctx, &mut s)?;
-        Ok(s)
+        testing::scrape_tree(&mut *build(&Options::default())?, dir)
     }
 
     #[test]

@@ -384,7 +384,8 @@ fn parse_int(s: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Roots;
+
+    use crate::collector::testing;
 
     #[test]
     fn unparseable_attributes_read_as_0() {
@@ -400,15 +401,7 @@ mod tests {
     }
 
     fn scrape(root: &Path, options: &Options) -> Result<String, Error> {
-        let ctx = Context {
-            roots: Roots::under(root),
-            udev_data: root.join("udev"),
-        };
-        let mut out = Scrape::new();
-        build(options)?.update(&ctx, &mut out)?;
-        let mut text = String::new();
-        out.render(&mut text);
-        Ok(text)
+        testing::scrape_once(&mut *build(options)?, root)
     }
 
     #[test]

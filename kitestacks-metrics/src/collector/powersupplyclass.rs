@@ -240,7 +240,8 @@ impl Collector for PowerSupplyClass {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
+
     use std::path::Path;
 
     fn write(root: &Path, rel: &str, bytes: &[u8]) {
@@ -250,18 +251,7 @@ mod tests {
     }
 
     fn scrape(root: &Path, o: &Options) -> Result<String, Error> {
-        let mut c = build(o)?;
-        let mut s = Scrape::new();
-        c.update(
-            &Context {
-                roots: Roots::under(root),
-                ..Context::default()
-            },
-            &mut s,
-        )?;
-        let mut text = String::new();
-        s.render(&mut text);
-        Ok(text)
+        testing::scrape_once(&mut *build(o)?, root)
     }
 
     #[test]

@@ -151,7 +151,8 @@ fn emit(ipv6: bool, s: &Sockstat<'_>, page_size: i64, out: &mut Scrape) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Roots;
+
+    use crate::collector::testing;
 
     #[test]
     fn parses_protocol_lines() {
@@ -201,15 +202,9 @@ mod tests {
             "sockets: used 229\nTCP: inuse 4 mem 2\n",
         )
         .unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            udev_data: dir.path().join("udev"),
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out).unwrap();
-        let mut text = String::new();
-        out.render(&mut text);
+        let text = testing::text(&mut *c, &ctx).unwrap();
         let page = rustix::param::page_size() * 2;
         assert_eq!(
             text,

@@ -91,7 +91,7 @@ impl Collector for Softirqs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const FIXTURE: &str = "                    CPU0       CPU1       \n          \
         HI:          7          1\n       \
@@ -127,10 +127,7 @@ mod tests {
     #[test]
     fn series_per_cpu_and_type() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         assert!(
             c.update(&ctx, &mut Scrape::new())

@@ -146,7 +146,8 @@ impl Collector for Softnet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Roots;
+
+    use crate::collector::testing;
 
     #[test]
     fn old_and_new_kernels() {
@@ -201,10 +202,7 @@ mod tests {
             "00551c3f 00000000 00000055 0 0 0 0 0 0 0 0\n",
         )
         .unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            udev_data: dir.path().join("udev"),
-        };
+        let ctx = testing::context(dir.path());
         let mut out = Scrape::new();
         build(&Options::default())
             .unwrap()

@@ -352,7 +352,7 @@ impl Collector for Zoneinfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const SAMPLE: &str = "Node 0, zone      DMA
   per-node stats
@@ -439,10 +439,7 @@ Node 1, zone  Movable
     fn scrape_and_a_missing_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = build(&Options::default()).unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut s = Scrape::new();
         let e = c.update(&ctx, &mut s).unwrap_err();
         assert!(e.is_not_found(), "{e}");
