@@ -4,16 +4,23 @@
 //!
 //! The two consumers select and label mounts differently (df-style figures for the
 //! portal, node_exporter's labels for `/metrics`); what they share is here:
-//! - [`MountTable`]: `<procfs>/1/mountinfo` (the host's mount namespace when the host's
+//! - `MountTable`: `<procfs>/1/mountinfo` (the host's mount namespace when the host's
 //!   `/proc` is mounted in a container), else `<procfs>/self/mountinfo` (`hidepid`),
 //!   kept open and re-parsed when `poll` says the table changed; the consumer's
 //!   selection is kept with it.
-//! - [`Guard`]: asks a probe (`statfs`, by default [`statfs`]) about a list of paths from
-//!   one long-lived worker thread and waits at most a timeout per path. A path that does
+//! - `Guard`: asks a probe (by default [`statfs`]) about a list of paths from one
+//!   long-lived worker thread and waits at most a timeout per path. A path that does
 //!   not answer (a dead NFS server, a hung USB disk) is reported as stuck, the worker is
 //!   left to it, and a fresh worker asks about the rest; while that call is still
-//!   hanging the path is reported stuck at once, without asking again. A scrape thus
-//!   costs one hand-over to the worker, not a thread per mount.
+//!   hanging the path is reported stuck at once, without asking again. A call costs one
+//!   hand-over to the worker, not a thread per mount. The consumer says which paths are
+//!   guarded: the sampler guards all; the collector guards network filesystems
+//!   ([`is_network`]) and asks local ones directly, because two thread wake-ups per
+//!   scrape would cost more than the rest of the collector.
+//!
+//! What is public: [`FsStats`], [`statfs`], the [`StatfsFn`] type a test injects with
+//! [`Sampler::with_statfs`](crate::Sampler::with_statfs), [`is_network`] and
+//! [`DEFAULT_MOUNT_TIMEOUT`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
