@@ -74,3 +74,8 @@ pub use provider::WeatherProvider;
 pub use upstream::{DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
 pub use weather::{Compass, Condition, Provider, Today, Weather};
 pub use wttr::{WttrBuilder, WttrProvider};
+
+/// The README's example, run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
