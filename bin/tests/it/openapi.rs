@@ -5,7 +5,7 @@ use std::path::Path;
 
 #[test]
 fn committed_openapi_json_matches_the_generated_one() {
-    let generated = String::from_utf8(kitestacks::openapi::json()).unwrap();
+    let generated = String::from_utf8(kitestacks::portal::openapi::json()).unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json");
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         std::fs::write(&path, &generated).unwrap();
@@ -20,7 +20,8 @@ fn committed_openapi_json_matches_the_generated_one() {
 
 #[test]
 fn every_operation_documents_its_responses_and_examples() {
-    let doc: serde_json::Value = serde_json::from_slice(&kitestacks::openapi::json()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&kitestacks::portal::openapi::json()).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {

@@ -10,9 +10,9 @@ use kitestacks_weather::{Location, OpenMeteoProvider, Weather, WeatherProvider, 
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::portal::upstream::{Answer, Failure, Good, Upstream};
 use crate::response;
 use crate::server::Body;
-use crate::upstream::{Answer, Failure, Good, Upstream};
 
 /// The body of `GET /api/weather`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,7 +39,7 @@ pub struct CurrentWeather {
 
 impl CurrentWeather {
     /// The weather cache's state for `/metrics`; `None` when not configured.
-    pub fn cache_state(&self) -> Option<crate::upstream::CacheState> {
+    pub fn cache_state(&self) -> Option<crate::portal::upstream::CacheState> {
         self.upstream.as_ref().map(|u| u.cache_state())
     }
 

@@ -10,15 +10,25 @@ use hyper::{Method, Request, Response, StatusCode};
 use kitestacks_core::Config;
 use kitestacks_core::api::{ErrorBody, Health, ServicesResponse};
 
-use crate::activity::Activity;
-use crate::cors::Cors;
-use crate::metrics::Metrics;
-use crate::openapi;
+pub mod activity;
+pub mod cli;
+mod cors;
+pub mod host_metrics;
+pub mod openapi;
+mod page;
+pub mod probe;
+mod static_files;
+pub mod upstream;
+pub mod weather;
+
+use crate::portal::activity::Activity;
+use crate::portal::cors::Cors;
+use crate::portal::host_metrics::Metrics;
+use crate::portal::probe::{RequestStats, Status};
+use crate::portal::static_files::StaticDir;
+use crate::portal::weather::CurrentWeather;
 use crate::response;
 use crate::server::Body;
-use crate::static_files::StaticDir;
-use crate::status::{RequestStats, Status};
-use crate::weather::CurrentWeather;
 use crate::webconfig::{Access, Verdict, WebConfig};
 
 /// Where the OpenAPI document is served; Swagger UI loads it from here.
@@ -111,7 +121,7 @@ impl Portal {
         let mut response = self.respond(req).await;
         self.access.add_headers(&mut response);
         let code = response.status().as_u16();
-        let route = crate::status::route_of(&path, code);
+        let route = crate::portal::probe::route_of(&path, code);
         self.inner.requests.record(route, code, start.elapsed());
         response
     }
@@ -159,9 +169,9 @@ impl Portal {
                 | OPENAPI_PATH
                 | DOCS_PATH
         ) || path.starts_with("/api/docs/")
-            || crate::metrics::is_route(path)
+            || crate::portal::host_metrics::is_route(path)
             || (!is_api(path) && self.inner.static_dir.is_some())
-            || (self.inner.static_dir.is_none() && crate::page::serves(path))
+            || (self.inner.static_dir.is_none() && crate::portal::page::serves(path))
     }
 
     async fn get(&self, method: &Method, path: &str) -> Response<Body> {
@@ -170,7 +180,7 @@ impl Portal {
             "/api/services" => services(&self.inner.services),
             "/api/activity" => self.inner.activity.route().await,
             "/api/weather" => self.inner.weather.route().await,
-            "/api/status" => crate::status::status(&self.inner.status),
+            "/api/status" => crate::portal::probe::status(&self.inner.status),
             "/metrics" => self.prometheus(),
             OPENAPI_PATH => openapi_json(&self.inner.openapi),
             DOCS_PATH => docs_redirect(),
@@ -185,9 +195,8 @@ impl Portal {
             _ if is_api(path) => response::not_found(method, path),
             _ => match &self.inner.static_dir {
                 Some(dir) => dir.serve(method, path).await,
-                None => {
-                    crate::page::serve(path).unwrap_or_else(|| response::not_found(method, path))
-                }
+                None => crate::portal::page::serve(path)
+                    .unwrap_or_else(|| response::not_found(method, path)),
             },
         }
     }
@@ -246,13 +255,13 @@ impl Portal {
         ];
         for (name, state) in upstreams {
             if let Some(state) = state {
-                crate::status::collect_upstream(&mut scrape, name, &state);
+                crate::portal::probe::collect_upstream(&mut scrape, name, &state);
             }
         }
         let mut out = String::new();
         scrape.render(&mut out);
         self.inner.requests.render_durations(&mut out);
-        crate::status::metrics_response(out)
+        crate::portal::probe::metrics_response(out)
     }
 }
 

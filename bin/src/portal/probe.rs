@@ -24,9 +24,9 @@ use kitestacks_metrics::exposition::Scrape;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::portal::upstream::CacheState;
 use crate::response;
 use crate::server::Body;
-use crate::upstream::CacheState;
 
 /// The `User-Agent` of every probe.
 pub const USER_AGENT: &str = concat!("kitestacks-portal/", env!("CARGO_PKG_VERSION"));
@@ -404,7 +404,7 @@ pub fn route_of(path: &str, status: u16) -> usize {
         "/api/health" | "/api/services" | "/api/activity" | "/api/weather" | "/api/status"
         | "/api/openapi.json" | "/api/docs" | "/api/metrics" | "/metrics" => path,
         _ if path.starts_with("/api/docs/") => "/api/docs/{file}",
-        _ if crate::metrics::is_route(path) => "/api/metrics/{part}",
+        _ if crate::portal::host_metrics::is_route(path) => "/api/metrics/{part}",
         _ if path != "/api" && !path.starts_with("/api/") && status != 404 => "static",
         _ => "not_found",
     };

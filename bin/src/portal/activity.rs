@@ -10,9 +10,9 @@ use kitestacks_forgejo::{Client, Commit};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::portal::upstream::{Answer, Failure, Upstream};
 use crate::response;
 use crate::server::Body;
-use crate::upstream::{Answer, Failure, Upstream};
 
 /// The body of `GET /api/activity`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -38,7 +38,7 @@ pub struct Activity {
 
 impl Activity {
     /// The Forgejo cache's state for `/metrics`; `None` when not configured.
-    pub fn cache_state(&self) -> Option<crate::upstream::CacheState> {
+    pub fn cache_state(&self) -> Option<crate::portal::upstream::CacheState> {
         self.upstream.as_ref().map(|(u, _)| u.cache_state())
     }
 
@@ -125,7 +125,7 @@ async fn activity(a: &Activity) -> Response<Body> {
 }
 
 fn body(
-    g: &crate::upstream::Good<Vec<Commit>>,
+    g: &crate::portal::upstream::Good<Vec<Commit>>,
     stale: bool,
     error: Option<Failure>,
     url: &str,

@@ -12,8 +12,8 @@ use kitestacks_metrics::{
 };
 use utoipa::OpenApi;
 
-use crate::status::{ProbeError, ProbeState, ServiceStatus, StatusResponse};
-use crate::{activity, metrics, portal, status, weather};
+use crate::portal::probe::{ProbeError, ProbeState, ServiceStatus, StatusResponse};
+use crate::portal::{self, activity, host_metrics as metrics, probe as status, weather};
 
 /// The portal API's document.
 #[derive(OpenApi)]
