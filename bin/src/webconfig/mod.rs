@@ -21,7 +21,7 @@
 //!   (not e-mail SANs) and needs a verifying `client_auth_type`;
 //! - `rate_limit` (newer exporter-toolkit) is not implemented and is refused as unknown.
 //!
-//! [`auth`] holds basic auth and the response headers, [`tls`] the TLS side; this module
+//! [`auth`] holds basic auth and the response headers, `tls` the TLS side; this module
 //! parses and validates the YAML.
 
 use std::fmt;
