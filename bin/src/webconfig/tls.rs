@@ -276,17 +276,10 @@ fn client_verifier(
              RequireAndVerifyClientCert (got {auth:?})"
         ));
     }
-    let algs = provider.signature_verification_algorithms;
-    let inner: Arc<dyn ClientCertVerifier> = match auth {
+    let (verify, mandatory) = match auth {
         "NoClientCert" => return Ok(None),
-        "RequestClientCert" => Arc::new(AnyClientCert {
-            mandatory: false,
-            algs,
-        }),
-        "RequireAnyClientCert" | "RequireClientCert" => Arc::new(AnyClientCert {
-            mandatory: true,
-            algs,
-        }),
+        "RequestClientCert" => (None, false),
+        "RequireAnyClientCert" | "RequireClientCert" => (None, true),
         _ => {
             let Some(ca) = ca else {
                 return invalid(format!("{P}client_ca_file: missing"));
@@ -308,45 +301,86 @@ fn client_verifier(
             } else {
                 b
             };
-            b.build()
-                .map_err(|e| Invalid(format!("{P}client_ca_file: {e}")))?
+            let verifier = b
+                .build()
+                .map_err(|e| Invalid(format!("{P}client_ca_file: {e}")))?;
+            (Some(verifier), false)
         }
     };
-    if sans.is_empty() {
-        Ok(Some(inner))
-    } else {
-        Ok(Some(Arc::new(AllowedSans {
-            inner,
-            allowed: sans.to_vec(),
-        })))
-    }
+    Ok(Some(Arc::new(ClientCerts {
+        verify,
+        mandatory,
+        allowed_sans: sans.to_vec(),
+        algs: provider.signature_verification_algorithms,
+    })))
 }
 
-/// Asks for a client certificate and accepts any (Go's RequestClientCert and
-/// RequireAnyClientCert), still checking the handshake signature.
+/// The client certificate check of a `client_auth_type`. Go's RequestClientCert and
+/// RequireAnyClientCert ask for a certificate and accept any (`verify` is `None`); the
+/// verifying types check it against the client CAs, and with `client_allowed_sans` a
+/// verified certificate must also carry one of them. The handshake signature is always
+/// checked, with the provider's algorithms (as rustls's WebPKI verifier does).
 #[derive(Debug)]
-struct AnyClientCert {
+struct ClientCerts {
+    /// WebPKI verification against the client CAs; `None`: any certificate is accepted.
+    verify: Option<Arc<dyn ClientCertVerifier>>,
+    /// Whether a certificate is required when `verify` is `None` (else it says).
     mandatory: bool,
+    /// `client_allowed_sans`; empty: any verified certificate.
+    allowed_sans: Vec<String>,
     algs: WebPkiSupportedAlgorithms,
 }
 
-impl ClientCertVerifier for AnyClientCert {
+impl ClientCerts {
+    fn has_allowed_san(&self, der: &CertificateDer<'_>) -> bool {
+        let Ok(cert) = webpki::EndEntityCert::try_from(der) else {
+            return false;
+        };
+        let dns: Vec<&str> = cert.valid_dns_names().collect();
+        let uris: Vec<&str> = cert.valid_uri_names().collect();
+        self.allowed_sans.iter().any(|a| {
+            if let Ok(ip) = a.parse::<std::net::IpAddr>() {
+                return cert
+                    .verify_is_valid_for_subject_name(&rustls::pki_types::ServerName::IpAddress(
+                        ip.into(),
+                    ))
+                    .is_ok();
+            }
+            dns.iter().any(|d| d.eq_ignore_ascii_case(a)) || uris.contains(&a.as_str())
+        })
+    }
+}
+
+impl ClientCertVerifier for ClientCerts {
     fn offer_client_auth(&self) -> bool {
         true
     }
     fn client_auth_mandatory(&self) -> bool {
-        self.mandatory
+        self.verify
+            .as_ref()
+            .map_or(self.mandatory, |v| v.client_auth_mandatory())
     }
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        &[]
+        self.verify.as_ref().map_or(&[], |v| v.root_hint_subjects())
     }
     fn verify_client_cert(
         &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _now: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        Ok(ClientCertVerified::assertion())
+        let Some(verify) = &self.verify else {
+            return Ok(ClientCertVerified::assertion());
+        };
+        let ok = verify.verify_client_cert(end_entity, intermediates, now)?;
+        if self.allowed_sans.is_empty() || self.has_allowed_san(end_entity) {
+            Ok(ok)
+        } else {
+            tracing::debug!("client certificate has none of the allowed SANs");
+            Err(rustls::Error::General(
+                "could not find allowed SANs in client cert".into(),
+            ))
+        }
     }
     fn verify_tls12_signature(
         &self,
@@ -366,82 +400,6 @@ impl ClientCertVerifier for AnyClientCert {
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algs.supported_schemes()
-    }
-}
-
-/// A verified client certificate must also carry one of the allowed SANs.
-#[derive(Debug)]
-struct AllowedSans {
-    inner: Arc<dyn ClientCertVerifier>,
-    allowed: Vec<String>,
-}
-
-impl AllowedSans {
-    fn matches(&self, der: &CertificateDer<'_>) -> bool {
-        let Ok(cert) = webpki::EndEntityCert::try_from(der) else {
-            return false;
-        };
-        let dns: Vec<&str> = cert.valid_dns_names().collect();
-        let uris: Vec<&str> = cert.valid_uri_names().collect();
-        self.allowed.iter().any(|a| {
-            if let Ok(ip) = a.parse::<std::net::IpAddr>() {
-                return cert
-                    .verify_is_valid_for_subject_name(&rustls::pki_types::ServerName::IpAddress(
-                        ip.into(),
-                    ))
-                    .is_ok();
-            }
-            dns.iter().any(|d| d.eq_ignore_ascii_case(a)) || uris.contains(&a.as_str())
-        })
-    }
-}
-
-impl ClientCertVerifier for AllowedSans {
-    fn offer_client_auth(&self) -> bool {
-        self.inner.offer_client_auth()
-    }
-    fn client_auth_mandatory(&self) -> bool {
-        self.inner.client_auth_mandatory()
-    }
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
-    }
-    fn verify_client_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        now: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        let ok = self
-            .inner
-            .verify_client_cert(end_entity, intermediates, now)?;
-        if self.matches(end_entity) {
-            Ok(ok)
-        } else {
-            tracing::debug!("client certificate has none of the allowed SANs");
-            Err(rustls::Error::General(
-                "could not find allowed SANs in client cert".into(),
-            ))
-        }
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }
 
