@@ -32,6 +32,7 @@ pub mod weather;
 use activity::Activity;
 use cors::Cors;
 use host_metrics::Metrics;
+use openapi::OPENAPI_PATH;
 use probe::Status;
 use routes::Route;
 use static_files::StaticDir;
@@ -41,8 +42,6 @@ use weather::CurrentWeather;
 use crate::response;
 use crate::server::Body;
 use crate::webconfig::{Access, Verdict, WebConfig};
-
-pub use openapi::OPENAPI_PATH;
 
 /// The portal API. Cheap to clone: a handle on shared, immutable state.
 #[derive(Clone)]
