@@ -3,6 +3,8 @@
 
 use regex::Regex;
 
+use crate::collector::Options;
+use crate::collector::options::Flag;
 use crate::error::Error;
 use crate::filters::compile;
 
@@ -56,6 +58,24 @@ impl DeviceFilter {
             }
         }
         Self::new((exclude.0, exclude_pattern), (include.0, include_pattern))
+    }
+
+    /// [`DeviceFilter::new`] from two string flags of the option table and their values
+    /// in `o` (an absent pattern is the empty one).
+    pub(crate) fn of(o: &Options, exclude: &Flag, include: &Flag) -> Result<Self, Error> {
+        let text = |f: &Flag| f.text(o).unwrap_or("");
+        Self::new((exclude.name, text(exclude)), (include.name, text(include)))
+    }
+
+    /// [`DeviceFilter::exclusive`] from two string flags of the option table: the default
+    /// exclusion is the exclude flag's default.
+    pub(crate) fn exclusive_of(o: &Options, exclude: &Flag, include: &Flag) -> Result<Self, Error> {
+        let defaults = Options::default();
+        Self::exclusive(
+            (exclude.name, exclude.text(o).unwrap_or("")),
+            exclude.text(&defaults).unwrap_or(""),
+            (include.name, include.text(o)),
+        )
     }
 
     /// Whether `name` is left out: it matches the exclude pattern, or there is an include
