@@ -24,11 +24,7 @@ pub const DEFINITION: Definition = Definition {
 };
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
-    let filter = DeviceFilter::exclusive_of(
-        o,
-        &flag::DISKSTATS_DEVICE_EXCLUDE,
-        &flag::DISKSTATS_DEVICE_INCLUDE,
-    )?;
+    let filter = DeviceFilter::exclusive_of(o, &flag::DISKSTATS_DEVICE_EXCLUDE)?;
     Ok(Box::new(Diskstats {
         filter,
         file: None,

@@ -28,16 +28,8 @@ pub const DEFINITION: Definition = Definition {
 };
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
-    let mount_points = DeviceFilter::exclusive_of(
-        o,
-        &flag::FILESYSTEM_MOUNT_POINTS_EXCLUDE,
-        &flag::FILESYSTEM_MOUNT_POINTS_INCLUDE,
-    )?;
-    let fs_types = DeviceFilter::exclusive_of(
-        o,
-        &flag::FILESYSTEM_FS_TYPES_EXCLUDE,
-        &flag::FILESYSTEM_FS_TYPES_INCLUDE,
-    )?;
+    let mount_points = DeviceFilter::exclusive_of(o, &flag::FILESYSTEM_MOUNT_POINTS_EXCLUDE)?;
+    let fs_types = DeviceFilter::exclusive_of(o, &flag::FILESYSTEM_FS_TYPES_EXCLUDE)?;
     Ok(Box::new(Filesystem {
         mount_points,
         fs_types,

@@ -42,11 +42,7 @@ pub const DEFINITION: Definition = Definition {
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
     // No default exclusion: giving both patterns is an error.
-    let filter = DeviceFilter::exclusive_of(
-        o,
-        &flag::NETDEV_DEVICE_EXCLUDE,
-        &flag::NETDEV_DEVICE_INCLUDE,
-    )?;
+    let filter = DeviceFilter::exclusive_of(o, &flag::NETDEV_DEVICE_EXCLUDE)?;
     Ok(Box::new(NetDevCollector {
         filter,
         file: None,
