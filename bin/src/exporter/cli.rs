@@ -1,6 +1,8 @@
 //! `kitestacks-exporter`'s flags: node_exporter's names, defaults and kingpin semantics
 //! (`--collector.<name>` / `--no-collector.<name>`, the last one given wins; `--no-` forms
-//! of every boolean), so an existing node_exporter command line works unchanged.
+//! of every boolean), so an existing node_exporter command line works unchanged. The
+//! collector options are registered, documented, mapped into [`Options`] and checked for
+//! exclusive pairs from one table, [`kitestacks_metrics::collector::options::FLAGS`].
 
 use std::net::{Ipv6Addr, SocketAddr};
 use std::path::PathBuf;

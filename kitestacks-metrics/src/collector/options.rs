@@ -1,4 +1,4 @@
-//! The collectors' flags as one table, [`FLAGS`]: name, kind, help, the [`Options`] field each sets and its exclusive partner.
+//! The collectors' flag table, [`FLAGS`]: name, kind, help, [`Options`] field, exclusive partner.
 //!
 //! Everything about a collector option that is not its value lives in its row here, the
 //! way ripgrep's `FLAGS` list works: the exporter binary registers, documents, maps and
