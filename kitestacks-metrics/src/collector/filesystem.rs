@@ -11,13 +11,13 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use crate::collector::device_filter::DeviceFilter;
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::mountinfo::{self, Mount};
 use crate::roots::Roots;
 use crate::source::TextFile;
-use crate::{DEFAULT_FS_TYPES_EXCLUDE, DEFAULT_MOUNT_POINTS_EXCLUDE};
 
 /// Its definition.
 pub const DEFINITION: Definition = Definition {
@@ -28,28 +28,8 @@ pub const DEFINITION: Definition = Definition {
 };
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
-    let mount_points = DeviceFilter::exclusive(
-        (
-            "collector.filesystem.mount-points-exclude",
-            &o.filesystem_mount_points_exclude,
-        ),
-        DEFAULT_MOUNT_POINTS_EXCLUDE,
-        (
-            "collector.filesystem.mount-points-include",
-            o.filesystem_mount_points_include.as_deref(),
-        ),
-    )?;
-    let fs_types = DeviceFilter::exclusive(
-        (
-            "collector.filesystem.fs-types-exclude",
-            &o.filesystem_fs_types_exclude,
-        ),
-        DEFAULT_FS_TYPES_EXCLUDE,
-        (
-            "collector.filesystem.fs-types-include",
-            o.filesystem_fs_types_include.as_deref(),
-        ),
-    )?;
+    let mount_points = DeviceFilter::exclusive_of(o, &flag::FILESYSTEM_MOUNT_POINTS_EXCLUDE)?;
+    let fs_types = DeviceFilter::exclusive_of(o, &flag::FILESYSTEM_FS_TYPES_EXCLUDE)?;
     Ok(Box::new(Filesystem {
         mount_points,
         fs_types,

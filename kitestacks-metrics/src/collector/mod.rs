@@ -50,6 +50,7 @@ mod netstat;
 mod nfs;
 mod nfsd;
 mod nvme;
+pub mod options;
 mod os;
 mod powersupplyclass;
 mod pressure;
@@ -185,7 +186,9 @@ pub const COLLECTORS: &[Definition] = &[
     zoneinfo::DEFINITION,
 ];
 
-/// The per-collector options, with node_exporter's flag names and defaults.
+/// The per-collector options, with node_exporter's flag names and defaults. Each field
+/// but `cpufreq_enabled` is set by one flag of [`options::FLAGS`], which names, documents
+/// and parses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// `--collector.arp.device-include`.
@@ -218,6 +221,9 @@ pub struct Options {
     pub filesystem_fs_types_exclude: String,
     /// `--collector.filesystem.fs-types-include`.
     pub filesystem_fs_types_include: Option<String>,
+    /// `--collector.filesystem.mount-timeout` (default 5 s): how long a mount's `statfs`
+    /// may take before the mount is reported as failing.
+    pub filesystem_mount_timeout: std::time::Duration,
     /// `--collector.hwmon.chip-include`.
     pub hwmon_chip_include: Option<String>,
     /// `--collector.hwmon.chip-exclude`.
@@ -294,6 +300,7 @@ impl Default for Options {
             filesystem_mount_points_include: None,
             filesystem_fs_types_exclude: crate::DEFAULT_FS_TYPES_EXCLUDE.to_owned(),
             filesystem_fs_types_include: None,
+            filesystem_mount_timeout: std::time::Duration::from_secs(5),
             hwmon_chip_include: None,
             hwmon_chip_exclude: None,
             hwmon_sensor_include: None,
