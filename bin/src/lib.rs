@@ -1,14 +1,16 @@
 //! kitestacks: the service binaries' shared code. This is the only crate that knows
 //! hyper, flags, signals, exit codes and the logging setup.
 //!
-//! - [`server`]: the one server loop both binaries use (limits, timeouts, graceful
-//!   shutdown, panics answered as 500).
-//! - [`portal::Portal`]: the portal API's routes; [`Portal::handle`](portal::Portal::handle)
-//!   answers a request without a socket, which is how the tests drive it.
-//! - [`openapi`]: the generated OpenAPI 3.1 document.
-//! - [`cli`]: the `kitestacks-portal` flags and the logging setup.
+//! Two wings, one per binary, over a shared floor:
+//! - [`portal`]: the portal API of `kitestacks-portal` ([`portal::Portal`], its route
+//!   table [`portal::routes`], its flags [`portal::cli`], the OpenAPI document
+//!   [`portal::openapi`]). [`Portal::handle`](portal::Portal::handle) answers a request
+//!   without a socket, which is how the tests drive it.
 //! - [`exporter`]: the node-exporter-compatible `/metrics` endpoint of
 //!   `kitestacks-exporter`, with node_exporter's flags ([`exporter::cli`]).
+//! - Shared by both: [`server`] (the one server loop: limits, timeouts, graceful
+//!   shutdown, panics answered as 500), [`response`], [`webconfig`] (the exporter-toolkit
+//!   web config: TLS, basic auth, headers), [`resident`] and [`logging`].
 //!
 //! ```
 //! use kitestacks::portal::Portal;
@@ -21,19 +23,10 @@
 //! assert_eq!(resp.status(), 200);
 //! ```
 
-pub mod activity;
-pub mod cli;
-mod cors;
 pub mod exporter;
-pub mod metrics;
-pub mod openapi;
-mod page;
+pub mod logging;
 pub mod portal;
 pub mod resident;
 pub mod response;
 pub mod server;
-mod static_files;
-pub mod status;
-pub mod upstream;
-pub mod weather;
 pub mod webconfig;

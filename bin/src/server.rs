@@ -87,21 +87,6 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Serves `handler` on `listener` until `shutdown` resolves, then stops accepting,
-/// asks every connection to finish (HTTP/2 GOAWAY, HTTP/1 close after the current
-/// request) and waits at most `limits.shutdown_grace` for them.
-pub async fn serve<H, F>(
-    listener: TcpListener,
-    limits: Limits,
-    handler: H,
-    shutdown: impl Future<Output = ()>,
-) where
-    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<Body>> + Send + 'static,
-{
-    serve_with(listener, limits, Transport::default(), handler, shutdown).await;
-}
-
 /// How connections are carried: plain TCP or TLS, HTTP/2 offered or not.
 #[derive(Clone, Default)]
 pub struct Transport {
@@ -112,7 +97,10 @@ pub struct Transport {
     pub http1_only: bool,
 }
 
-/// [`serve`], over the given [`Transport`].
+/// The one server loop of both binaries: serves `handler` on `listener` over `transport`
+/// until `shutdown` resolves, then stops accepting, asks every connection to finish
+/// (HTTP/2 GOAWAY, HTTP/1 close after the current request) and waits at most
+/// `limits.shutdown_grace` for them.
 pub async fn serve_with<H, F>(
     listener: TcpListener,
     limits: Limits,

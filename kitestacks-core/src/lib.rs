@@ -39,3 +39,8 @@ pub use registry::{
     Visibility,
 };
 pub use secret::Secret;
+
+/// The README's example, run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

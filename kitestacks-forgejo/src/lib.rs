@@ -62,3 +62,8 @@ pub use page::Page;
 pub use recent::MAX_REPOS_PER_CALL;
 pub use repository::{Repository, User};
 pub use version::{Flavor, ServerVersion};
+
+/// The README's example, run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

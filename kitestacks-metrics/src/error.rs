@@ -79,6 +79,24 @@ pub enum Error {
         /// The regex engine's message.
         message: String,
     },
+    /// Two flags that may not be given together were (node_exporter's message).
+    #[error("--{first} and --{second} are mutually exclusive")]
+    ExclusiveFlags {
+        /// One flag of the pair.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+    },
+    /// A flag's value is not of the flag's kind (a duration that does not parse).
+    #[error("--{flag}: {value:?} {message}")]
+    FlagValue {
+        /// The flag.
+        flag: &'static str,
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 impl Error {

@@ -55,3 +55,8 @@ pub use sample::{
     Temperature,
 };
 pub use sampler::{Sampler, busy_percent, rate};
+
+/// The README's example, run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -6,7 +6,6 @@
 //! - [`WttrProvider`] (`GET {base}/{location}?format=j1`) and [`OpenMeteoProvider`]
 //!   (`GET {base}/v1/forecast?latitude=…`), each with a builder for base URL, timeout and
 //!   user agent.
-//! - [`Cached`]: asks upstream at most once per time-to-live ([`RECOMMENDED_TTL`]).
 //! - [`Weather`] (with [`Today`], [`Condition`], [`Compass`], [`Provider`]): metric values
 //!   with their units in the field names, `Serialize` + `utoipa::ToSchema` for the portal.
 //! - [`Location`]: a place name or `latitude,longitude`, parsed from configuration text.
@@ -14,7 +13,11 @@
 //!
 //! wttr.in writes numbers as strings (`"-0"`), pads descriptions, and answers failures with
 //! 200 and plain text as often as with 500 or 503: every such answer becomes a specific
-//! [`Error`], never a panic or a made-up number. This crate knows nothing of HTTP servers.
+//! [`Error`], never a panic or a made-up number. This crate knows nothing of HTTP servers,
+//! and it does not cache: wttr.in renews its data only every 10 to 45 minutes and
+//! Open-Meteo's current values move in 15-minute steps, so ask at most every 15 minutes.
+//! The portal puts each provider behind its one upstream cache (single flight,
+//! stale-on-error, back-off), shared with Forgejo.
 //!
 //! ```
 //! use kitestacks_weather::{Condition, ErrorKind, Location, OpenMeteoProvider};
@@ -40,13 +43,13 @@
 //! use std::sync::Arc;
 //! use std::time::Duration;
 //!
-//! use kitestacks_weather::{Cached, RECOMMENDED_TTL, WeatherProvider, WttrProvider};
+//! use kitestacks_weather::{WeatherProvider, WttrProvider};
 //!
 //! # async fn demo() -> Result<(), kitestacks_weather::Error> {
 //! let wttr = WttrProvider::builder("Berlin".parse()?)
 //!     .timeout(Duration::from_secs(10))
 //!     .build()?;
-//! let provider: Arc<dyn WeatherProvider> = Arc::new(Cached::new(wttr, RECOMMENDED_TTL));
+//! let provider: Arc<dyn WeatherProvider> = Arc::new(wttr);
 //! match provider.current().await {
 //!     Ok(w) => println!("{}: {} °C, {}", w.location, w.temperature_celsius, w.description),
 //!     Err(e) => eprintln!("no weather ({}): {e}", e.kind()),
@@ -55,7 +58,6 @@
 //! # }
 //! ```
 
-mod cache;
 mod clock;
 mod error;
 mod json;
@@ -66,7 +68,6 @@ mod upstream;
 mod weather;
 mod wttr;
 
-pub use cache::{Cached, RECOMMENDED_TTL};
 pub use error::{Error, ErrorKind};
 pub use location::Location;
 pub use open_meteo::{OpenMeteoBuilder, OpenMeteoProvider};
@@ -74,3 +75,8 @@ pub use provider::WeatherProvider;
 pub use upstream::{DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
 pub use weather::{Compass, Condition, Provider, Today, Weather};
 pub use wttr::{WttrBuilder, WttrProvider};
+
+/// The README's example, run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

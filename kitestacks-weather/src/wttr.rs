@@ -2,7 +2,7 @@
 //!
 //! wttr.in writes every value as a string (`"-0"`, `"Overcast "`), answers some failures
 //! with 200 and plain text and others with 500 or 503, sometimes sends nothing, and renews
-//! its data only every ~10 minutes (wrap the provider in [`crate::Cached`]).
+//! its data only every ~10 minutes (cache its answers: see the crate docs).
 
 use std::time::Duration;
 

@@ -14,7 +14,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
-    kitestacks::cli::init_exporter_logging(&args.log_level, &args.log_format);
+    kitestacks::logging::init_exporter(&args.log_level, &args.log_format);
     for c in &args.unimplemented {
         tracing::warn!(
             collector = c,

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kitestacks::cli::{Plan, PortalArgs, init_logging};
+use kitestacks::portal::cli::{Plan, PortalArgs};
 use kitestacks::portal::{self, Portal};
 use kitestacks::server;
 
@@ -13,7 +13,7 @@ async fn main() -> ExitCode {
         Plan::Exit(code) => return code,
         Plan::Serve(config, web) => (config, web),
     };
-    init_logging();
+    kitestacks::logging::init_portal();
     let run = async {
         let portal = Portal::new(&config)?.with_access(web.access());
         let background = tokio::spawn(portal.background());

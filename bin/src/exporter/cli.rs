@@ -1,12 +1,16 @@
 //! `kitestacks-exporter`'s flags: node_exporter's names, defaults and kingpin semantics
 //! (`--collector.<name>` / `--no-collector.<name>`, the last one given wins; `--no-` forms
-//! of every boolean), so an existing node_exporter command line works unchanged.
+//! of every boolean), so an existing node_exporter command line works unchanged. The
+//! collector options are registered, documented, mapped into [`Options`] and checked for
+//! exclusive pairs from one table, [`kitestacks_metrics::collector::options::FLAGS`].
 
 use std::net::{Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 
+use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use kitestacks_metrics::Roots;
+use kitestacks_metrics::collector::options::{self, FLAGS, Flag, Slot};
 use kitestacks_metrics::collector::{COLLECTORS, Context, Options};
 
 /// Every collector node_exporter knows, including those this exporter does not implement:
@@ -122,40 +126,119 @@ pub struct ExporterArgs {
     pub web_config_file: Option<PathBuf>,
 }
 
-fn bool_flag(cmd: Command, name: &'static str, help: &'static str) -> Command {
-    cmd.arg(
-        Arg::new(name)
-            .long(name)
+/// The exporter's own string flags: name, default, help.
+const TEXT_FLAGS: &[(&str, Option<&str>, &str)] = &[
+    (
+        "web.telemetry-path",
+        Some("/metrics"),
+        "Path under which to expose metrics.",
+    ),
+    (
+        "web.config.file",
+        None,
+        "Path to configuration file that can enable TLS or authentication (exporter-toolkit's format).",
+    ),
+    (
+        "web.max-requests",
+        Some("40"),
+        "Maximum number of parallel scrape requests. Use 0 to disable.",
+    ),
+    ("path.procfs", Some("/proc"), "procfs mountpoint."),
+    ("path.sysfs", Some("/sys"), "sysfs mountpoint."),
+    ("path.rootfs", Some("/"), "rootfs mountpoint."),
+    ("path.udev.data", Some("/run/udev/data"), "udev data path."),
+    (
+        "log.level",
+        Some("info"),
+        "Only log messages with the given severity or above. One of: [debug, info, warn, error]",
+    ),
+    (
+        "log.format",
+        Some("logfmt"),
+        "Output format of log messages. One of: [logfmt, json]",
+    ),
+];
+
+/// The exporter's own switches: name, help.
+const SWITCHES: &[(&str, &str)] = &[
+    (
+        "web.disable-exporter-metrics",
+        "Exclude metrics about the exporter itself (promhttp_*, process_*).",
+    ),
+    (
+        "collector.disable-defaults",
+        "Set all collectors to disabled by default.",
+    ),
+];
+
+/// node_exporter flags that take a value and change nothing here: name, help, hidden.
+const IGNORED_FLAGS: &[(&str, &str, bool)] = &[
+    (
+        "runtime.gomaxprocs",
+        "Accepted for node_exporter compatibility; ignored.",
+        true,
+    ),
+    (
+        "collector.filesystem.stat-workers",
+        "Accepted for compatibility; mounts are read in turn.",
+        false,
+    ),
+];
+
+/// `--name` and its hidden `--no-name` (kingpin's negation; the last one given wins),
+/// each under the aliases' names too.
+fn switch(name: &str, aliases: &'static [&'static str], help: String) -> [Arg; 2] {
+    [
+        Arg::new(name.to_owned())
+            .long(name.to_owned())
+            .aliases(aliases)
             .action(ArgAction::SetTrue)
             .help(help),
-    )
-    .arg(
         Arg::new(format!("no-{name}"))
             .long(format!("no-{name}"))
+            .aliases(aliases.iter().map(|a| format!("no-{a}")))
             .action(ArgAction::SetTrue)
             .hide(true),
-    )
+    ]
 }
 
-fn string_flag(
-    cmd: Command,
-    name: &'static str,
-    default: Option<&'static str>,
-    help: &'static str,
-) -> Command {
-    let mut arg = Arg::new(name)
+/// A flag taking a value.
+fn valued(name: &'static str, help: impl Into<String>) -> Arg {
+    Arg::new(name)
         .long(name)
         .value_name("VALUE")
-        .help(help)
-        .action(ArgAction::Set);
-    if let Some(d) = default {
-        arg = arg.default_value(d);
+        .action(ArgAction::Set)
+        .help(help.into())
+}
+
+/// The clap arguments of one row of the collector option table: its help carries the
+/// default of [`Options::default`], its aliases are hidden.
+fn option_args(flag: &'static Flag) -> Vec<Arg> {
+    let help = match flag.default_text() {
+        Some(d) => format!("{} [default: {d}]", flag.help),
+        None => flag.help.to_owned(),
+    };
+    match flag.slot {
+        Slot::Bool(_) => switch(flag.name, flag.aliases, help).into(),
+        Slot::Texts(_) => vec![
+            valued(flag.name, help)
+                .aliases(flag.aliases)
+                .action(ArgAction::Append)
+                .value_name("DIR"),
+        ],
+        Slot::Text(_) | Slot::OptionalText(_) | Slot::Duration(_) => {
+            vec![valued(flag.name, help).aliases(flag.aliases)]
+        }
     }
-    cmd.arg(arg)
 }
 
 /// The clap command (also used for `--help`).
 pub fn command() -> Command {
+    command_with(FLAGS)
+}
+
+/// The command with the collector options of `flags`.
+fn command_with(flags: &[&'static Flag]) -> Command {
     let mut cmd = Command::new("kitestacks-exporter")
         .version(env!("CARGO_PKG_VERSION"))
         .about(
@@ -169,275 +252,23 @@ pub fn command() -> Command {
                 .action(ArgAction::Append)
                 .default_value(":9100")
                 .help("Address on which to expose metrics and web interface (repeatable; ':9100' = all interfaces)."),
-        )
-        .arg(
-            Arg::new("runtime.gomaxprocs")
-                .long("runtime.gomaxprocs")
-                .value_name("N")
-                .hide(true)
-                .help("Accepted for node_exporter compatibility; ignored."),
         );
-    cmd = string_flag(
-        cmd,
-        "web.telemetry-path",
-        Some("/metrics"),
-        "Path under which to expose metrics.",
-    );
-    cmd = bool_flag(
-        cmd,
-        "web.disable-exporter-metrics",
-        "Exclude metrics about the exporter itself (promhttp_*, process_*).",
-    );
-    cmd = string_flag(
-        cmd,
-        "web.config.file",
-        None,
-        "Path to configuration file that can enable TLS or authentication (exporter-toolkit's format).",
-    );
-    cmd = string_flag(
-        cmd,
-        "web.max-requests",
-        Some("40"),
-        "Maximum number of parallel scrape requests. Use 0 to disable.",
-    );
-    cmd = bool_flag(
-        cmd,
-        "collector.disable-defaults",
-        "Set all collectors to disabled by default.",
-    );
-    cmd = string_flag(cmd, "path.procfs", Some("/proc"), "procfs mountpoint.");
-    cmd = string_flag(cmd, "path.sysfs", Some("/sys"), "sysfs mountpoint.");
-    cmd = string_flag(cmd, "path.rootfs", Some("/"), "rootfs mountpoint.");
-    cmd = string_flag(
-        cmd,
-        "path.udev.data",
-        Some("/run/udev/data"),
-        "udev data path.",
-    );
-    cmd = string_flag(
-        cmd,
-        "log.level",
-        Some("info"),
-        "Only log messages with the given severity or above. One of: [debug, info, warn, error]",
-    );
-    cmd = string_flag(
-        cmd,
-        "log.format",
-        Some("logfmt"),
-        "Output format of log messages. One of: [logfmt, json]",
-    );
-    cmd = bool_flag(
-        cmd,
-        "collector.cpu.guest",
-        "Enables metric node_cpu_guest_seconds_total (default: enabled).",
-    );
-    cmd = bool_flag(cmd, "collector.cpu.info", "Enables metric cpu_info.");
-    cmd = string_flag(
-        cmd,
-        "collector.cpu.info.flags-include",
-        None,
-        "Filter the `flags` field in cpuInfo with a value that must be a regular expression.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.cpu.info.bugs-include",
-        None,
-        "Filter the `bugs` field in cpuInfo with a value that must be a regular expression.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.diskstats.device-exclude",
-        None,
-        "Regexp of diskstats devices to exclude (mutually exclusive to device-include).",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.diskstats.device-include",
-        None,
-        "Regexp of diskstats devices to include (mutually exclusive to device-exclude).",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.filesystem.mount-points-exclude",
-        None,
-        "Regexp of mount points to exclude for filesystem collector.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.filesystem.mount-points-include",
-        None,
-        "Regexp of mount points to include for filesystem collector.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.filesystem.fs-types-exclude",
-        None,
-        "Regexp of filesystem types to exclude for filesystem collector.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.filesystem.fs-types-include",
-        None,
-        "Regexp of filesystem types to include for filesystem collector.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.filesystem.mount-timeout",
-        None,
-        "Accepted for compatibility; statfs is not timed out here.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.filesystem.stat-workers",
-        None,
-        "Accepted for compatibility; mounts are read in turn.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.hwmon.chip-include",
-        None,
-        "Regexp of hwmon chip to include.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.hwmon.chip-exclude",
-        None,
-        "Regexp of hwmon chip to exclude.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.hwmon.sensor-include",
-        None,
-        "Regexp of hwmon sensor to include.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.hwmon.sensor-exclude",
-        None,
-        "Regexp of hwmon sensor to exclude.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.infiniband.device-include",
-        None,
-        "Regexp of infiniband devices to include (mutually exclusive to device-exclude).",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.infiniband.device-exclude",
-        None,
-        "Regexp of infiniband devices to exclude (mutually exclusive to device-include).",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.interrupts.name-include",
-        None,
-        "Regexp of interrupts name to include (mutually exclusive to --collector.interrupts.name-exclude).",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.interrupts.name-exclude",
-        None,
-        "Regexp of interrupts name to exclude (mutually exclusive to --collector.interrupts.name-include).",
-    );
-    cmd = bool_flag(
-        cmd,
-        "collector.interrupts.include-zeros",
-        "Include interrupts that have a zero value (default: enabled).",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.ipvs.backend-labels",
-        None,
-        "Comma separated list for IPVS backend stats labels (default: all of local_address, \
-         local_port, remote_address, remote_port, proto, local_mark).",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.arp.device-include",
-        None,
-        "Regexp of arp devices to include (mutually exclusive to device-exclude).",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.arp.device-exclude",
-        None,
-        "Regexp of arp devices to exclude (mutually exclusive to device-include).",
-    );
-    cmd = bool_flag(
-        cmd,
-        "collector.bcache.priorityStats",
-        "Expose expensive priority stats.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.netclass.ignored-devices",
-        Some("^$"),
-        "Regexp of net devices to ignore for netclass collector.",
-    );
-    cmd = bool_flag(
-        cmd,
-        "collector.netclass.ignore-invalid-speed",
-        "Ignore devices where the speed is invalid.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.netdev.device-include",
-        None,
-        "Regexp of net devices to include (mutually exclusive to device-exclude).",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.netdev.device-exclude",
-        None,
-        "Regexp of net devices to exclude (mutually exclusive to device-include).",
-    );
-    cmd = bool_flag(
-        cmd,
-        "collector.netdev.address-info",
-        "Collect address-info for every device.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.netstat.fields",
-        None,
-        "Regexp of fields to return for netstat collector.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.powersupply.ignored-supplies",
-        Some("^$"),
-        "Regexp of power supplies to ignore for powersupplyclass collector.",
-    );
-    cmd = bool_flag(
-        cmd,
-        "collector.rapl.enable-zone-label",
-        "Enables service unit metric unit_start_time_seconds",
-    );
-    cmd = bool_flag(
-        cmd,
-        "collector.stat.softirq",
-        "Export softirq calls per vector.",
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.tapestats.ignored-devices",
-        Some("^$"),
-        "Regexp of devices to ignore for tapestats.",
-    );
-    cmd = cmd.arg(
-        Arg::new("collector.textfile.directory")
-            .long("collector.textfile.directory")
-            .value_name("DIR")
-            .action(ArgAction::Append)
-            .help("Directory to read text files with metrics from (repeatable)."),
-    );
-    cmd = string_flag(
-        cmd,
-        "collector.vmstat.fields",
-        None,
-        "Regexp of fields to return for vmstat collector.",
-    );
+    for (name, default, help) in TEXT_FLAGS {
+        let arg = valued(name, *help);
+        cmd = cmd.arg(match default {
+            Some(d) => arg.default_value(d),
+            None => arg,
+        });
+    }
+    for (name, help, hidden) in IGNORED_FLAGS {
+        cmd = cmd.arg(valued(name, *help).hide(*hidden));
+    }
+    for (name, help) in SWITCHES {
+        cmd = cmd.args(switch(name, &[], (*help).to_owned()));
+    }
+    for flag in flags {
+        cmd = cmd.args(option_args(flag));
+    }
     for name in NODE_EXPORTER_COLLECTORS {
         let implemented = COLLECTORS.iter().find(|d| d.name == *name);
         let help = match implemented {
@@ -453,20 +284,8 @@ pub fn command() -> Command {
                 "The {name} collector is not implemented; the flag is accepted and ignored."
             ),
         };
-        cmd = cmd
-            .arg(
-                Arg::new(format!("collector.{name}"))
-                    .long(format!("collector.{name}"))
-                    .action(ArgAction::SetTrue)
-                    .help(help)
-                    .hide(implemented.is_none()),
-            )
-            .arg(
-                Arg::new(format!("no-collector.{name}"))
-                    .long(format!("no-collector.{name}"))
-                    .action(ArgAction::SetTrue)
-                    .hide(true),
-            );
+        let [on, off] = switch(&format!("collector.{name}"), &[], help);
+        cmd = cmd.arg(on.hide(implemented.is_none())).arg(off);
     }
     cmd
 }
@@ -474,7 +293,11 @@ pub fn command() -> Command {
 /// Drops `--collector.<x>.<option>` flags of collectors this exporter does not implement
 /// (a node_exporter command line may carry them), returning them for a warning.
 fn split_unknown(args: Vec<String>, cmd: &Command) -> (Vec<String>, Vec<String>) {
-    let known = |flag: &str| cmd.get_arguments().any(|a| a.get_long() == Some(flag));
+    let known = |flag: &str| {
+        cmd.get_arguments().any(|a| {
+            a.get_long() == Some(flag) || a.get_all_aliases().is_some_and(|v| v.contains(&flag))
+        })
+    };
     let mut kept = Vec::with_capacity(args.len());
     let mut ignored = Vec::new();
     let mut iter = args.into_iter().peekable();
@@ -515,6 +338,26 @@ fn last_bool(m: &ArgMatches, name: &str, default: bool) -> bool {
     }
 }
 
+/// [`Options`] from the values of `flags` on the command line; the others keep their
+/// defaults.
+fn collector_options(
+    m: &ArgMatches,
+    flags: &[&Flag],
+) -> Result<Options, kitestacks_metrics::Error> {
+    let mut options = Options::default();
+    for flag in flags {
+        if let Slot::Bool(field) = flag.slot {
+            let value = (field.get_mut)(&mut options);
+            *value = last_bool(m, flag.name, *value);
+            continue;
+        }
+        for text in m.get_many::<String>(flag.name).into_iter().flatten() {
+            flag.set_text(&mut options, text)?;
+        }
+    }
+    Ok(options)
+}
+
 fn string(m: &ArgMatches, name: &str) -> Option<String> {
     m.get_one::<String>(name).cloned()
 }
@@ -538,7 +381,12 @@ impl ExporterArgs {
     /// Parses a command line (the first item is the program name). `Err` is clap's
     /// error (for `--help` and `--version` too): print it and exit with its code.
     pub fn parse_from(args: Vec<String>) -> Result<Self, clap::Error> {
-        let cmd = command();
+        Self::parse_with(args, FLAGS)
+    }
+
+    /// [`ExporterArgs::parse_from`] with the collector options of `flags`.
+    fn parse_with(args: Vec<String>, flags: &[&'static Flag]) -> Result<Self, clap::Error> {
+        let cmd = command_with(flags);
         let (args, ignored_flags) = split_unknown(args, &cmd);
         let mut cmd = cmd;
         let m = cmd.try_get_matches_from_mut(args)?;
@@ -571,104 +419,12 @@ impl ExporterArgs {
         }
         collectors.sort_unstable();
 
-        let defaults = Options::default();
-        let options = Options {
-            cpu_guest: last_bool(&m, "collector.cpu.guest", defaults.cpu_guest),
-            cpu_info: last_bool(&m, "collector.cpu.info", defaults.cpu_info),
-            arp_device_include: string(&m, "collector.arp.device-include"),
-            arp_device_exclude: string(&m, "collector.arp.device-exclude"),
-            bcache_priority_stats: last_bool(&m, "collector.bcache.priorityStats", false),
-            cpu_info_flags_include: string(&m, "collector.cpu.info.flags-include"),
-            cpu_info_bugs_include: string(&m, "collector.cpu.info.bugs-include"),
-            diskstats_device_exclude: string(&m, "collector.diskstats.device-exclude")
-                .unwrap_or(defaults.diskstats_device_exclude),
-            diskstats_device_include: string(&m, "collector.diskstats.device-include"),
-            filesystem_mount_points_exclude: string(
-                &m,
-                "collector.filesystem.mount-points-exclude",
-            )
-            .unwrap_or(defaults.filesystem_mount_points_exclude),
-            filesystem_mount_points_include: string(
-                &m,
-                "collector.filesystem.mount-points-include",
-            ),
-            filesystem_fs_types_exclude: string(&m, "collector.filesystem.fs-types-exclude")
-                .unwrap_or(defaults.filesystem_fs_types_exclude),
-            filesystem_fs_types_include: string(&m, "collector.filesystem.fs-types-include"),
-            filesystem_mount_timeout: defaults.filesystem_mount_timeout,
-            hwmon_chip_include: string(&m, "collector.hwmon.chip-include"),
-            hwmon_chip_exclude: string(&m, "collector.hwmon.chip-exclude"),
-            hwmon_sensor_include: string(&m, "collector.hwmon.sensor-include"),
-            hwmon_sensor_exclude: string(&m, "collector.hwmon.sensor-exclude"),
-            // Both may be given, as upstream allows (its help text notwithstanding).
-            infiniband_device_include: string(&m, "collector.infiniband.device-include"),
-            infiniband_device_exclude: string(&m, "collector.infiniband.device-exclude"),
-            interrupts_name_include: string(&m, "collector.interrupts.name-include"),
-            interrupts_name_exclude: string(&m, "collector.interrupts.name-exclude"),
-            interrupts_include_zeros: last_bool(
-                &m,
-                "collector.interrupts.include-zeros",
-                defaults.interrupts_include_zeros,
-            ),
-            ipvs_backend_labels: string(&m, "collector.ipvs.backend-labels")
-                .unwrap_or(defaults.ipvs_backend_labels),
-            netclass_ignored_devices: string(&m, "collector.netclass.ignored-devices")
-                .unwrap_or(defaults.netclass_ignored_devices),
-            netclass_ignore_invalid_speed: last_bool(
-                &m,
-                "collector.netclass.ignore-invalid-speed",
-                false,
-            ),
-            netdev_device_include: string(&m, "collector.netdev.device-include"),
-            netdev_device_exclude: string(&m, "collector.netdev.device-exclude"),
-            netdev_address_info: last_bool(&m, "collector.netdev.address-info", false),
-            netstat_fields: string(&m, "collector.netstat.fields")
-                .unwrap_or(defaults.netstat_fields),
-            powersupply_ignored_supplies: string(&m, "collector.powersupply.ignored-supplies")
-                .unwrap_or(defaults.powersupply_ignored_supplies),
-            rapl_enable_zone_label: last_bool(&m, "collector.rapl.enable-zone-label", false),
-            stat_softirq: last_bool(&m, "collector.stat.softirq", false),
-            tapestats_ignored_devices: string(&m, "collector.tapestats.ignored-devices")
-                .unwrap_or(defaults.tapestats_ignored_devices),
-            textfile_directories: m
-                .get_many::<String>("collector.textfile.directory")
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect(),
-            vmstat_fields: string(&m, "collector.vmstat.fields").unwrap_or(defaults.vmstat_fields),
-            // node_exporter's cpu collector reports /proc/cpuinfo frequencies only when
-            // the cpufreq collector is on.
-            cpufreq_enabled: collectors.contains(&"cpufreq"),
-        };
-        for (a, b) in [
-            (
-                "collector.arp.device-exclude",
-                "collector.arp.device-include",
-            ),
-            (
-                "collector.diskstats.device-exclude",
-                "collector.diskstats.device-include",
-            ),
-            (
-                "collector.netdev.device-exclude",
-                "collector.netdev.device-include",
-            ),
-            (
-                "collector.filesystem.mount-points-exclude",
-                "collector.filesystem.mount-points-include",
-            ),
-            (
-                "collector.filesystem.fs-types-exclude",
-                "collector.filesystem.fs-types-include",
-            ),
-        ] {
-            let explicit =
-                |id: &str| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
-            if explicit(a) && explicit(b) {
-                return Err(invalid(format!("--{a} and --{b} are mutually exclusive")));
-            }
-        }
+        let explicit = |f: &Flag| m.value_source(f.name) == Some(ValueSource::CommandLine);
+        options::check_exclusive(flags, explicit).map_err(|e| invalid(e.to_string()))?;
+        let mut options = collector_options(&m, flags).map_err(|e| invalid(e.to_string()))?;
+        // node_exporter's cpu collector reports /proc/cpuinfo frequencies only when the
+        // cpufreq collector is on.
+        options.cpufreq_enabled = collectors.contains(&"cpufreq");
         let path = |id: &str| PathBuf::from(string(&m, id).unwrap_or_default());
         let context = Context {
             roots: Roots {
@@ -869,5 +625,143 @@ mod tests {
         );
         assert!(bad(&["--log.level=chatty"]).contains("log.level"));
         assert!(bad(&["--frobnicate"]).contains("frobnicate"));
+    }
+
+    fn bad(args: &[&str]) -> String {
+        let mut v = vec!["kitestacks-exporter".to_owned()];
+        v.extend(args.iter().map(|s| (*s).to_owned()));
+        ExporterArgs::parse_from(v).unwrap_err().to_string()
+    }
+
+    /// `Options`' fields and their values as `{:#?}` writes them.
+    fn fields(o: &Options) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for line in format!("{o:#?}").lines().skip(1) {
+            match line.strip_prefix("    ").and_then(|l| l.split_once(": ")) {
+                Some((name, value)) if !name.starts_with(' ') => {
+                    out.push((name.to_owned(), value.to_owned()));
+                }
+                _ => out.last_mut().unwrap().1.push_str(line.trim()),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_option_flag_is_registered_with_its_help_and_default() {
+        let help = command().render_long_help().to_string();
+        for flag in FLAGS {
+            assert!(help.contains(&format!("--{}", flag.name)), "{}", flag.name);
+            assert!(help.contains(flag.help), "{}: {help}", flag.name);
+            if let Some(d) = flag.default_text() {
+                assert!(
+                    help.contains(&format!("{} [default: {d}]", flag.help)),
+                    "{}",
+                    flag.name
+                );
+            }
+        }
+        assert!(help.contains("[default: 5s]"));
+        assert!(
+            !help.contains("--no-collector.cpu.guest"),
+            "negations are hidden"
+        );
+    }
+
+    #[test]
+    fn each_option_flag_sets_its_own_field_and_no_other() {
+        let defaults = fields(&Options::default());
+        for flag in FLAGS {
+            let arg = match flag.slot {
+                Slot::Bool(f) if *(f.get)(&Options::default()) => format!("--no-{}", flag.name),
+                Slot::Bool(_) => format!("--{}", flag.name),
+                Slot::Duration(_) => format!("--{}=1234ms", flag.name),
+                _ => format!("--{}=probe", flag.name),
+            };
+            let options = parse(&[&arg]).options;
+            let changed: Vec<(String, String)> = fields(&options)
+                .into_iter()
+                .filter(|f| !defaults.contains(f))
+                .collect();
+            assert_eq!(changed.len(), 1, "{arg}: {changed:?}");
+            let (field, value) = &changed[0];
+            assert_eq!(field, flag.field(), "{arg}");
+            let expected = match flag.slot {
+                Slot::Bool(_) => "",
+                Slot::Duration(_) => "1.234s",
+                _ => "\"probe\"",
+            };
+            assert!(value.contains(expected), "{arg}: {value}");
+        }
+    }
+
+    #[test]
+    fn both_flags_of_an_exclusive_pair_are_refused_by_name() {
+        let pairs: Vec<_> = FLAGS
+            .iter()
+            .filter_map(|f| f.exclusive_with.map(|o| (f.name, o.name)))
+            .collect();
+        assert!(!pairs.is_empty());
+        for (a, b) in pairs {
+            let e = bad(&[&format!("--{b}=x"), &format!("--{a}"), "y"]);
+            assert!(
+                e.contains(&format!("--{a} and --{b} are mutually exclusive")),
+                "{e}"
+            );
+            parse(&[&format!("--{a}=y")]);
+            parse(&[&format!("--{b}=x")]);
+        }
+    }
+
+    #[test]
+    fn mount_timeout_takes_a_go_duration() {
+        let timeout = |args: &[&str]| parse(args).options.filesystem_mount_timeout;
+        assert_eq!(timeout(&[]), std::time::Duration::from_secs(5));
+        assert_eq!(
+            timeout(&["--collector.filesystem.mount-timeout=500ms"]),
+            std::time::Duration::from_millis(500)
+        );
+        assert_eq!(
+            timeout(&["--collector.filesystem.mount-timeout", "1m"]),
+            std::time::Duration::from_secs(60)
+        );
+        let e = bad(&["--collector.filesystem.mount-timeout=soon"]);
+        assert!(
+            e.contains("--collector.filesystem.mount-timeout: \"soon\" is not a duration"),
+            "{e}"
+        );
+        assert!(bad(&["--collector.filesystem.mount-timeout=5"]).contains("without a unit"));
+    }
+
+    #[test]
+    fn a_row_alias_is_the_flag_under_another_name() {
+        const OLD_EXCLUDE: Flag = options::FILESYSTEM_MOUNT_POINTS_EXCLUDE
+            .aliases(&["collector.filesystem.ignored-mount-points"]);
+        const OLD_SWITCH: Flag = options::STAT_SOFTIRQ.aliases(&["collector.stat.old-softirq"]);
+        let parse = |args: &[&str]| {
+            let mut v = vec!["kitestacks-exporter".to_owned()];
+            v.extend(args.iter().map(|s| (*s).to_owned()));
+            // A partner of an exclusive pair is always a row of the same table.
+            let table = [
+                &OLD_EXCLUDE,
+                &options::FILESYSTEM_MOUNT_POINTS_INCLUDE,
+                &OLD_SWITCH,
+            ];
+            ExporterArgs::parse_with(v, &table).unwrap()
+        };
+        let a = parse(&[
+            "--collector.filesystem.ignored-mount-points=^/x",
+            "--collector.stat.old-softirq",
+        ]);
+        assert!(a.ignored_flags.is_empty(), "{:?}", a.ignored_flags);
+        assert_eq!(a.options.filesystem_mount_points_exclude, "^/x");
+        assert!(a.options.stat_softirq);
+        let a = parse(&[
+            "--collector.stat.softirq",
+            "--no-collector.stat.old-softirq",
+        ]);
+        assert!(!a.options.stat_softirq);
+        let help = command_with(&[&OLD_EXCLUDE]).render_long_help().to_string();
+        assert!(!help.contains("ignored-mount-points"), "aliases are hidden");
     }
 }

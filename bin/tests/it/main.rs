@@ -12,5 +12,6 @@ mod routes;
 mod schema;
 mod server;
 mod status;
+mod tidy;
 mod upstreams;
 mod webconfig;

@@ -55,17 +55,7 @@ async fn metrics_of_the_live_host_conform_to_the_schema() {
     let errors = check_response(&doc, "/api/metrics", "200", &v);
     assert!(errors.is_empty(), "{errors:#?}");
 
-    for part in [
-        "host",
-        "cpu",
-        "load",
-        "memory",
-        "swap",
-        "filesystems",
-        "disks",
-        "network",
-        "temperatures",
-    ] {
+    for part in kitestacks::portal::host_metrics::PARTS {
         let path = format!("/api/metrics/{part}");
         let r = call(&p, "GET", &path, &[]).await;
         assert_eq!(r.status, 200, "{path}");

@@ -50,9 +50,13 @@ async fn start(portal: Portal, limits: Limits) -> Running {
             portal.handle(req).await
         }
     };
-    let task = tokio::spawn(server::serve(listener, limits, handler, async {
+    let shutdown = async {
         let _ = rx.await;
-    }));
+    };
+    let plain = server::Transport::default();
+    let task = tokio::spawn(server::serve_with(
+        listener, limits, plain, handler, shutdown,
+    ));
     Running {
         addr,
         stop: Some(tx),

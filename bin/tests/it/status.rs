@@ -181,7 +181,7 @@ async fn probes_send_the_portal_user_agent_and_only_to_the_registry() {
     p.probe_now().await;
     // ok, login, broken, hangs (the TLS probe fails before a request is parsed).
     assert!(fake.hits() >= before + 4);
-    assert!(kitestacks::status::USER_AGENT.starts_with("kitestacks-portal/"));
+    assert!(kitestacks::portal::probe::USER_AGENT.starts_with("kitestacks-portal/"));
 }
 
 /// Every line of the text format: `# HELP`/`# TYPE` pairs, then `name{labels} value`.

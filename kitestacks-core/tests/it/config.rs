@@ -79,6 +79,11 @@ fn the_default_has_the_eleven_public_services_on_the_base_domain() {
     ] {
         assert!(internal.contains(&id), "internal service {id} missing");
     }
+    // Flux is the homelab's GitOps controller (it deploys what lands in Forgejo), not an
+    // application a visitor opens.
+    let flux = c.registry.service("flux").unwrap();
+    assert_eq!(flux.category, Category::Infrastructure);
+    assert!(flux.description.contains("GitOps"), "{}", flux.description);
     let grafana = c.registry.service("grafana").unwrap();
     assert_eq!(grafana.category, Category::Monitoring);
     assert_eq!(grafana.auth, AuthMethod::Oidc);

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::collector::device_filter::DeviceFilter;
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
@@ -19,15 +20,10 @@ pub const DEFINITION: Definition = Definition {
 };
 
 fn build(options: &Options) -> Result<Box<dyn Collector>, Error> {
-    let filter = DeviceFilter::new(
-        (
-            "collector.arp.device-exclude",
-            options.arp_device_exclude.as_deref().unwrap_or(""),
-        ),
-        (
-            "collector.arp.device-include",
-            options.arp_device_include.as_deref().unwrap_or(""),
-        ),
+    let filter = DeviceFilter::of(
+        options,
+        &flag::ARP_DEVICE_EXCLUDE,
+        &flag::ARP_DEVICE_INCLUDE,
     )?;
     Ok(Box::new(Arp { file: None, filter }))
 }

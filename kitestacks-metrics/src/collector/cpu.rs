@@ -9,6 +9,7 @@ use std::path::Path;
 use regex::Regex;
 
 use crate::collector::attr;
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
@@ -41,11 +42,8 @@ const USER_HZ: f64 = 100.0;
 const JUMP_BACK_SECONDS: f64 = 3.0;
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
-    let flags_include = compile(
-        "cpu.info.flags-include",
-        o.cpu_info_flags_include.as_deref(),
-    )?;
-    let bugs_include = compile("cpu.info.bugs-include", o.cpu_info_bugs_include.as_deref())?;
+    let flags_include = flag::CPU_INFO_FLAGS_INCLUDE.optional_regex(o)?;
+    let bugs_include = flag::CPU_INFO_BUGS_INCLUDE.optional_regex(o)?;
     // Setting either filter turns the info metrics on, as node_exporter does.
     let info = o.cpu_info || flags_include.is_some() || bugs_include.is_some();
     Ok(Box::new(Cpu {
@@ -61,17 +59,6 @@ fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
         buf: attr::Attrs::default(),
         cpu_dirs: None,
     }))
-}
-
-fn compile(what: &'static str, pattern: Option<&str>) -> Result<Option<Regex>, Error> {
-    match pattern {
-        None | Some("") => Ok(None),
-        Some(p) => Regex::new(p).map(Some).map_err(|e| Error::Pattern {
-            what,
-            pattern: p.to_owned(),
-            message: e.to_string(),
-        }),
-    }
 }
 
 struct Cpu {

@@ -3,6 +3,8 @@
 
 use regex::Regex;
 
+use crate::collector::Options;
+use crate::collector::options::Flag;
 use crate::error::Error;
 use crate::filters::compile;
 
@@ -58,6 +60,28 @@ impl DeviceFilter {
         Self::new((exclude.0, exclude_pattern), (include.0, include_pattern))
     }
 
+    /// [`DeviceFilter::new`] from two string flags of the option table and their values
+    /// in `o` (an absent pattern is the empty one).
+    pub(crate) fn of(o: &Options, exclude: &Flag, include: &Flag) -> Result<Self, Error> {
+        let text = |f: &Flag| f.text(o).unwrap_or("");
+        Self::new((exclude.name, text(exclude)), (include.name, text(include)))
+    }
+
+    /// [`DeviceFilter::exclusive`] from an exclude flag of the option table and the
+    /// include flag the table makes it exclusive with (none: no include pattern); the
+    /// default exclusion is the exclude flag's default.
+    pub(crate) fn exclusive_of(o: &Options, exclude: &Flag) -> Result<Self, Error> {
+        let include = exclude.exclusive_with;
+        Self::exclusive(
+            (exclude.name, exclude.text(o).unwrap_or("")),
+            exclude.text(&Options::default()).unwrap_or(""),
+            (
+                include.map_or("", |f| f.name),
+                include.and_then(|f| f.text(o)),
+            ),
+        )
+    }
+
     /// Whether `name` is left out: it matches the exclude pattern, or there is an include
     /// pattern and it does not match.
     pub(crate) fn ignored(&self, name: &str) -> bool {
@@ -83,5 +107,37 @@ mod tests {
         assert!(e.to_string().contains("mutually exclusive with in"), "{e}");
         let e = DeviceFilter::new(("ex", "("), ("in", "")).unwrap_err();
         assert!(matches!(e, Error::Pattern { what: "ex", .. }), "{e}");
+    }
+
+    #[test]
+    fn option_rows_give_the_names_the_partner_and_the_default() {
+        use crate::collector::options as flag;
+        let o = Options {
+            diskstats_device_include: Some("^sda".into()),
+            netdev_device_include: Some("^eth".into()),
+            netdev_device_exclude: Some("lo".into()),
+            hwmon_chip_exclude: Some("(".into()),
+            ..Options::default()
+        };
+        // The include pattern drops diskstats' default exclusion of partitions.
+        let f = DeviceFilter::exclusive_of(&o, &flag::DISKSTATS_DEVICE_EXCLUDE).unwrap();
+        assert!(!f.ignored("sda1") && f.ignored("nvme0n1"));
+        let e = DeviceFilter::exclusive_of(&o, &flag::NETDEV_DEVICE_EXCLUDE).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid collector.netdev.device-exclude pattern \"lo\": \
+             mutually exclusive with collector.netdev.device-include"
+        );
+        let e = DeviceFilter::of(&o, &flag::HWMON_CHIP_EXCLUDE, &flag::HWMON_CHIP_INCLUDE);
+        assert!(
+            matches!(
+                e,
+                Err(Error::Pattern {
+                    what: "collector.hwmon.chip-exclude",
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
     }
 }

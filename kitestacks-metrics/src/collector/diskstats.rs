@@ -8,7 +8,8 @@ use std::path::Path;
 
 use crate::collector::attr::{Attrs, read_trimmed};
 use crate::collector::device_filter::DeviceFilter;
-use crate::collector::{Collector, Context, DISKSTATS_DEVICE_EXCLUDE, Definition, Options};
+use crate::collector::options as flag;
+use crate::collector::{Collector, Context, Definition, Options};
 use crate::diskstats::{self, DiskStat};
 use crate::error::Error;
 use crate::exposition::Scrape;
@@ -23,17 +24,7 @@ pub const DEFINITION: Definition = Definition {
 };
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
-    let filter = DeviceFilter::exclusive(
-        (
-            "collector.diskstats.device-exclude",
-            &o.diskstats_device_exclude,
-        ),
-        DISKSTATS_DEVICE_EXCLUDE,
-        (
-            "collector.diskstats.device-include",
-            o.diskstats_device_include.as_deref(),
-        ),
-    )?;
+    let filter = DeviceFilter::exclusive_of(o, &flag::DISKSTATS_DEVICE_EXCLUDE)?;
     Ok(Box::new(Diskstats {
         filter,
         file: None,

@@ -14,13 +14,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::collector::device_filter::DeviceFilter;
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::mountinfo::Mount;
 use crate::mounts::{self, FsStats, Guard, MountTable, StatfsFn};
 use crate::roots::Roots;
-use crate::{DEFAULT_FS_TYPES_EXCLUDE, DEFAULT_MOUNT_POINTS_EXCLUDE};
 
 /// Its definition.
 pub const DEFINITION: Definition = Definition {
@@ -37,28 +37,8 @@ fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
 impl Filesystem {
     /// The collector, asking `statfs` (a blocking one in tests).
     fn new(o: &Options, statfs: Arc<StatfsFn>) -> Result<Self, Error> {
-        let mount_points = DeviceFilter::exclusive(
-            (
-                "collector.filesystem.mount-points-exclude",
-                &o.filesystem_mount_points_exclude,
-            ),
-            DEFAULT_MOUNT_POINTS_EXCLUDE,
-            (
-                "collector.filesystem.mount-points-include",
-                o.filesystem_mount_points_include.as_deref(),
-            ),
-        )?;
-        let fs_types = DeviceFilter::exclusive(
-            (
-                "collector.filesystem.fs-types-exclude",
-                &o.filesystem_fs_types_exclude,
-            ),
-            DEFAULT_FS_TYPES_EXCLUDE,
-            (
-                "collector.filesystem.fs-types-include",
-                o.filesystem_fs_types_include.as_deref(),
-            ),
-        )?;
+        let mount_points = DeviceFilter::exclusive_of(o, &flag::FILESYSTEM_MOUNT_POINTS_EXCLUDE)?;
+        let fs_types = DeviceFilter::exclusive_of(o, &flag::FILESYSTEM_FS_TYPES_EXCLUDE)?;
         let probe = move |path: &Path| statfs(path).map_err(|e| error_text(&e));
         Ok(Filesystem {
             mount_points,

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 
 use crate::collector::device_filter::DeviceFilter;
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::Error;
 use crate::exposition::{MetricType, Name, Scrape};
@@ -60,25 +61,11 @@ const MAX_ATTRIBUTE_BYTES: usize = 128;
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
     Ok(Box::new(Hwmon {
-        chip_filter: DeviceFilter::new(
-            (
-                "collector.hwmon.chip-exclude",
-                o.hwmon_chip_exclude.as_deref().unwrap_or(""),
-            ),
-            (
-                "collector.hwmon.chip-include",
-                o.hwmon_chip_include.as_deref().unwrap_or(""),
-            ),
-        )?,
-        sensor_filter: DeviceFilter::new(
-            (
-                "collector.hwmon.sensor-exclude",
-                o.hwmon_sensor_exclude.as_deref().unwrap_or(""),
-            ),
-            (
-                "collector.hwmon.sensor-include",
-                o.hwmon_sensor_include.as_deref().unwrap_or(""),
-            ),
+        chip_filter: DeviceFilter::of(o, &flag::HWMON_CHIP_EXCLUDE, &flag::HWMON_CHIP_INCLUDE)?,
+        sensor_filter: DeviceFilter::of(
+            o,
+            &flag::HWMON_SENSOR_EXCLUDE,
+            &flag::HWMON_SENSOR_INCLUDE,
         )?,
         filename: crate::compile_filter("hwmon file name", FILE_NAME_PATTERN)?,
         key: None,

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::collector::attr::{self, Attrs, list_sorted, read_trimmed};
 use crate::collector::device_filter::DeviceFilter;
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::OrAbsent as _;
 use crate::error::{Error, ParseError};
@@ -26,15 +27,10 @@ pub const DEFINITION: Definition = Definition {
 fn build(options: &Options) -> Result<Box<dyn Collector>, Error> {
     // As upstream, both patterns may be given (the help's "mutually exclusive" is not
     // enforced): a device is kept if it escapes the one and matches the other.
-    let filter = DeviceFilter::new(
-        (
-            "collector.infiniband.device-exclude",
-            options.infiniband_device_exclude.as_deref().unwrap_or(""),
-        ),
-        (
-            "collector.infiniband.device-include",
-            options.infiniband_device_include.as_deref().unwrap_or(""),
-        ),
+    let filter = DeviceFilter::of(
+        options,
+        &flag::INFINIBAND_DEVICE_EXCLUDE,
+        &flag::INFINIBAND_DEVICE_INCLUDE,
     )?;
     Ok(Box::new(Infiniband {
         filter,

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use crate::collector::device_filter::DeviceFilter;
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
@@ -21,16 +22,15 @@ pub const DEFINITION: Definition = Definition {
 };
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
-    let exclude = o.interrupts_name_exclude.as_deref().unwrap_or("");
-    let include = o.interrupts_name_include.as_deref().unwrap_or("");
+    let (exclude, include) = (
+        &flag::INTERRUPTS_NAME_EXCLUDE,
+        &flag::INTERRUPTS_NAME_INCLUDE,
+    );
     // Both patterns are applied when both are given, as upstream does.
-    let filter = (!exclude.is_empty() || !include.is_empty())
-        .then(|| {
-            DeviceFilter::new(
-                ("collector.interrupts.name-exclude", exclude),
-                ("collector.interrupts.name-include", include),
-            )
-        })
+    let given = [exclude, include].map(|f| f.text(o).is_some_and(|t| !t.is_empty()));
+    let filter = given
+        .contains(&true)
+        .then(|| DeviceFilter::of(o, exclude, include))
         .transpose()?;
     Ok(Box::new(Interrupts {
         filter,

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::Ipv6Addr;
 
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::OrAbsent as _;
 use crate::error::{Error, ParseError};
@@ -53,7 +54,7 @@ fn backend_labels(list: &str) -> Result<Vec<&'static str>, Error> {
         unknown.sort_unstable();
         unknown.dedup();
         return Err(Error::Pattern {
-            what: "collector.ipvs.backend-labels",
+            what: flag::IPVS_BACKEND_LABELS.name,
             pattern: list.to_owned(),
             message: format!("unknown IPVS backend labels: {:?}", unknown.join(", ")),
         });

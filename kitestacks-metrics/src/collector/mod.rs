@@ -53,6 +53,7 @@ mod netstat;
 mod nfs;
 mod nfsd;
 mod nvme;
+pub mod options;
 mod os;
 mod powersupplyclass;
 mod pressure;
@@ -204,7 +205,9 @@ pub const CORE_SET: &[&str] = &[
     "time",
 ];
 
-/// The per-collector options, with node_exporter's flag names and defaults.
+/// The per-collector options, with node_exporter's flag names and defaults. Each field
+/// but `cpufreq_enabled` is set by one flag of [`options::FLAGS`], which names, documents
+/// and parses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// `--collector.arp.device-include`.

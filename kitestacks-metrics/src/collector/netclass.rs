@@ -6,10 +6,10 @@ use std::path::Path;
 
 use regex::Regex;
 
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::Error;
 use crate::exposition::Scrape;
-use crate::filters::compile;
 
 /// Its definition.
 pub const DEFINITION: Definition = Definition {
@@ -41,10 +41,7 @@ pub const DEFINITION: Definition = Definition {
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
     Ok(Box::new(NetClass {
-        ignored: compile(
-            "collector.netclass.ignored-devices",
-            &o.netclass_ignored_devices,
-        )?,
+        ignored: flag::NETCLASS_IGNORED_DEVICES.regex(o)?,
         ignore_invalid_speed: o.netclass_ignore_invalid_speed,
         files: OpenFiles::default(),
     }))

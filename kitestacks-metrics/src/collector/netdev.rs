@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 
 use crate::collector::device_filter::DeviceFilter;
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::Error;
 use crate::exposition::Scrape;
@@ -40,19 +41,8 @@ pub const DEFINITION: Definition = Definition {
 };
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
-    let include = o.netdev_device_include.as_deref().unwrap_or("");
-    let exclude = o.netdev_device_exclude.as_deref().unwrap_or("");
-    if !include.is_empty() && !exclude.is_empty() {
-        return Err(Error::Pattern {
-            what: "collector.netdev.device-exclude",
-            pattern: exclude.to_owned(),
-            message: "mutually exclusive with collector.netdev.device-include".into(),
-        });
-    }
-    let filter = DeviceFilter::new(
-        ("collector.netdev.device-exclude", exclude),
-        ("collector.netdev.device-include", include),
-    )?;
+    // No default exclusion: giving both patterns is an error.
+    let filter = DeviceFilter::exclusive_of(o, &flag::NETDEV_DEVICE_EXCLUDE)?;
     Ok(Box::new(NetDevCollector {
         filter,
         file: None,

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, ParseError};
 use crate::exposition::{MetricType, Scrape};
-use crate::filters::compile;
 use crate::source::TextFile;
 
 /// Its definition.
@@ -23,7 +23,7 @@ pub const DEFINITION: Definition = Definition {
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
     Ok(Box::new(NetStat {
-        fields: compile("collector.netstat.fields", &o.netstat_fields)?,
+        fields: flag::NETSTAT_FIELDS.regex(o)?,
         wanted: HashMap::new(),
         files: None,
     }))

@@ -7,10 +7,10 @@
 use regex::Regex;
 
 use crate::collector::attr::{self, Attrs, read_trimmed};
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, OrAbsent as _, ParseError};
 use crate::exposition::Scrape;
-use crate::filters::compile;
 
 /// Its definition.
 pub const DEFINITION: Definition = Definition {
@@ -22,10 +22,7 @@ pub const DEFINITION: Definition = Definition {
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
     Ok(Box::new(PowerSupplyClass {
-        ignored: compile(
-            "collector.powersupply.ignored-supplies",
-            &o.powersupply_ignored_supplies,
-        )?,
+        ignored: flag::POWERSUPPLY_IGNORED_SUPPLIES.regex(o)?,
         attrs: Attrs::default(),
     }))
 }

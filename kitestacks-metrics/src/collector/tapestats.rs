@@ -5,11 +5,11 @@
 use regex::Regex;
 
 use crate::collector::attr::{self, Attrs};
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::Error;
 use crate::error::OrAbsent as _;
 use crate::exposition::{MetricType, Scrape};
-use crate::filters::compile;
 
 /// Its definition.
 pub const DEFINITION: Definition = Definition {
@@ -21,10 +21,7 @@ pub const DEFINITION: Definition = Definition {
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
     Ok(Box::new(TapeStats {
-        ignored: compile(
-            "collector.tapestats.ignored-devices",
-            &o.tapestats_ignored_devices,
-        )?,
+        ignored: flag::TAPESTATS_IGNORED_DEVICES.regex(o)?,
         attrs: Attrs::default(),
     }))
 }

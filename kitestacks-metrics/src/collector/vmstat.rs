@@ -3,6 +3,7 @@
 
 use regex::Regex;
 
+use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, ParseError};
 use crate::exposition::{MetricType, Scrape};
@@ -17,11 +18,7 @@ pub const DEFINITION: Definition = Definition {
 };
 
 fn build(o: &Options) -> Result<Box<dyn Collector>, Error> {
-    let fields = Regex::new(&o.vmstat_fields).map_err(|e| Error::Pattern {
-        what: "vmstat.fields",
-        pattern: o.vmstat_fields.clone(),
-        message: e.to_string(),
-    })?;
+    let fields = flag::VMSTAT_FIELDS.regex(o)?;
     Ok(Box::new(VmStat { fields, file: None }))
 }
 

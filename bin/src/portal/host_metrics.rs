@@ -139,8 +139,8 @@ impl Metrics {
     }
 }
 
-/// The narrow parts, each at `/api/metrics/{part}`.
-const PARTS: [&str; 9] = [
+/// The narrow parts, each at `/api/metrics/{part}` (the route table's values of `{part}`).
+pub const PARTS: [&str; 9] = [
     "host",
     "cpu",
     "load",
@@ -151,14 +151,6 @@ const PARTS: [&str; 9] = [
     "network",
     "temperatures",
 ];
-
-/// Whether `path` is one of the metrics routes.
-pub fn is_route(path: &str) -> bool {
-    path == "/api/metrics"
-        || path
-            .strip_prefix("/api/metrics/")
-            .is_some_and(|p| PARTS.contains(&p))
-}
 
 fn render(sample: Sample) -> Latest {
     let json = serde_json::to_vec(&sample).unwrap_or_else(|e| {

@@ -3,16 +3,15 @@
 
 use std::sync::Arc;
 
-use hyper::{Response, StatusCode};
+use hyper::Response;
 use kitestacks_core::api::ErrorBody;
 use kitestacks_core::{Units, WeatherConfig, WeatherProviderKind};
 use kitestacks_weather::{Location, OpenMeteoProvider, Weather, WeatherProvider, WttrProvider};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::response;
+use super::upstream::{self, CacheState, Failure, Upstream};
 use crate::server::Body;
-use crate::upstream::{Answer, Failure, Good, Upstream};
 
 /// The body of `GET /api/weather`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,7 +38,7 @@ pub struct CurrentWeather {
 
 impl CurrentWeather {
     /// The weather cache's state for `/metrics`; `None` when not configured.
-    pub fn cache_state(&self) -> Option<crate::upstream::CacheState> {
+    pub fn cache_state(&self) -> Option<CacheState> {
         self.upstream.as_ref().map(|u| u.cache_state())
     }
 
@@ -53,25 +52,21 @@ impl CurrentWeather {
         };
         let location: Location = location.parse()?;
         let agent = concat!("kitestacks-portal/", env!("CARGO_PKG_VERSION"));
+        // The two builders have the same methods but no common trait.
+        macro_rules! build {
+            ($provider:ty) => {{
+                let mut b = <$provider>::builder(location)
+                    .timeout(config.timeout)
+                    .user_agent(agent);
+                if let Some(u) = &config.base_url {
+                    b = b.base_url(u.as_str());
+                }
+                Arc::new(b.build()?)
+            }};
+        }
         let provider: Arc<dyn WeatherProvider> = match config.provider {
-            WeatherProviderKind::Wttr => {
-                let mut b = WttrProvider::builder(location)
-                    .timeout(config.timeout)
-                    .user_agent(agent);
-                if let Some(u) = &config.base_url {
-                    b = b.base_url(u.as_str());
-                }
-                Arc::new(b.build()?)
-            }
-            WeatherProviderKind::OpenMeteo => {
-                let mut b = OpenMeteoProvider::builder(location)
-                    .timeout(config.timeout)
-                    .user_agent(agent);
-                if let Some(u) = &config.base_url {
-                    b = b.base_url(u.as_str());
-                }
-                Arc::new(b.build()?)
-            }
+            WeatherProviderKind::Wttr => build!(WttrProvider),
+            WeatherProviderKind::OpenMeteo => build!(OpenMeteoProvider),
         };
         let upstream = Upstream::new("weather", config.refresh, move || {
             let provider = provider.clone();
@@ -79,11 +74,8 @@ impl CurrentWeather {
                 provider.current().await.map_err(|e| {
                     tracing::warn!("weather: {e}");
                     let kind = e.kind();
-                    Failure {
-                        kind: kind.as_str().to_owned(),
-                        message: format!("the weather request failed ({})", kind.as_str()),
-                        timeout: kind == kitestacks_weather::ErrorKind::Timeout,
-                    }
+                    let timeout = kind == kitestacks_weather::ErrorKind::Timeout;
+                    Failure::new("the weather request", kind.as_str(), timeout)
                 })
             }
         });
@@ -124,30 +116,14 @@ impl CurrentWeather {
     )
 )]
 async fn weather(w: &CurrentWeather) -> Response<Body> {
-    let Some(upstream) = &w.upstream else {
-        return response::error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_configured",
-            "set [weather] location to show the weather",
-        );
-    };
-    match upstream.get().await {
-        Answer::Fresh(g) => response::json(StatusCode::OK, &body(&g, false, None, w.units)),
-        Answer::Stale(g, e) => response::json(StatusCode::OK, &body(&g, true, e, w.units)),
-        Answer::Error(f) => {
-            let (status, code) = f.status();
-            response::error(status, code, f.message)
-        }
-    }
-}
-
-fn body(g: &Good<Weather>, stale: bool, error: Option<Failure>, units: Units) -> WeatherResponse {
-    WeatherResponse {
-        fetched_at_seconds: g.fetched_at_seconds(),
-        age_seconds: g.age_seconds(),
-        stale,
-        error,
-        units,
-        weather: g.value.as_ref().clone(),
-    }
+    let hint = "set [weather] location to show the weather";
+    upstream::respond(w.upstream.as_ref(), hint, |weather, age| WeatherResponse {
+        fetched_at_seconds: age.fetched_at_seconds,
+        age_seconds: age.age_seconds,
+        stale: age.stale,
+        error: age.error,
+        units: w.units,
+        weather: weather.clone(),
+    })
+    .await
 }

@@ -4,11 +4,9 @@
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
 
+use super::routes::{ALLOW, ALLOW_WITH_OPTIONS};
 use crate::response;
 use crate::server::Body;
-
-const ALLOW_GET_HEAD: &str = "GET, HEAD";
-const ALLOW_WITH_OPTIONS: &str = "GET, HEAD, OPTIONS";
 
 /// The allowed origins.
 #[derive(Debug, Clone)]
@@ -39,7 +37,7 @@ impl Cors {
         if self.enabled() {
             ALLOW_WITH_OPTIONS
         } else {
-            ALLOW_GET_HEAD
+            ALLOW
         }
     }
 
@@ -84,7 +82,7 @@ impl Cors {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
         h.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(ALLOW_GET_HEAD),
+            HeaderValue::from_static(ALLOW),
         );
         if let Some(req_headers) = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
             h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, req_headers.clone());

@@ -1,5 +1,11 @@
-//! The portal API: its state, its routes (a `match` on method and path) and their
-//! OpenAPI descriptions. [`Portal::handle`] needs no socket, so tests drive it directly.
+//! The portal wing: the `kitestacks-portal` API, its state and its dispatch over the route
+//! table ([`routes`]). [`Portal::handle`] needs no socket, so tests drive it directly.
+//!
+//! - JSON routes: [`activity`] and [`weather`] (upstreams behind one cache,
+//!   [`upstream`]), [`probe`] (`/api/status`), [`host_metrics`] (`/api/metrics`),
+//!   [`openapi`] (the document and Swagger UI); `/api/health` and `/api/services` here.
+//! - `/metrics`: the portal's own Prometheus metrics, [`telemetry`].
+//! - The page: the embedded one or `[server] static_dir`; CORS; the flags ([`cli`]).
 
 use std::sync::Arc;
 
@@ -10,20 +16,32 @@ use hyper::{Method, Request, Response, StatusCode};
 use kitestacks_core::Config;
 use kitestacks_core::api::{ErrorBody, Health, ServicesResponse};
 
-use crate::activity::Activity;
-use crate::cors::Cors;
-use crate::metrics::Metrics;
-use crate::openapi;
+pub mod activity;
+pub mod cli;
+mod cors;
+pub mod host_metrics;
+pub mod openapi;
+mod page;
+pub mod probe;
+pub mod routes;
+mod static_files;
+pub mod telemetry;
+pub mod upstream;
+pub mod weather;
+
+use activity::Activity;
+use cors::Cors;
+use host_metrics::Metrics;
+use openapi::OPENAPI_PATH;
+use probe::Status;
+use routes::Route;
+use static_files::StaticDir;
+use telemetry::RequestStats;
+use weather::CurrentWeather;
+
 use crate::response;
 use crate::server::Body;
-use crate::static_files::StaticDir;
-use crate::status::{RequestStats, Status};
-use crate::weather::CurrentWeather;
 use crate::webconfig::{Access, Verdict, WebConfig};
-
-/// Where the OpenAPI document is served; Swagger UI loads it from here.
-pub const OPENAPI_PATH: &str = "/api/openapi.json";
-const DOCS_PATH: &str = "/api/docs";
 
 /// The portal API. Cheap to clone: a handle on shared, immutable state.
 #[derive(Clone)]
@@ -107,37 +125,47 @@ impl Portal {
     /// Answers one request, and counts it in the request metrics of `/metrics`.
     pub async fn handle<B>(&self, req: Request<B>) -> Response<Body> {
         let start = std::time::Instant::now();
-        let path = req.uri().path().to_owned();
-        let mut response = self.respond(req).await;
+        let route = self.route(req.uri().path());
+        let mut response = self.respond(req, route).await;
         self.access.add_headers(&mut response);
         let code = response.status().as_u16();
-        let route = crate::status::route_of(&path, code);
-        self.inner.requests.record(route, code, start.elapsed());
+        let label = routes::label_index(route, code);
+        self.inner.requests.record(label, code, start.elapsed());
         response
     }
 
-    async fn respond<B>(&self, req: Request<B>) -> Response<Body> {
+    /// The route for `path`: the table's, except that the page takes only the paths it
+    /// has (any path outside `/api/` with `[server] static_dir`: the directory says 404).
+    fn route(&self, path: &str) -> Option<Route> {
+        match Route::of(path) {
+            Some(Route::Page) if self.inner.static_dir.is_none() && !page::serves(path) => None,
+            route => route,
+        }
+    }
+
+    async fn respond<B>(&self, req: Request<B>, route: Option<Route>) -> Response<Body> {
         let method = req.method().clone();
-        let path = req.uri().path().to_owned();
+        let path = req.uri().path();
         let origin = req.headers().get(header::ORIGIN).cloned();
         let cors = &self.inner.cors;
 
         if method == Method::OPTIONS && cors.enabled() {
             return cors.preflight(origin.as_ref(), req.headers());
         }
-        let allow = cors.allow_header();
-        let mut response = if protected(&method, &path)
+        let mut response = if protected(&method, path)
             && self.access.check(req.headers()).await == Verdict::Unauthorized
         {
             unauthorized()
         } else if method != Method::GET && method != Method::HEAD {
-            if self.serves(&path) {
-                response::method_not_allowed(&method, &path, allow)
-            } else {
-                response::not_found(&method, &path)
+            match route {
+                Some(_) => response::method_not_allowed(&method, path, cors.allow_header()),
+                None => response::not_found(&method, path),
             }
         } else {
-            self.get(&method, &path).await
+            match route {
+                Some(route) => self.get(route, &method, path).await,
+                None => response::not_found(&method, path),
+            }
         };
         cors.decorate(origin.as_ref(), &mut response);
         if method == Method::HEAD {
@@ -146,48 +174,33 @@ impl Portal {
         response
     }
 
-    /// Whether some GET route exists for `path` (to tell 405 from 404).
-    fn serves(&self, path: &str) -> bool {
-        matches!(
-            path,
-            "/api/health"
-                | "/api/services"
-                | "/api/activity"
-                | "/api/weather"
-                | "/api/status"
-                | "/metrics"
-                | OPENAPI_PATH
-                | DOCS_PATH
-        ) || path.starts_with("/api/docs/")
-            || crate::metrics::is_route(path)
-            || (!is_api(path) && self.inner.static_dir.is_some())
-            || (self.inner.static_dir.is_none() && crate::page::serves(path))
-    }
-
-    async fn get(&self, method: &Method, path: &str) -> Response<Body> {
-        match path {
-            "/api/health" => health(),
-            "/api/services" => services(&self.inner.services),
-            "/api/activity" => self.inner.activity.route().await,
-            "/api/weather" => self.inner.weather.route().await,
-            "/api/status" => crate::status::status(&self.inner.status),
-            "/metrics" => self.prometheus(),
-            OPENAPI_PATH => openapi_json(&self.inner.openapi),
-            DOCS_PATH => docs_redirect(),
-            _ if path == "/api/metrics" || path.starts_with("/api/metrics/") => self
-                .inner
+    /// Answers a GET (or HEAD) on `route`.
+    async fn get(&self, route: Route, method: &Method, path: &str) -> Response<Body> {
+        let inner = &self.inner;
+        match route {
+            Route::Health => health(),
+            Route::Services => services(&inner.services),
+            Route::Activity => inner.activity.route().await,
+            Route::Weather => inner.weather.route().await,
+            Route::Status => probe::status(&inner.status),
+            Route::OpenApi => openapi::openapi_json(&inner.openapi),
+            Route::DocsRedirect => openapi::docs_redirect(),
+            Route::Docs => openapi::docs(&inner.swagger, Route::Docs.entry().tail(path)),
+            Route::HostMetrics | Route::HostMetricsPart => inner
                 .metrics
                 .route(path)
                 .unwrap_or_else(|| response::not_found(method, path)),
-            _ if path.starts_with("/api/docs/") => {
-                docs(&self.inner.swagger, &path["/api/docs/".len()..])
-            }
-            _ if is_api(path) => response::not_found(method, path),
-            _ => match &self.inner.static_dir {
+            Route::Telemetry => telemetry::metrics(
+                &inner.status,
+                &inner.requests,
+                &[
+                    ("forgejo", inner.activity.cache_state()),
+                    ("weather", inner.weather.cache_state()),
+                ],
+            ),
+            Route::Page => match &inner.static_dir {
                 Some(dir) => dir.serve(method, path).await,
-                None => {
-                    crate::page::serve(path).unwrap_or_else(|| response::not_found(method, path))
-                }
+                None => page::serve(path).unwrap_or_else(|| response::not_found(method, path)),
             },
         }
     }
@@ -200,7 +213,8 @@ impl Portal {
 /// them). The page and its assets stay open: the browser asks for the password when the
 /// page's first `fetch` meets the 401.
 pub fn protected(method: &Method, path: &str) -> bool {
-    method != Method::OPTIONS && (path == "/metrics" || (is_api(path) && path != "/api/health"))
+    method != Method::OPTIONS
+        && (path == "/metrics" || (routes::is_api(path) && path != "/api/health"))
 }
 
 /// 401 in the portal's error shape, with `WWW-Authenticate: Basic`.
@@ -234,30 +248,10 @@ pub async fn serve_listener(
     crate::server::serve_with(listener, limits, web.transport(), handler, shutdown).await;
 }
 
-impl Portal {
-    /// `GET /metrics`: probe results, request metrics and the upstream caches' state.
-    fn prometheus(&self) -> Response<Body> {
-        let mut scrape = kitestacks_metrics::exposition::Scrape::new();
-        self.inner.status.collect(&mut scrape);
-        self.inner.requests.collect(&mut scrape);
-        let upstreams = [
-            ("forgejo", self.inner.activity.cache_state()),
-            ("weather", self.inner.weather.cache_state()),
-        ];
-        for (name, state) in upstreams {
-            if let Some(state) = state {
-                crate::status::collect_upstream(&mut scrape, name, &state);
-            }
-        }
-        let mut out = String::new();
-        scrape.render(&mut out);
-        self.inner.requests.render_durations(&mut out);
-        crate::status::metrics_response(out)
-    }
-}
-
-fn is_api(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/")
+/// Seconds since the Unix epoch (0 for a time before it).
+pub(crate) fn unix_seconds(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// HEAD: same status and headers as GET, with the GET body's length and no body.
@@ -304,84 +298,4 @@ fn health() -> Response<Body> {
 )]
 fn services(body: &Bytes) -> Response<Body> {
     response::json_bytes(StatusCode::OK, body.clone())
-}
-
-/// This document.
-#[utoipa::path(
-    get,
-    path = "/api/openapi.json",
-    tag = "docs",
-    operation_id = "openapi",
-    summary = "This OpenAPI document",
-    responses(
-        (status = 200, description = "The OpenAPI 3.1 document of this API", body = Object,
-         content_type = "application/json"),
-    )
-)]
-fn openapi_json(body: &Bytes) -> Response<Body> {
-    response::json_bytes(StatusCode::OK, body.clone())
-}
-
-/// `/api/docs` → `/api/docs/` (Swagger UI loads its files relative to it).
-#[utoipa::path(
-    get,
-    path = "/api/docs",
-    tag = "docs",
-    operation_id = "docs_redirect",
-    summary = "Swagger UI (redirects to /api/docs/)",
-    responses(
-        (status = 308, description = "Permanent redirect to `/api/docs/`",
-         headers(("Location" = String, description = "`/api/docs/`"))),
-    )
-)]
-fn docs_redirect() -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::new()));
-    *r.status_mut() = StatusCode::PERMANENT_REDIRECT;
-    r.headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static("/api/docs/"));
-    r
-}
-
-/// Swagger UI, served from the binary (no internet needed).
-#[utoipa::path(
-    get,
-    path = "/api/docs/{file}",
-    tag = "docs",
-    operation_id = "docs",
-    summary = "Swagger UI files",
-    description = "`/api/docs/` is the Swagger UI page for this API; its scripts and styles are the other files.",
-    params(("file" = String, Path, description = "A Swagger UI file, e.g. `index.html`; empty for the page")),
-    responses(
-        (status = 200, description = "A Swagger UI file (HTML, JavaScript, CSS or PNG)",
-         content(("text/html"), ("text/javascript"), ("text/css"), ("image/png"))),
-        (status = 404, description = "No such file", body = ErrorBody,
-         example = json!({"error": {"code": "not_found", "message": "no route for GET /api/docs/nope"}})),
-    )
-)]
-fn docs(config: &Arc<utoipa_swagger_ui::Config<'static>>, tail: &str) -> Response<Body> {
-    let tail = if tail.is_empty() { "index.html" } else { tail };
-    match utoipa_swagger_ui::serve(tail, config.clone()) {
-        Ok(Some(file)) => {
-            let bytes = match file.bytes {
-                std::borrow::Cow::Borrowed(b) => Bytes::from_static(b),
-                std::borrow::Cow::Owned(v) => Bytes::from(v),
-            };
-            let mut r = Response::new(Full::new(bytes));
-            if let Ok(ct) = HeaderValue::from_str(&file.content_type) {
-                r.headers_mut().insert(header::CONTENT_TYPE, ct);
-            }
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            r
-        }
-        Ok(None) => response::not_found(&Method::GET, &format!("/api/docs/{tail}")),
-        Err(e) => {
-            tracing::error!("swagger ui: {e}");
-            response::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal server error",
-            )
-        }
-    }
 }

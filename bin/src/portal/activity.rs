@@ -3,16 +3,15 @@
 
 use std::sync::Arc;
 
-use hyper::{Response, StatusCode};
+use hyper::Response;
 use kitestacks_core::ForgejoConfig;
 use kitestacks_core::api::ErrorBody;
 use kitestacks_forgejo::{Client, Commit};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::response;
+use super::upstream::{self, CacheState, Failure, Upstream};
 use crate::server::Body;
-use crate::upstream::{Answer, Failure, Upstream};
 
 /// The body of `GET /api/activity`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -38,7 +37,7 @@ pub struct Activity {
 
 impl Activity {
     /// The Forgejo cache's state for `/metrics`; `None` when not configured.
-    pub fn cache_state(&self) -> Option<crate::upstream::CacheState> {
+    pub fn cache_state(&self) -> Option<CacheState> {
         self.upstream.as_ref().map(|(u, _)| u.cache_state())
     }
 
@@ -65,11 +64,8 @@ impl Activity {
                 result.map_err(|e| {
                     tracing::warn!("forgejo: {e}");
                     let kind = e.kind();
-                    Failure {
-                        kind: kind.as_str().to_owned(),
-                        message: format!("the Forgejo request failed ({})", kind.as_str()),
-                        timeout: kind == kitestacks_forgejo::ErrorKind::Timeout,
-                    }
+                    let timeout = kind == kitestacks_forgejo::ErrorKind::Timeout;
+                    Failure::new("the Forgejo request", kind.as_str(), timeout)
                 })
             }
         });
@@ -107,35 +103,17 @@ impl Activity {
     )
 )]
 async fn activity(a: &Activity) -> Response<Body> {
-    let Some((upstream, url)) = &a.upstream else {
-        return response::error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_configured",
-            "set [forgejo] url to show recent commits",
-        );
-    };
-    match upstream.get().await {
-        Answer::Fresh(g) => response::json(StatusCode::OK, &body(&g, false, None, url)),
-        Answer::Stale(g, e) => response::json(StatusCode::OK, &body(&g, true, e, url)),
-        Answer::Error(f) => {
-            let (status, code) = f.status();
-            response::error(status, code, f.message)
+    let url = a.upstream.as_ref().map_or("", |(_, url)| url.as_str());
+    let hint = "set [forgejo] url to show recent commits";
+    upstream::respond(a.upstream.as_ref().map(|(u, _)| u), hint, |commits, age| {
+        ActivityResponse {
+            fetched_at_seconds: age.fetched_at_seconds,
+            age_seconds: age.age_seconds,
+            stale: age.stale,
+            error: age.error,
+            forgejo_url: url.to_owned(),
+            commits: commits.clone(),
         }
-    }
-}
-
-fn body(
-    g: &crate::upstream::Good<Vec<Commit>>,
-    stale: bool,
-    error: Option<Failure>,
-    url: &str,
-) -> ActivityResponse {
-    ActivityResponse {
-        fetched_at_seconds: g.fetched_at_seconds(),
-        age_seconds: g.age_seconds(),
-        stale,
-        error,
-        forgejo_url: url.to_owned(),
-        commits: g.value.as_ref().clone(),
-    }
+    })
+    .await
 }

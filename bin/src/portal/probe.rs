@@ -1,6 +1,6 @@
-//! Service status: a background prober over the registry's services (`GET /api/status`),
-//! and the portal's own Prometheus endpoint (`GET /metrics`: blackbox-style `probe_*`
-//! families, request counts and latency per route, the upstream caches' state).
+//! Service status: a background prober over the registry's services, served as
+//! `GET /api/status` and as blackbox-style `probe_*` families in the portal's `/metrics`
+//! (written by [`telemetry`](super::telemetry)).
 //!
 //! Only URLs of the registry are ever probed, never one a caller supplies. A round probes
 //! every service with a `probe` spec, at most `[status] concurrency` at once; the
@@ -9,14 +9,10 @@
 //! probes nothing unless the test calls [`Status::probe_now`].
 
 use std::error::Error as StdError;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
 use futures_util::StreamExt;
-use http_body_util::Full;
-use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use kitestacks_core::api::ErrorBody;
 use kitestacks_core::{Config, ProbeMethod, ProbeSpec, StatusConfig};
@@ -24,15 +20,12 @@ use kitestacks_metrics::exposition::Scrape;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::portal::unix_seconds as unix;
 use crate::response;
 use crate::server::Body;
-use crate::upstream::CacheState;
 
 /// The `User-Agent` of every probe.
 pub const USER_AGENT: &str = concat!("kitestacks-portal/", env!("CARGO_PKG_VERSION"));
-
-/// The `Content-Type` of `/metrics` (Prometheus text format 0.0.4).
-pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// A service's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -374,169 +367,6 @@ fn classify(e: &reqwest::Error) -> ProbeError {
     ProbeError::Connection
 }
 
-fn unix(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-/// The route labels of the portal's request metrics: route patterns, never raw paths.
-pub const ROUTES: &[&str] = &[
-    "/api/health",
-    "/api/services",
-    "/api/activity",
-    "/api/weather",
-    "/api/status",
-    "/api/openapi.json",
-    "/api/docs",
-    "/api/docs/{file}",
-    "/api/metrics",
-    "/api/metrics/{part}",
-    "/metrics",
-    "static",
-    "not_found",
-];
-
-/// The index in [`ROUTES`] of the route that answered `path` with `status`: `static` for
-/// a path outside `/api/` that was served (the page), `not_found` for any path no route
-/// knows.
-pub fn route_of(path: &str, status: u16) -> usize {
-    let label = match path {
-        "/api/health" | "/api/services" | "/api/activity" | "/api/weather" | "/api/status"
-        | "/api/openapi.json" | "/api/docs" | "/api/metrics" | "/metrics" => path,
-        _ if path.starts_with("/api/docs/") => "/api/docs/{file}",
-        _ if crate::metrics::is_route(path) => "/api/metrics/{part}",
-        _ if path != "/api" && !path.starts_with("/api/") && status != 404 => "static",
-        _ => "not_found",
-    };
-    ROUTES
-        .iter()
-        .position(|r| *r == label)
-        .unwrap_or(ROUTES.len() - 1)
-}
-
-const CODES: usize = 500; // 100..=599
-
-/// Request counts and latency per route, as lock-free counters (one `fetch_add` each).
-pub struct RequestStats {
-    counts: Box<[AtomicU64]>,
-    nanos: Box<[AtomicU64]>,
-    done: Box<[AtomicU64]>,
-}
-
-impl Default for RequestStats {
-    fn default() -> Self {
-        let zeros = |n: usize| (0..n).map(|_| AtomicU64::new(0)).collect();
-        Self {
-            counts: zeros(ROUTES.len() * CODES),
-            nanos: zeros(ROUTES.len()),
-            done: zeros(ROUTES.len()),
-        }
-    }
-}
-
-impl RequestStats {
-    /// Records one answered request on route `route` (an index from [`route_of`]).
-    pub fn record(&self, route: usize, code: u16, took: Duration) {
-        let route = route.min(ROUTES.len() - 1);
-        let code = usize::from(code.clamp(100, 599) - 100);
-        self.counts[route * CODES + code].fetch_add(1, Ordering::Relaxed);
-        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-        self.nanos[route].fetch_add(nanos, Ordering::Relaxed);
-        self.done[route].fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Adds `kitestacks_portal_requests_total{route,code}`.
-    pub fn collect(&self, scrape: &mut Scrape) {
-        for (r, route) in ROUTES.iter().enumerate() {
-            for c in 0..CODES {
-                let n = self.counts[r * CODES + c].load(Ordering::Relaxed);
-                if n > 0 {
-                    scrape.counter(
-                        "kitestacks_portal_requests_total",
-                        "Requests answered by the portal, by route pattern and status code.",
-                        &[("code", &(c + 100).to_string()), ("route", route)],
-                        n as f64,
-                    );
-                }
-            }
-        }
-    }
-
-    /// Writes `kitestacks_portal_request_duration_seconds` as a summary without
-    /// quantiles (`_sum` and `_count` per route), the shape client_golang gives it.
-    pub fn render_durations(&self, out: &mut String) {
-        let mut lines = String::new();
-        for (r, route) in ROUTES.iter().enumerate() {
-            let count = self.done[r].load(Ordering::Relaxed);
-            if count == 0 {
-                continue;
-            }
-            let sum = self.nanos[r].load(Ordering::Relaxed) as f64 / 1e9;
-            for (suffix, value) in [("_sum", sum), ("_count", count as f64)] {
-                lines.push_str("kitestacks_portal_request_duration_seconds");
-                lines.push_str(suffix);
-                lines.push_str("{route=\"");
-                lines.push_str(route); // route patterns need no escaping
-                lines.push_str("\"} ");
-                kitestacks_metrics::exposition::write_go_float(value, &mut lines);
-                lines.push('\n');
-            }
-        }
-        if !lines.is_empty() {
-            out.push_str(
-                "# HELP kitestacks_portal_request_duration_seconds Time to answer a request \
-                 (until the response headers), by route pattern.\n\
-                 # TYPE kitestacks_portal_request_duration_seconds summary\n",
-            );
-            out.push_str(&lines);
-        }
-    }
-}
-
-/// Adds the `kitestacks_portal_upstream_*` families for one upstream cache.
-pub fn collect_upstream(scrape: &mut Scrape, name: &str, state: &CacheState) {
-    let labels = [("upstream", name)];
-    scrape.gauge(
-        "kitestacks_portal_upstream_up",
-        "Whether the upstream's last request succeeded (0 before its first).",
-        &labels,
-        if state.up { 1.0 } else { 0.0 },
-    );
-    scrape.gauge(
-        "kitestacks_portal_upstream_stale",
-        "Whether the cached answer is older than its refresh period or its refresh failed.",
-        &labels,
-        if state.stale { 1.0 } else { 0.0 },
-    );
-    if let Some(t) = state.last_success {
-        scrape.gauge(
-            "kitestacks_portal_upstream_last_success_timestamp_seconds",
-            "When the upstream last answered successfully, seconds since the Unix epoch.",
-            &labels,
-            unix(t),
-        );
-    }
-    scrape.counter(
-        "kitestacks_portal_upstream_failures_total",
-        "Failed requests to the upstream.",
-        &labels,
-        state.failures as f64,
-    );
-}
-
-/// `GET /metrics` as a response: `body` is the rendered text format.
-pub fn metrics_response(body: String) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = StatusCode::OK;
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(METRICS_CONTENT_TYPE),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
 /// The latest probe result of every service with a probe.
 #[utoipa::path(
     get,
@@ -560,47 +390,6 @@ pub fn status(status: &Status) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn routes_are_patterns() {
-        let label = |p: &str, s: u16| ROUTES[route_of(p, s)];
-        assert_eq!(label("/api/health", 200), "/api/health");
-        assert_eq!(label("/api/health", 405), "/api/health");
-        assert_eq!(label("/api/metrics/cpu", 200), "/api/metrics/{part}");
-        assert_eq!(label("/api/metrics/nope", 404), "not_found");
-        assert_eq!(label("/api/docs/index.html", 200), "/api/docs/{file}");
-        assert_eq!(label("/index.html", 200), "static");
-        assert_eq!(label("/index.html", 404), "not_found");
-        assert_eq!(label("/api/nope", 404), "not_found");
-        assert_eq!(label("/metrics", 200), "/metrics");
-    }
-
-    #[test]
-    fn request_stats_count_per_route_and_code() {
-        let stats = RequestStats::default();
-        stats.record(0, 200, Duration::from_millis(2));
-        stats.record(0, 200, Duration::from_millis(3));
-        stats.record(12, 404, Duration::from_millis(1));
-        let mut scrape = Scrape::new();
-        stats.collect(&mut scrape);
-        let mut out = String::new();
-        scrape.render(&mut out);
-        stats.render_durations(&mut out);
-        assert!(
-            out.contains(
-                "kitestacks_portal_requests_total{code=\"200\",route=\"/api/health\"} 2\n"
-            )
-        );
-        assert!(
-            out.contains("kitestacks_portal_requests_total{code=\"404\",route=\"not_found\"} 1\n")
-        );
-        assert!(out.contains(
-            "kitestacks_portal_request_duration_seconds_count{route=\"/api/health\"} 2\n"
-        ));
-        assert!(out.contains(
-            "kitestacks_portal_request_duration_seconds_sum{route=\"/api/health\"} 0.005\n"
-        ));
-    }
 
     #[test]
     fn serialises_as_the_contract() {

@@ -8,13 +8,16 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::FutureExt;
 use futures_util::future::Shared;
-use hyper::StatusCode;
+use hyper::{Response, StatusCode};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::response;
+use crate::server::Body;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type Fetch<T> = Box<dyn Fn() -> BoxFuture<Result<T, Failure>> + Send + Sync>;
@@ -34,6 +37,16 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// A failed request to an upstream: `what` names the request (`the Forgejo request`),
+    /// `kind` is the upstream library's error kind, `timeout` whether it timed out.
+    pub fn new(what: &str, kind: &str, timeout: bool) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            message: format!("{what} failed ({kind})"),
+            timeout,
+        }
+    }
+
     /// The status and error code when there is no good answer to fall back on.
     pub fn status(&self) -> (StatusCode, &'static str) {
         if self.timeout {
@@ -67,9 +80,7 @@ impl<T> Clone for Good<T> {
 impl<T> Good<T> {
     /// Seconds since the Unix epoch when it was fetched.
     pub fn fetched_at_seconds(&self) -> f64 {
-        self.fetched_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64())
+        super::unix_seconds(self.fetched_at)
     }
 
     /// Seconds since it was fetched.
@@ -235,6 +246,53 @@ impl<T: Send + Sync + 'static> Upstream<T> {
         }
         st.inflight = None;
     }
+}
+
+/// What every cached route's body says beside its data: how old the data is, and why it
+/// may be stale.
+#[derive(Debug, Clone)]
+pub struct Age {
+    /// When the data was fetched, seconds since the Unix epoch.
+    pub fetched_at_seconds: f64,
+    /// Seconds since then.
+    pub age_seconds: f64,
+    /// Whether a newer answer was due but could not be had (see `error`).
+    pub stale: bool,
+    /// Why the last refresh failed, when `stale`.
+    pub error: Option<Failure>,
+}
+
+/// Answers a route from `upstream`'s cache, refreshing first if it is due: 503
+/// `not_configured` with `hint` when there is no upstream; 200 with the body `make`
+/// builds from the data and its [`Age`]; with no good answer at all, the failure's status
+/// ([`Failure::status`]).
+pub async fn respond<T, B>(
+    upstream: Option<&Arc<Upstream<T>>>,
+    hint: &str,
+    make: impl FnOnce(&T, Age) -> B,
+) -> Response<Body>
+where
+    T: Send + Sync + 'static,
+    B: Serialize,
+{
+    let Some(upstream) = upstream else {
+        return response::error(StatusCode::SERVICE_UNAVAILABLE, "not_configured", hint);
+    };
+    let (good, stale, error) = match upstream.get().await {
+        Answer::Fresh(g) => (g, false, None),
+        Answer::Stale(g, e) => (g, true, e),
+        Answer::Error(f) => {
+            let (status, code) = f.status();
+            return response::error(status, code, f.message);
+        }
+    };
+    let age = Age {
+        fetched_at_seconds: good.fetched_at_seconds(),
+        age_seconds: good.age_seconds(),
+        stale,
+        error,
+    };
+    response::json(StatusCode::OK, &make(&good.value, age))
 }
 
 fn answer<T>(st: &State<T>) -> Answer<T> {

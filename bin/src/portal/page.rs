@@ -19,17 +19,17 @@ const FILES: &[File] = &[
     File {
         paths: &["/", "/index.html"],
         content_type: "text/html; charset=utf-8",
-        body: include_str!("../../examples/portal/index.html"),
+        body: include_str!("../../../examples/portal/index.html"),
     },
     File {
         paths: &["/style.css"],
         content_type: "text/css; charset=utf-8",
-        body: include_str!("../../examples/portal/style.css"),
+        body: include_str!("../../../examples/portal/style.css"),
     },
     File {
         paths: &["/app.js"],
         content_type: "text/javascript; charset=utf-8",
-        body: include_str!("../../examples/portal/app.js"),
+        body: include_str!("../../../examples/portal/app.js"),
     },
 ];
 
