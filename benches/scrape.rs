@@ -15,7 +15,7 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kitestacks_metrics::Roots;
-use kitestacks_metrics::collector::{COLLECTORS, Context, NodeCollector, Options};
+use kitestacks_metrics::collector::{COLLECTORS, CORE_SET, Context, NodeCollector, Options};
 use kitestacks_metrics::exposition::Scrape;
 
 fn scrape(c: &mut Criterion) {
@@ -66,20 +66,8 @@ fn scrape(c: &mut Criterion) {
         .filter(|d| d.default_enabled)
         .map(|d| d.name)
         .collect();
-    // node_exporter's core set, as BENCHMARKS.md's anchor B2 runs it.
-    let core = [
-        "cpu",
-        "meminfo",
-        "loadavg",
-        "filesystem",
-        "netdev",
-        "diskstats",
-        "stat",
-        "uname",
-        "time",
-    ];
     for (bench, names) in [
-        ("scrape/live_host_core_set_render", core.to_vec()),
+        ("scrape/live_host_core_set_render", CORE_SET.to_vec()),
         ("scrape/live_host_default_collectors_render", defaults),
     ] {
         let mut live = NodeCollector::new(Context::default(), &names, &Options::default()).unwrap();

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use kitestacks_metrics::collector::{COLLECTORS, Context, NodeCollector, Options};
+use kitestacks_metrics::collector::{COLLECTORS, CORE_SET, Context, NodeCollector, Options};
 
 fn defaults() -> Vec<&'static str> {
     COLLECTORS
@@ -31,18 +31,7 @@ fn main() -> anyhow::Result<()> {
         }
         rows.push((def.name, start.elapsed().as_secs_f64() * 1e6 / f64::from(n)));
     }
-    let core = [
-        "cpu",
-        "meminfo",
-        "loadavg",
-        "filesystem",
-        "netdev",
-        "diskstats",
-        "stat",
-        "uname",
-        "time",
-    ];
-    for (label, names) in [("core set", core.to_vec()), ("default set", defaults())] {
+    for (label, names) in [("core set", CORE_SET.to_vec()), ("default set", defaults())] {
         let mut node = NodeCollector::new(Context::default(), &names, &Options::default())?;
         let (mut scrape_us, mut render_us) = (0.0, 0.0);
         for _ in 0..n {

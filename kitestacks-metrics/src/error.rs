@@ -60,6 +60,15 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A mounted filesystem did not answer `statfs(2)` in time (a dead NFS server, a hung
+    /// disk). It is left out, and not asked again while that call hangs.
+    #[error("{path}: no answer to statfs within {timeout:?}, left out")]
+    MountTimeout {
+        /// The mount point, under the rootfs.
+        path: PathBuf,
+        /// How long it was waited for.
+        timeout: std::time::Duration,
+    },
     /// A filter (regular expression) is invalid.
     #[error("invalid {what} pattern {pattern:?}: {message}")]
     Pattern {

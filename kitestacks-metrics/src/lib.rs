@@ -10,6 +10,8 @@
 //! - Sans-IO parsers, one module per file: [`stat`], [`meminfo`], [`loadavg`],
 //!   [`diskstats`], [`net_dev`], [`mountinfo`], [`os_release`]; each takes the file's
 //!   text and returns typed data or a [`ParseError`] naming the line.
+//! - [`mounts`]: the mount table and a `statfs(2)` that a dead NFS server cannot hang,
+//!   shared by the [`Sampler`] and the `filesystem` collector.
 //! - [`Filters`]: which filesystems, disks and interfaces are reported (node_exporter's
 //!   defaults).
 //!
@@ -32,6 +34,7 @@ mod filters;
 pub mod loadavg;
 pub mod meminfo;
 pub mod mountinfo;
+pub mod mounts;
 pub mod net_dev;
 pub mod os_release;
 mod roots;

@@ -2,20 +2,8 @@
 
 use crate::error::ParseError;
 
-/// One `/proc/meminfo` line: its name, value and whether the kernel wrote `kB`
-/// (then `value` is already converted to bytes). Every line is kept, in order, so an
-/// exporter can publish fields this crate does not know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MeminfoEntry {
-    /// The name before the colon, e.g. `MemTotal`, `Active(anon)`.
-    pub name: String,
-    /// Bytes if `in_bytes`, else a count (e.g. `HugePages_Total`).
-    pub value: u64,
-    /// Whether the line had a `kB` unit.
-    pub in_bytes: bool,
-}
-
-/// The figures a dashboard needs, in bytes, plus every entry.
+/// The figures a dashboard needs, in bytes. An exporter that publishes every line reads
+/// them with [`for_each`], without allocating.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Meminfo {
     /// `MemTotal`.
@@ -32,8 +20,6 @@ pub struct Meminfo {
     pub swap_total: u64,
     /// `SwapFree`.
     pub swap_free: u64,
-    /// Every line, in file order.
-    pub entries: Vec<MeminfoEntry>,
 }
 
 /// Calls `f(name, value, in_bytes)` for each line, without allocating.
@@ -66,29 +52,22 @@ pub fn for_each(text: &str, mut f: impl FnMut(&str, u64, bool)) -> Result<(), Pa
 pub fn parse(text: &str) -> Result<Meminfo, ParseError> {
     let mut m = Meminfo::default();
     let (mut has_total, mut has_available, mut sreclaimable) = (false, false, 0);
-    for_each(text, |name, value, in_bytes| {
-        match name {
-            "MemTotal" => {
-                m.total = value;
-                has_total = true;
-            }
-            "MemFree" => m.free = value,
-            "MemAvailable" => {
-                m.available = value;
-                has_available = true;
-            }
-            "Buffers" => m.buffers = value,
-            "Cached" => m.cached = value,
-            "SReclaimable" => sreclaimable = value,
-            "SwapTotal" => m.swap_total = value,
-            "SwapFree" => m.swap_free = value,
-            _ => {}
+    for_each(text, |name, value, _| match name {
+        "MemTotal" => {
+            m.total = value;
+            has_total = true;
         }
-        m.entries.push(MeminfoEntry {
-            name: name.to_owned(),
-            value,
-            in_bytes,
-        });
+        "MemFree" => m.free = value,
+        "MemAvailable" => {
+            m.available = value;
+            has_available = true;
+        }
+        "Buffers" => m.buffers = value,
+        "Cached" => m.cached = value,
+        "SReclaimable" => sreclaimable = value,
+        "SwapTotal" => m.swap_total = value,
+        "SwapFree" => m.swap_free = value,
+        _ => {}
     })?;
     if !has_total {
         return Err(ParseError::new(
@@ -109,24 +88,20 @@ mod tests {
 
     #[test]
     fn parses_bytes_counts_and_every_entry() {
-        let m = parse(
-            "MemTotal:  1000 kB\nMemFree: 100 kB\nMemAvailable: 600 kB\nBuffers: 10 kB\nCached: 200 kB\n\
-             SReclaimable: 50 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\nHugePages_Total: 3\nActive(anon): 7 kB\n",
-        )
-        .unwrap();
+        let text = "MemTotal:  1000 kB\nMemFree: 100 kB\nMemAvailable: 600 kB\nBuffers: 10 kB\nCached: 200 kB\n\
+             SReclaimable: 50 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\nHugePages_Total: 3\nActive(anon): 7 kB\n";
+        let m = parse(text).unwrap();
         assert_eq!(m.total, 1_024_000);
         assert_eq!(m.available, 614_400);
         assert_eq!(m.cached, 250 * 1024);
-        assert_eq!(m.entries.len(), 10);
-        assert_eq!(
-            m.entries[8],
-            MeminfoEntry {
-                name: "HugePages_Total".into(),
-                value: 3,
-                in_bytes: false
-            }
-        );
-        assert_eq!(m.entries[9].name, "Active(anon)");
+        let mut entries = Vec::new();
+        for_each(text, |name, value, in_bytes| {
+            entries.push((name.to_owned(), value, in_bytes))
+        })
+        .unwrap();
+        assert_eq!(entries.len(), 10, "every line, in file order");
+        assert_eq!(entries[8], ("HugePages_Total".to_owned(), 3, false));
+        assert_eq!(entries[9], ("Active(anon)".to_owned(), 7 * 1024, true));
     }
 
     #[test]

@@ -5,7 +5,11 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// One sample of the host.
+/// One sample of the host. A part that cannot be read costs only its own figures: it is
+/// left empty (or `null`) and the rest of the sample is fresh. A mounted filesystem that
+/// does not answer `statfs` within the mount timeout (5 s; a dead NFS or CIFS server, a
+/// hung disk) is left out of `filesystems` until it answers, and not waited for again
+/// meanwhile.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Sample {
     /// When the sample was taken, seconds since the Unix epoch.
@@ -23,7 +27,8 @@ pub struct Sample {
     pub memory: Option<Memory>,
     /// Swap.
     pub swap: Option<Swap>,
-    /// Mounted filesystems (pseudo, container and duplicate mounts left out).
+    /// Mounted filesystems (pseudo, container and duplicate mounts left out, and any that
+    /// did not answer `statfs` in time).
     pub filesystems: Vec<Filesystem>,
     /// Whole block devices.
     pub disks: Vec<Disk>,
@@ -31,8 +36,9 @@ pub struct Sample {
     pub network: Network,
     /// Temperature sensors, where hwmon or thermal zones exist.
     pub temperatures: Vec<Temperature>,
-    /// Parts that could not be read this time, e.g. `cannot read /proc/diskstats: ...`.
-    /// The rest of the sample is still good. Not serialised: the messages name files of
+    /// Parts that could not be read this time, e.g. `cannot read /proc/diskstats: ...`,
+    /// or `/mnt/nas: no answer to statfs within 5s, left out` for a filesystem left out
+    /// of `filesystems` because it did not answer. The rest of the sample is still good. Not serialised: the messages name files of
     /// the host, which a server logs rather than sends.
     #[serde(skip)]
     pub errors: Vec<String>,

@@ -3,13 +3,15 @@
 //! each call into a [`Sample`].
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::diskstats::{self, DiskStat};
 use crate::error::Error;
 use crate::filters::Filters;
-use crate::mountinfo::{self, Mount};
+use crate::mountinfo::Mount;
+use crate::mounts::{self, FsStats, Guard, MountTable, Probe, StatfsFn};
 use crate::net_dev::{self, NetDev};
 use crate::roots::Roots;
 use crate::sample::{
@@ -32,7 +34,8 @@ pub struct Sampler {
     loadavg: TextFile,
     diskstats: TextFile,
     net_dev: TextFile,
-    mounts: MountTable,
+    mounts: MountTable<Selected>,
+    statfs: Guard<std::io::Result<Option<FsStats>>>,
     sensors: Vec<Sensor>,
     statics: Statics,
     previous: Option<Previous>,
@@ -56,12 +59,23 @@ struct Previous {
     interfaces: HashMap<String, (u64, u64)>,
 }
 
-/// The mount list, parsed and filtered once, and again only when the kernel signals a
-/// change on the mountinfo file.
+/// The mounts to report, and where each is under the rootfs.
 #[derive(Debug)]
-struct MountTable {
-    file: TextFile,
-    mounts: Option<Vec<Mount>>,
+struct Selected {
+    mounts: Vec<Mount>,
+    paths: Arc<[PathBuf]>,
+}
+
+/// The sampler's question about a mount: `None` if its mount point is not a directory
+/// (a bind-mounted file, e.g. a container's `/etc/hosts`), else what `statfs` says. Both
+/// are asked from the guard's worker: a `stat` of a dead NFS mount hangs as well.
+fn probe(statfs: Arc<StatfsFn>) -> Arc<Probe<std::io::Result<Option<FsStats>>>> {
+    Arc::new(move |path: &Path| {
+        if !path.is_dir() {
+            return Ok(None);
+        }
+        statfs(path).map(Some)
+    })
 }
 
 impl Sampler {
@@ -74,7 +88,6 @@ impl Sampler {
         // the host's /proc mounted in a container, `net/dev` and `self/mountinfo` would
         // be the container's own.
         let net_dev = pick(roots.proc("1/net/dev"), roots.proc("net/dev"));
-        let mountinfo = pick(roots.proc("1/mountinfo"), roots.proc("self/mountinfo"));
         let sensors = thermal::discover(&roots);
         let statics = statics(&roots);
         Self {
@@ -83,10 +96,11 @@ impl Sampler {
             loadavg: TextFile::new(roots.proc("loadavg")),
             diskstats: TextFile::new(roots.proc("diskstats")),
             net_dev: TextFile::new(net_dev),
-            mounts: MountTable {
-                file: TextFile::new(mountinfo),
-                mounts: None,
-            },
+            mounts: MountTable::default(),
+            statfs: Guard::new(
+                probe(Arc::new(mounts::statfs)),
+                mounts::DEFAULT_MOUNT_TIMEOUT,
+            ),
             sensors,
             statics,
             previous: None,
@@ -94,6 +108,26 @@ impl Sampler {
             roots,
             filters,
         }
+    }
+
+    /// This sampler with another `statfs(2)` for the filesystems (by default
+    /// [`mounts::statfs`]): tests pass one that blocks, as a dead NFS server does.
+    pub fn with_statfs(
+        mut self,
+        statfs: impl Fn(&Path) -> std::io::Result<FsStats> + Send + Sync + 'static,
+    ) -> Self {
+        self.statfs = Guard::new(probe(Arc::new(statfs)), self.statfs.timeout());
+        self
+    }
+
+    /// This sampler with another limit (by default [`mounts::DEFAULT_MOUNT_TIMEOUT`]) on
+    /// how long one filesystem's `statfs(2)` is waited for. A filesystem that does not
+    /// answer in time is left out of [`Sample::filesystems`] and named in
+    /// [`Sample::errors`]; while its call hangs, later samples do not wait for it again.
+    pub fn with_mount_timeout(mut self, timeout: Duration) -> Self {
+        let probe = self.statfs.probe();
+        self.statfs = Guard::new(probe, timeout);
+        self
     }
 
     /// The roots this sampler reads.
@@ -193,26 +227,31 @@ impl Sampler {
     }
 
     fn filesystems(&mut self, note: &mut impl FnMut(Error)) -> Vec<Filesystem> {
-        if self.mounts.mounts.is_none() || self.mounts.file.changed() {
-            match self.mounts.file.parse(mountinfo::parse) {
-                Ok(all) => {
-                    self.mounts.mounts = Some(select_mounts(all, &self.filters, &self.roots))
-                }
-                Err(e) => {
-                    note(e);
-                    self.mounts.mounts = None;
-                    return Vec::new();
-                }
+        let (filters, roots) = (&self.filters, &self.roots);
+        let selected = match self.mounts.get(roots, |all, _| {
+            let mounts = select_mounts(all, filters);
+            let paths = mounts.iter().map(|m| roots.root(&m.mount_point)).collect();
+            Ok(Selected { mounts, paths })
+        }) {
+            Ok(s) => s,
+            Err(e) => {
+                note(e);
+                return Vec::new();
             }
-        }
-        let mut out = Vec::new();
-        for m in self.mounts.mounts.iter().flatten() {
-            let path = self.roots.root(&m.mount_point);
-            match rustix::fs::statvfs(&path) {
-                Ok(s) => out.push(filesystem(m, &s)),
-                Err(e) => note(Error::Read {
-                    path,
-                    source: e.into(),
+        };
+        let answers = self.statfs.run(&selected.paths, |_| true);
+        let mut out = Vec::with_capacity(answers.len());
+        for ((m, path), answer) in selected.mounts.iter().zip(&*selected.paths).zip(answers) {
+            match answer {
+                Some(Ok(Some(s))) => out.push(filesystem(m, &s)),
+                Some(Ok(None)) => {}
+                Some(Err(source)) => note(Error::Read {
+                    path: path.clone(),
+                    source,
+                }),
+                None => note(Error::MountTimeout {
+                    path: path.clone(),
+                    timeout: self.statfs.timeout(),
                 }),
             }
         }
@@ -421,15 +460,15 @@ fn percent(part: u64, whole: u64) -> f64 {
     }
 }
 
-fn filesystem(m: &Mount, s: &rustix::fs::StatVfs) -> Filesystem {
-    let unit = if s.f_frsize > 0 {
-        s.f_frsize
+fn filesystem(m: &Mount, s: &FsStats) -> Filesystem {
+    let unit = if s.fragment_size > 0 {
+        s.fragment_size
     } else {
-        s.f_bsize
+        s.block_size
     };
-    let size = s.f_blocks.saturating_mul(unit);
-    let free = s.f_bfree.saturating_mul(unit);
-    let available = s.f_bavail.saturating_mul(unit);
+    let size = s.blocks.saturating_mul(unit);
+    let free = s.blocks_free.saturating_mul(unit);
+    let available = s.blocks_available.saturating_mul(unit);
     let used = size.saturating_sub(free);
     Filesystem {
         device: m.source.clone(),
@@ -439,22 +478,19 @@ fn filesystem(m: &Mount, s: &rustix::fs::StatVfs) -> Filesystem {
         used_bytes: used,
         available_bytes: available,
         used_percent: percent(used, used + available),
-        read_only: m.read_only() || s.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY),
-        inodes_total: s.f_files,
-        inodes_free: s.f_ffree,
+        read_only: m.read_only() || s.read_only,
+        inodes_total: s.files,
+        inodes_free: s.files_free,
     }
 }
 
-/// Filters the mount list: by mount point and type, then drops bind-mounted files (a
-/// container's `/etc/hosts`) and keeps one entry per device and mount point.
-fn select_mounts(all: Vec<Mount>, filters: &Filters, roots: &Roots) -> Vec<Mount> {
+/// Filters the mount list by mount point and type, and keeps one entry per device and
+/// mount point. (Bind-mounted files are left out later, by [`probe`].)
+fn select_mounts(all: Vec<Mount>, filters: &Filters) -> Vec<Mount> {
     let mut seen = std::collections::HashSet::new();
     let mut out: Vec<Mount> = Vec::new();
     for m in all {
         if !filters.mount(&m.mount_point, &m.fs_type) {
-            continue;
-        }
-        if !roots.root(&m.mount_point).is_dir() {
             continue;
         }
         if !seen.insert((m.source.clone(), m.mount_point.clone())) {
@@ -514,6 +550,52 @@ mod tests {
             idle,
             ..CpuTimes::default()
         }
+    }
+
+    #[test]
+    fn a_stuck_mount_costs_its_own_figures_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["proc/1", "data", "nfs"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(
+            root.join("proc/1/mountinfo"),
+            "30 1 259:3 / /data rw,relatime - ext4 /dev/sdb1 rw\n\
+             31 1 0:50 / /nfs rw,relatime - nfs4 nas:/export rw\n",
+        )
+        .unwrap();
+        let stuck = crate::mounts::testing::Stuck::new("nfs");
+        let statfs = stuck.statfs();
+        let mut sampler = Sampler::new(Roots::under(root), Filters::default())
+            .with_statfs(move |p| statfs(p))
+            .with_mount_timeout(Duration::from_millis(50));
+        for _ in 0..2 {
+            let sample = sampler.sample();
+            let points: Vec<&str> = sample
+                .filesystems
+                .iter()
+                .map(|f| f.mount_point.as_str())
+                .collect();
+            assert_eq!(
+                points,
+                ["/data"],
+                "the answering mount is there, the stuck one not"
+            );
+            assert_eq!(sample.filesystems[0].size_bytes, 4096 * 1000);
+            let nfs = root.join("nfs").display().to_string();
+            let errors: Vec<&String> = sample.errors.iter().filter(|e| e.contains(&nfs)).collect();
+            assert_eq!(errors.len(), 1, "{:?}", sample.errors);
+            assert!(
+                errors[0].contains("no answer to statfs within 50ms"),
+                "{errors:?}"
+            );
+        }
+        assert_eq!(
+            stuck.calls(),
+            1,
+            "the second sample did not ask the stuck mount again"
+        );
     }
 
     #[test]

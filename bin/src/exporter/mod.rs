@@ -3,7 +3,6 @@
 //! filters, gzip, `--web.max-requests`, exporter self-metrics, a landing page).
 
 pub mod cli;
-mod process;
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +12,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use kitestacks_metrics::collector::NodeCollector;
+use kitestacks_metrics::collector::{NodeCollector, ProcessCollector};
 use kitestacks_metrics::exposition::Scrape;
 use tokio::sync::Semaphore;
 
@@ -30,8 +29,9 @@ pub struct Exporter {
 }
 
 struct Inner {
-    /// The collectors, and the scrape object reused from one scrape to the next.
-    node: Mutex<(NodeCollector, Scrape)>,
+    /// The collectors, the scrape object reused from one scrape to the next, and the
+    /// exporter's own `process_*` families.
+    node: Mutex<(NodeCollector, Scrape, ProcessCollector)>,
     enabled: Vec<&'static str>,
     telemetry_path: String,
     exporter_metrics: bool,
@@ -56,7 +56,7 @@ impl Exporter {
         let node = NodeCollector::new(args.context.clone(), &args.collectors, &args.options)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                node: Mutex::new((node, Scrape::new())),
+                node: Mutex::new((node, Scrape::new(), ProcessCollector::new())),
                 enabled: args.collectors.clone(),
                 telemetry_path: args.telemetry_path.clone(),
                 exporter_metrics: args.exporter_metrics,
@@ -129,7 +129,7 @@ impl Exporter {
     /// One scrape of the selected collectors, rendered.
     pub fn render(&self, selected: &[&'static str]) -> String {
         let mut guard = self.inner.node.lock().unwrap_or_else(|p| p.into_inner());
-        let (node, scrape) = &mut *guard;
+        let (node, scrape, process) = &mut *guard;
         scrape.clear();
         let failures = node.scrape_into(scrape, |name| selected.contains(&name));
         for (name, e) in failures {
@@ -137,7 +137,7 @@ impl Exporter {
         }
         build_info(scrape);
         if self.inner.exporter_metrics {
-            process::collect(scrape);
+            process.collect(scrape);
             self.handler_metrics(scrape);
         }
         // Sized from the last body: a buffer that grows by doubling, or a fixed 64 KiB,

@@ -60,13 +60,19 @@ impl Metrics {
             sysfs: config.sysfs.clone(),
             rootfs: config.rootfs.clone(),
         };
-        let mut sampler = Sampler::new(roots, Filters::new(patterns)?);
+        let sampler = Sampler::new(roots, Filters::new(patterns)?);
+        Ok(Self::with_sampler(sampler, config.interval))
+    }
+
+    /// [`Metrics::new`] with a sampler built elsewhere (tests pass one whose `statfs`
+    /// blocks), sampling every `interval`.
+    pub fn with_sampler(mut sampler: Sampler, interval: std::time::Duration) -> Self {
         let first = render(sampler.sample());
-        Ok(Self {
+        Self {
             sampler: Mutex::new(sampler),
             latest: RwLock::new(first),
-            interval: config.interval,
-        })
+            interval,
+        }
     }
 
     /// Takes a sample now (blocking: call it off the async workers) and makes it the latest.
@@ -277,3 +283,75 @@ narrow_route!(
     Vec<Temperature>,
     |s| Some(&s.temperatures)
 );
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_sample_stays_fresh_while_a_mount_does_not_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["proc/1", "data", "nas"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(
+            root.join("proc/1/mountinfo"),
+            "30 1 259:3 / /data rw - ext4 /dev/sdb1 rw\n31 1 0:50 / /nas rw - nfs4 nas:/x rw\n",
+        )
+        .unwrap();
+        // A statfs that hangs for /nas (a dead NFS server) until `release` is dropped.
+        let (release, hang) = mpsc::channel::<()>();
+        let hang = Mutex::new(hang);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let sampler = Sampler::new(Roots::under(root), Filters::default())
+            .with_mount_timeout(Duration::from_millis(50))
+            .with_statfs(move |p| {
+                if p.ends_with("nas") {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let _ = hang.lock().unwrap().recv();
+                    return Err(std::io::ErrorKind::TimedOut.into());
+                }
+                kitestacks_metrics::mounts::statfs(p)
+            });
+        let metrics = Metrics::with_sampler(sampler, Duration::from_secs(2));
+        let (first, _) = metrics.latest();
+        assert_eq!(first.interval_seconds, None);
+        metrics.refresh();
+        let (second, json) = metrics.latest();
+        assert!(
+            second.interval_seconds.is_some(),
+            "the refresh replaced the first sample"
+        );
+        let nas = root.join("nas").display().to_string();
+        for s in [&first, &second] {
+            let points: Vec<&str> = s
+                .filesystems
+                .iter()
+                .map(|f| f.mount_point.as_str())
+                .collect();
+            assert_eq!(points, ["/data"]);
+            assert!(
+                s.errors
+                    .iter()
+                    .any(|e| e.contains(&nas) && e.contains("statfs")),
+                "{:?}",
+                s.errors
+            );
+        }
+        let body: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(body["filesystems"].as_array().unwrap().len(), 1);
+        assert_eq!(body["filesystems"][0]["mount_point"], "/data");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the refresh did not wait again"
+        );
+        drop(release);
+    }
+}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::collector::device_filter::DeviceFilter;
 use crate::collector::options as flag;
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -80,7 +80,10 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<&str, u64>, ParseError> {
             }
         }
         let flags = cols[2].strip_prefix("0x").unwrap_or(cols[2]);
-        if u8::from_str_radix(flags, 16).is_err() {
+        if attr::go_parse_uint(flags, 16)
+            .and_then(|v| u8::try_from(v).ok())
+            .is_none()
+        {
             return Err(ParseError::new(
                 i + 1,
                 format!("flags {:?} are not a hexadecimal byte", cols[2]),
@@ -94,6 +97,7 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<&str, u64>, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     const TEXT: &str =
         "IP address       HW type     Flags       HW address            Mask     Device
@@ -125,22 +129,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("net")).unwrap();
         std::fs::write(dir.path().join("net/arp"), TEXT).unwrap();
-        let ctx = Context {
-            roots: crate::roots::Roots {
-                procfs: dir.path().to_owned(),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let ctx = testing::procfs(dir.path());
         let mut c = build(&Options {
             arp_device_exclude: Some("eth1".into()),
             ..Options::default()
         })
         .unwrap();
-        let mut s = Scrape::new();
-        c.update(&ctx, &mut s).unwrap();
-        let mut out = String::new();
-        s.render(&mut out);
+        let out = testing::text(&mut *c, &ctx).unwrap();
         assert_eq!(
             out,
             "# HELP node_arp_entries ARP entries by device\n# TYPE node_arp_entries gauge\nnode_arp_entries{device=\"eth0\"} 2\n"

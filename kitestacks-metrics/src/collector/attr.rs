@@ -98,10 +98,49 @@ pub(crate) fn read_u64(path: &Path, buf: &mut Attrs) -> Result<u64, Error> {
     parse_u64(text).map_err(|e| Error::parse(path, e))
 }
 
-/// Parses the (trimmed) text of a one-number file.
+/// Parses the (trimmed) text of a one-number file, as Go's `strconv.ParseUint(s, 10, 64)`.
 pub(crate) fn parse_u64(text: &str) -> Result<u64, ParseError> {
-    text.parse()
-        .map_err(|_| ParseError::new(1, format!("{text:?} is not an unsigned integer")))
+    go_parse_uint(text, 10)
+        .ok_or_else(|| ParseError::new(1, format!("{text:?} is not an unsigned integer")))
+}
+
+/// Go's `strconv.ParseUint(s, base, 64)`, the one unsigned integer parser of the
+/// collectors (upstream and prometheus/procfs read every number through it): no sign;
+/// with `base` 0, a `0x`, `0o` or `0b` prefix (either case) or a leading `0` (octal)
+/// picks the radix, else decimal; `base` 2 to 36 takes bare digits. `None` for anything
+/// else, including a value past `u64::MAX`.
+pub(crate) fn go_parse_uint(s: &str, base: u32) -> Option<u64> {
+    let (radix, digits) = match base {
+        0 => match s.get(..2).map(str::to_ascii_lowercase).as_deref() {
+            Some("0x") => (16, &s[2..]),
+            Some("0o") => (8, &s[2..]),
+            Some("0b") => (2, &s[2..]),
+            _ if s.len() > 1 && s.starts_with('0') => (8, &s[1..]),
+            _ => (10, s),
+        },
+        _ => (base, s),
+    };
+    // from_str_radix would also take a leading `+`, which Go refuses.
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// Go's `strconv.ParseInt(s, base, 64)`: an optional `+` or `-`, then what
+/// [`go_parse_uint`] reads, within `i64`.
+pub(crate) fn go_parse_int(s: &str, base: u32) -> Option<i64> {
+    let (negative, rest) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let magnitude = go_parse_uint(rest, base)?;
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    }
 }
 
 /// The names in a directory, sorted (Go's `os.ReadDir` order); names that are not UTF-8
@@ -140,6 +179,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn integers_read_like_go_with_base_zero() {
+        assert_eq!(go_parse_int("1500", 0), Some(1500));
+        assert_eq!(go_parse_int("0x1303", 0), Some(4867));
+        assert_eq!(go_parse_int("0X20", 0), Some(32));
+        assert_eq!(go_parse_int("-1", 0), Some(-1));
+        assert_eq!(go_parse_int("010", 0), Some(8));
+        assert_eq!(go_parse_int("0", 0), Some(0));
+        assert_eq!(go_parse_int("0b101", 0), Some(5));
+        assert_eq!(go_parse_int("-9223372036854775808", 0), Some(i64::MIN));
+        assert_eq!(go_parse_int("9223372036854775808", 0), None);
+        assert_eq!(go_parse_int("", 0), None);
+        assert_eq!(go_parse_int("0x", 0), None);
+        assert_eq!(go_parse_int("+-1", 0), None);
+        assert_eq!(go_parse_int("12 3", 0), None);
+        assert_eq!(go_parse_int("08", 0), None, "octal");
+        assert_eq!(go_parse_int("+7", 10), Some(7));
+        assert_eq!(go_parse_int("010", 10), Some(10));
+    }
+
+    #[test]
+    fn unsigned_integers_read_like_go() {
+        assert_eq!(go_parse_uint("0x13", 0), Some(19));
+        assert_eq!(go_parse_uint("0XfF", 0), Some(255));
+        assert_eq!(go_parse_uint("0xffffffffffffffff", 0), Some(u64::MAX));
+        assert_eq!(go_parse_uint("42", 0), Some(42));
+        assert_eq!(go_parse_uint("010", 0), Some(8));
+        assert_eq!(go_parse_uint("0", 0), Some(0));
+        assert_eq!(go_parse_uint("0b11", 0), Some(3));
+        assert_eq!(go_parse_uint("0x", 0), None);
+        assert_eq!(go_parse_uint("+1", 0), None);
+        assert_eq!(go_parse_uint("-1", 0), None);
+        assert_eq!(go_parse_uint("0x1ffffffffffffffff", 0), None);
+        assert_eq!(go_parse_uint("", 0), None);
+        assert_eq!(go_parse_uint("+1", 10), None, "no sign, unlike str::parse");
+        assert_eq!(go_parse_uint("010", 10), Some(10));
+        assert_eq!(go_parse_uint("ff", 16), Some(255));
+        assert_eq!(go_parse_uint("0xff", 16), None, "no prefix with a base");
+        assert_eq!(go_parse_uint("1a", 10), None);
+    }
+
+    #[test]
     fn numbers_are_trimmed_and_bad_text_names_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let mut buf = Attrs::default();
@@ -152,6 +232,7 @@ mod tests {
         assert!(matches!(err, Error::Parse { line: 1, .. }), "{err}");
         assert!(err.to_string().contains("bad"), "{err}");
         assert!(parse_u64("").is_err());
+        assert!(parse_u64("+1").is_err(), "Go's ParseUint takes no sign");
         let missing = read_u64(&dir.path().join("nope"), &mut buf).unwrap_err();
         assert!(is_absent(&missing) && missing.is_not_found());
         assert!(!is_absent(&err));

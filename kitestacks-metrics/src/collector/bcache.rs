@@ -415,6 +415,7 @@ impl Bcache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     #[test]
     fn humanized_numbers_are_read_like_procfs() {
@@ -468,22 +469,13 @@ mod tests {
         write("bdev0/writeback_rate_debug", "rate: 1k/sec\n");
         write("bdev0/stats_total/cache_hits", "7\n");
         write("cache0/priority_stats", "Unused: 50%\n");
-        let ctx = Context {
-            roots: crate::roots::Roots {
-                sysfs: dir.path().to_owned(),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let ctx = testing::sysfs(dir.path());
         let mut c = build(&Options {
             bcache_priority_stats: true,
             ..Options::default()
         })
         .unwrap();
-        let mut s = Scrape::new();
-        c.update(&ctx, &mut s).unwrap();
-        let mut out = String::new();
-        s.render(&mut out);
+        let out = testing::text(&mut *c, &ctx).unwrap();
         for line in [
             "node_bcache_tree_depth{uuid=\"aaaa-bbbb\"} 2\n",
             "node_bcache_writeback_rate{backing_device=\"bdev0\",uuid=\"aaaa-bbbb\"} 1024\n",

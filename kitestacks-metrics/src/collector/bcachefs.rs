@@ -75,10 +75,7 @@ pub(crate) fn human_bytes(text: &str) -> Option<u64> {
 
 /// An unsigned decimal as Go's `strconv.ParseUint(s, 10, 64)` takes it (no sign).
 fn uint(text: &str) -> Option<u64> {
-    if text.starts_with('+') {
-        return None;
-    }
-    text.parse().ok()
+    attr::go_parse_uint(text, 10)
 }
 
 fn not_size(line: usize, text: &str) -> ParseError {
@@ -504,6 +501,7 @@ impl Bcachefs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     #[test]
     fn human_sizes_are_multiplied_out_and_truncated() {
@@ -649,18 +647,7 @@ mod tests {
     }
 
     fn scrape(sys: &Path) -> Result<Scrape, Error> {
-        let ctx = Context {
-            roots: crate::roots::Roots {
-                procfs: "/proc".into(),
-                sysfs: sys.to_owned(),
-                rootfs: "/".into(),
-            },
-            ..Context::default()
-        };
-        let mut c = build(&Options::default()).unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out)?;
-        Ok(out)
+        testing::update(&mut *build(&Options::default())?, &testing::sysfs(sys))
     }
 
     #[test]

@@ -91,21 +91,11 @@ fn count(master: &Path, attrs: &mut attr::Attrs) -> Result<(u64, u64), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     fn scrape(root: &Path) -> Result<String, Error> {
-        let ctx = Context {
-            roots: crate::roots::Roots {
-                sysfs: root.to_owned(),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let mut c = build(&Options::default())?;
-        let mut s = Scrape::new();
-        c.update(&ctx, &mut s)?;
-        let mut out = String::new();
-        s.render(&mut out);
-        Ok(out)
+        let mut s = testing::update(&mut *build(&Options::default())?, &testing::sysfs(root))?;
+        Ok(testing::render(&mut s))
     }
 
     #[test]

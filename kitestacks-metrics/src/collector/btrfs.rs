@@ -236,6 +236,7 @@ fn filesystem(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     #[test]
     fn commit_stats_and_ratios() {
@@ -275,13 +276,7 @@ mod tests {
         write("allocation/data/raid1/total_bytes", "100\n");
         write("allocation/data/raid1/used_bytes", "bogus\n");
         std::fs::create_dir_all(fs.join("allocation/metadata")).unwrap();
-        let ctx = Context {
-            roots: crate::roots::Roots {
-                sysfs: dir.path().to_owned(),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let ctx = testing::sysfs(dir.path());
         let mut c = build(&Options::default()).unwrap();
         let mut s = Scrape::new();
         let err = c.update(&ctx, &mut s).unwrap_err();

@@ -107,7 +107,7 @@ impl Collector for BuddyInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     #[test]
     fn zones_and_their_counts() {
@@ -142,10 +142,7 @@ mod tests {
     fn one_series_per_zone_and_order_and_a_missing_file_fails() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("proc")).unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         assert!(
             c.update(&ctx, &mut Scrape::new())
@@ -157,10 +154,7 @@ mod tests {
             "Node 0, zone      DMA      1      0\n",
         )
         .unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out).unwrap();
-        let mut text = String::new();
-        out.render(&mut text);
+        let text = testing::text(&mut *c, &ctx).unwrap();
         assert_eq!(
             text,
             "# HELP node_buddyinfo_blocks Count of free blocks according to size.\n\

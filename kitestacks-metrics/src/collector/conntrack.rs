@@ -117,7 +117,7 @@ pub(crate) fn parse(text: &str) -> Result<[u64; 17], ParseError> {
     for (i, line) in text.lines().enumerate().skip(1) {
         let mut n = 0;
         for word in line.split_ascii_whitespace() {
-            let v = u64::from_str_radix(word, 16).map_err(|_| {
+            let v = attr::go_parse_uint(word, 16).ok_or_else(|| {
                 ParseError::new(i + 1, format!("{word:?} is not a hexadecimal number"))
             })?;
             if n < 17 {
@@ -138,6 +138,7 @@ pub(crate) fn parse(text: &str) -> Result<[u64; 17], ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     const STAT: &str = "entries  searched found new invalid ignore delete delete_list insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart
 00000021  00000000 00000000 00000000 00000003 0000588a 00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000000
@@ -166,10 +167,7 @@ mod tests {
     #[test]
     fn a_tree_is_read_and_a_missing_file_fails() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            roots: crate::roots::Roots::under(dir.path()),
-            ..Default::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         let mut s = Scrape::new();
         assert!(c.update(&ctx, &mut s).unwrap_err().is_not_found());

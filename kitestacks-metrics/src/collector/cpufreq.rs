@@ -134,14 +134,11 @@ impl CpuFreq {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     fn tree() -> (tempfile::TempDir, Context) {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         (dir, ctx)
     }
 
@@ -152,12 +149,8 @@ mod tests {
     }
 
     fn scrape(ctx: &Context) -> Result<String, Error> {
-        let mut c = build(&Options::default()).unwrap();
-        let mut out = Scrape::new();
-        c.update(ctx, &mut out)?;
-        let mut text = String::new();
-        out.render(&mut text);
-        Ok(text)
+        let mut s = testing::update(&mut *build(&Options::default())?, ctx)?;
+        Ok(testing::render(&mut s))
     }
 
     #[test]

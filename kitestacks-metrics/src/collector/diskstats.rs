@@ -364,7 +364,8 @@ impl<'a> UdevInfo<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Roots;
+
+    use crate::collector::testing;
 
     #[test]
     fn udev_properties_are_the_e_lines() {
@@ -384,18 +385,8 @@ mod tests {
     }
 
     fn scrape(dir: &Path, diskstats: &str, options: &Options) -> Result<String, Error> {
-        std::fs::create_dir_all(dir.join("proc")).unwrap();
-        std::fs::write(dir.join("proc/diskstats"), diskstats).unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir),
-            udev_data: dir.join("udev"),
-        };
-        let mut c = build(options)?;
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out)?;
-        let mut text = String::new();
-        out.render(&mut text);
-        Ok(text)
+        testing::write(dir, "proc/diskstats", diskstats);
+        testing::scrape_once(&mut *build(options)?, dir)
     }
 
     #[test]
@@ -448,14 +439,11 @@ mod tests {
         let e = scrape(dir.path(), "8 0 sda 1 2\n", &Options::default()).unwrap_err();
         assert!(matches!(e, Error::Parse { line: 1, .. }), "{e}");
         assert!(e.to_string().contains("diskstats"), "{e}");
-        let ctx = Context {
-            roots: Roots::under(dir.path().join("nope")),
-            udev_data: dir.path().join("udev"),
-        };
-        let e = build(&Options::default())
-            .unwrap()
-            .update(&ctx, &mut Scrape::new())
-            .unwrap_err();
+        let e = testing::scrape_once(
+            &mut *build(&Options::default()).unwrap(),
+            &dir.path().join("nope"),
+        )
+        .unwrap_err();
         assert!(e.is_not_found(), "{e}");
         let both = Options {
             diskstats_device_exclude: "^x".into(),

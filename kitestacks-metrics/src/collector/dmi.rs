@@ -109,18 +109,13 @@ fn read(dir: &Path) -> Result<Vec<(Name, String)>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     #[test]
     fn present_files_become_labels() {
         let dir = tempfile::tempdir().unwrap();
         let id = dir.path().join("class/dmi/id");
-        let ctx = Context {
-            roots: crate::roots::Roots {
-                sysfs: dir.path().to_owned(),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let ctx = testing::sysfs(dir.path());
         let mut c = build(&Options::default()).unwrap();
         let mut s = Scrape::new();
         c.update(&ctx, &mut s).unwrap();

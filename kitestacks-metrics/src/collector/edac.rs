@@ -159,6 +159,7 @@ impl Collector for Edac {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     #[test]
     fn names_and_labels_follow_node_exporter() {
@@ -175,13 +176,7 @@ mod tests {
     #[test]
     fn a_tree_is_read_and_bad_counts_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            roots: crate::roots::Roots {
-                sysfs: dir.path().to_owned(),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let ctx = testing::sysfs(dir.path());
         let mc = dir.path().join("devices/system/edac/mc/mc0");
         std::fs::create_dir_all(mc.join("csrow0")).unwrap();
         for (f, v) in [
@@ -199,10 +194,7 @@ mod tests {
             std::fs::write(mc.join(f), v).unwrap();
         }
         let mut c = build(&Options::default()).unwrap();
-        let mut s = Scrape::new();
-        c.update(&ctx, &mut s).unwrap();
-        let mut out = String::new();
-        s.render(&mut out);
+        let out = testing::text(&mut *c, &ctx).unwrap();
         for line in [
             "node_edac_channel_correctable_errors_total{channel=\"0\",controller=\"0\",csrow=\"0\",dimm_label=\"mc0_csrow0_channel0\"} 7\n",
             "node_edac_channel_correctable_errors_total{channel=\"1\",controller=\"0\",csrow=\"0\",dimm_label=\"unknown\"} 9\n",

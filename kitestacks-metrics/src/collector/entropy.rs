@@ -55,17 +55,14 @@ impl Collector for Entropy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     #[test]
     fn both_values_are_required() {
         let dir = tempfile::tempdir().unwrap();
         let random = dir.path().join("proc/sys/kernel/random");
         std::fs::create_dir_all(&random).unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         std::fs::write(random.join("entropy_avail"), "256\n").unwrap();
         assert!(
@@ -77,10 +74,7 @@ mod tests {
         let err = c.update(&ctx, &mut Scrape::new()).unwrap_err();
         assert!(matches!(err, Error::Parse { line: 1, .. }), "{err}");
         std::fs::write(random.join("poolsize"), "256\n").unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out).unwrap();
-        let mut s = String::new();
-        out.render(&mut s);
+        let s = testing::text(&mut *c, &ctx).unwrap();
         assert!(s.contains("node_entropy_available_bits 256\n"), "{s}");
         assert!(s.contains("node_entropy_pool_size_bits 256\n"), "{s}");
     }

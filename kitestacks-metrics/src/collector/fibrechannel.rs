@@ -119,27 +119,9 @@ const COUNTERS: [(&str, &str, &str); 14] = [
     ),
 ];
 
-/// An unsigned integer the way Go's `strconv.ParseUint(s, 0, 64)` reads it (procfs's
-/// `ValueParser`): `0x`/`0o`/`0b` prefixes, a leading `0` for octal, else decimal; no
-/// sign.
-pub(super) fn parse_go_uint(s: &str) -> Option<u64> {
-    let lower = s.get(..2).map(str::to_ascii_lowercase);
-    let (radix, body) = match lower.as_deref() {
-        Some("0x") => (16, &s[2..]),
-        Some("0o") => (8, &s[2..]),
-        Some("0b") => (2, &s[2..]),
-        _ if s.len() > 1 && s.starts_with('0') => (8, &s[1..]),
-        _ => (10, s),
-    };
-    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return None;
-    }
-    u64::from_str_radix(body, radix).ok()
-}
-
 /// Parses one statistics file's (trimmed) text.
 fn parse_counter(text: &str) -> Result<u64, ParseError> {
-    parse_go_uint(text)
+    attr::go_parse_uint(text, 0)
         .ok_or_else(|| ParseError::new(1, format!("{text:?} is not an unsigned integer")))
 }
 
@@ -237,19 +219,8 @@ mod tests {
     }
 
     #[test]
-    fn unsigned_integers_read_like_go_with_base_zero() {
-        assert_eq!(parse_go_uint("0x13"), Some(19));
-        assert_eq!(parse_go_uint("0XfF"), Some(255));
-        assert_eq!(parse_go_uint("0xffffffffffffffff"), Some(u64::MAX));
-        assert_eq!(parse_go_uint("42"), Some(42));
-        assert_eq!(parse_go_uint("010"), Some(8));
-        assert_eq!(parse_go_uint("0"), Some(0));
-        assert_eq!(parse_go_uint("0b11"), Some(3));
-        assert_eq!(parse_go_uint("0x"), None);
-        assert_eq!(parse_go_uint("+1"), None);
-        assert_eq!(parse_go_uint("-1"), None);
-        assert_eq!(parse_go_uint("0x1ffffffffffffffff"), None);
-        assert_eq!(parse_go_uint(""), None);
+    fn counters_read_like_go_with_base_zero() {
+        assert_eq!(parse_counter("0x13"), Ok(19));
         assert!(parse_counter("N/A").is_err());
     }
 

@@ -565,7 +565,7 @@ fn parse_float(text: &str) -> Option<f64> {
 mod tests {
     use super::*;
     use crate::collector::testing::write;
-    use crate::roots::Roots;
+    use crate::collector::testing::{self, render};
 
     #[test]
     fn file_names_split_like_node_exporter() {
@@ -590,12 +590,6 @@ mod tests {
         assert_eq!(clean_name("\n"), "");
         assert_eq!(attribute_text("Core 0\n"), "Core 0");
         assert_eq!(attribute_text("\n\n"), "");
-    }
-
-    fn render(s: &mut Scrape) -> String {
-        let mut text = String::new();
-        s.render(&mut text);
-        text
     }
 
     #[test]
@@ -715,10 +709,7 @@ mod tests {
         let mut label = b"Core\xff 0".to_vec();
         label.resize(200, b'x');
         std::fs::write(root.join("sys/class/hwmon/hwmon9/temp1_label"), label).unwrap();
-        let ctx = Context {
-            roots: Roots::under(root),
-            ..Context::default()
-        };
+        let ctx = testing::context(root);
         let options = Options {
             hwmon_chip_exclude: Some("_asus$".into()),
             hwmon_sensor_exclude: Some("^hwmon9;temp2$".into()),
@@ -765,14 +756,7 @@ mod tests {
         // No class/hwmon: nothing to report, not a failure.
         let empty = tempfile::tempdir().unwrap();
         let mut s = Scrape::new();
-        c.update(
-            &Context {
-                roots: Roots::under(empty.path()),
-                ..Context::default()
-            },
-            &mut s,
-        )
-        .unwrap();
+        c.update(&testing::context(empty.path()), &mut s).unwrap();
         assert_eq!(render(&mut s), "");
     }
 }

@@ -8,9 +8,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::collector::attr::{Attrs, list_sorted, read_trimmed};
+use crate::collector::attr::{self, Attrs, list_sorted, read_trimmed};
 use crate::collector::device_filter::DeviceFilter;
-use crate::collector::fibrechannel::parse_go_uint;
 use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::OrAbsent as _;
@@ -478,10 +477,7 @@ struct Device {
 
 /// A decimal number as Go's `strconv.ParseUint(s, 10, 32)` takes it (no sign).
 fn parse_u32(s: &str) -> Option<u32> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
+    attr::go_parse_uint(s, 10).and_then(|v| u32::try_from(v).ok())
 }
 
 /// Parses a `state` or `phys_state` file: `4: ACTIVE` -> 4.
@@ -516,7 +512,7 @@ fn parse_rate(text: &str) -> Result<u64, ParseError> {
 /// Parses a counter file's text. `None`: the port has no performance management agent
 /// (`N/A (no PMA)`), so no value.
 fn parse_counter(text: &str) -> Result<Option<u64>, ParseError> {
-    match parse_go_uint(text) {
+    match attr::go_parse_uint(text, 0) {
         Some(v) => Ok(Some(v)),
         None if text.contains("N/A (no PMA)") => Ok(None),
         None => Err(ParseError::new(
@@ -699,8 +695,8 @@ impl Collector for Infiniband {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
     use crate::collector::testing::write;
-    use crate::roots::Roots;
 
     /// A scrape with node_exporter's device-exclude and device-include patterns.
     fn scrape(root: &Path, exclude: &str, include: &str) -> Result<String, Error> {
@@ -708,17 +704,7 @@ mod tests {
             filter: DeviceFilter::new(("exclude", exclude), ("include", include))?,
             attrs: Attrs::default(),
         };
-        let mut s = Scrape::new();
-        c.update(
-            &Context {
-                roots: Roots::under(root),
-                ..Context::default()
-            },
-            &mut s,
-        )?;
-        let mut text = String::new();
-        s.render(&mut text);
-        Ok(text)
+        testing::scrape_once(&mut c, root)
     }
 
     #[test]
@@ -757,10 +743,7 @@ mod tests {
     fn devices_built_with(options: &Options, root: &Path) -> Result<String, Error> {
         let mut c = build(options)?;
         let mut s = Scrape::new();
-        let ctx = Context {
-            roots: Roots::under(root),
-            ..Context::default()
-        };
+        let ctx = testing::context(root);
         c.update(&ctx, &mut s)?;
         let mut text = String::new();
         s.render(&mut text);
@@ -874,10 +857,7 @@ mod tests {
         assert_eq!(scrape(root, "", "^mlx4").unwrap(), "");
         let mut built = build(&Options::default()).unwrap();
         let mut s = Scrape::new();
-        let ctx = Context {
-            roots: Roots::under(root),
-            ..Context::default()
-        };
+        let ctx = testing::context(root);
         built.update(&ctx, &mut s).unwrap();
         assert!(s.family("node_infiniband_info").is_some());
         // A malformed value fails the collector, naming the file.

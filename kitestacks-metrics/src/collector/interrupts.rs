@@ -151,7 +151,7 @@ impl Collector for Interrupts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const X86: &str = "           CPU0       CPU1       \n  \
         0:         18          0  IR-IO-APIC-edge      timer\n \
@@ -211,13 +211,7 @@ mod tests {
     }
 
     fn scrape(dir: &std::path::Path, o: &Options) -> Result<Scrape, Error> {
-        let ctx = Context {
-            roots: Roots::under(dir),
-            ..Context::default()
-        };
-        let mut s = Scrape::new();
-        build(o)?.update(&ctx, &mut s)?;
-        Ok(s)
+        testing::scrape_tree(&mut *build(o)?, dir)
     }
 
     fn count(s: &Scrape) -> usize {

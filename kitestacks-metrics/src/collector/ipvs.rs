@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::net::Ipv6Addr;
 
 use crate::collector::options as flag;
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::OrAbsent as _;
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
@@ -102,10 +102,7 @@ fn parse_stats(text: &str) -> Result<Totals, ParseError> {
 
 /// Go's `strconv.ParseUint(s, 16, 64)`: no sign, no prefix.
 fn hex_u64(s: &str) -> Option<u64> {
-    if s.starts_with('+') {
-        return None;
-    }
-    u64::from_str_radix(s, 16).ok()
+    attr::go_parse_uint(s, 16)
 }
 
 /// An address as Go's `net.IP.String()` writes it (`""` for none).
@@ -182,9 +179,8 @@ fn parse_ip_port(s: &str, n: usize) -> Result<(Ip, u16), ParseError> {
             let mut ip = [0u8; 4];
             for (k, o) in ip.iter_mut().enumerate() {
                 let pair = s.get(2 * k..2 * k + 2).ok_or_else(bad)?;
-                *o = u8::from_str_radix(pair, 16)
-                    .ok()
-                    .filter(|_| !pair.starts_with('+'))
+                *o = attr::go_parse_uint(pair, 16)
+                    .and_then(|v| u8::try_from(v).ok())
                     .ok_or_else(bad)?;
             }
             Ip::V4(ip)
@@ -233,12 +229,9 @@ fn parse_backends(text: &str) -> Result<Vec<Backend<'_>>, ParseError> {
             ["->", remote, _, weight, active, inactive, ..] => {
                 let (remote_address, remote_port) = parse_ip_port(remote, n)?;
                 let num = |s: &str, what: &str| {
-                    s.parse::<u64>()
-                        .ok()
-                        .filter(|_| !s.starts_with('+'))
-                        .ok_or_else(|| {
-                            ParseError::new(n, format!("{what} {s:?} is not an unsigned integer"))
-                        })
+                    attr::go_parse_uint(s, 10).ok_or_else(|| {
+                        ParseError::new(n, format!("{what} {s:?} is not an unsigned integer"))
+                    })
                 };
                 out.push(Backend {
                     local_address,
@@ -360,7 +353,7 @@ impl Collector for Ipvs {
 mod tests {
     use super::*;
     use crate::collector::IPVS_BACKEND_LABELS;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const STATS: &str = "   Total Incoming Outgoing         Incoming         Outgoing\n   \
         Conns  Packets  Packets            Bytes            Bytes\n \
@@ -479,17 +472,11 @@ mod tests {
     }
 
     fn scrape(dir: &std::path::Path, labels: &str) -> Result<Scrape, Error> {
-        let ctx = Context {
-            roots: Roots::under(dir),
-            ..Context::default()
-        };
         let options = Options {
             ipvs_backend_labels: labels.to_owned(),
             ..Options::default()
         };
-        let mut s = Scrape::new();
-        build(&options)?.update(&ctx, &mut s)?;
-        Ok(s)
+        testing::scrape_tree(&mut *build(&options)?, dir)
     }
 
     #[test]

@@ -56,7 +56,7 @@ impl Collector for KernelHung {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     #[test]
     fn the_count_parses_as_upstream() {
@@ -71,10 +71,7 @@ mod tests {
     #[test]
     fn absent_is_no_data_and_garbage_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         let mut out = Scrape::new();
         c.update(&ctx, &mut out).unwrap();
@@ -82,10 +79,7 @@ mod tests {
         let kernel = dir.path().join("proc/sys/kernel");
         std::fs::create_dir_all(&kernel).unwrap();
         std::fs::write(kernel.join("hung_task_detect_count"), "7\n").unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out).unwrap();
-        let mut text = String::new();
-        out.render(&mut text);
+        let text = testing::text(&mut *c, &ctx).unwrap();
         assert!(text.contains("# TYPE node_kernel_hung_tasks_total counter\n"));
         assert!(text.contains("node_kernel_hung_tasks_total 7\n"), "{text}");
         std::fs::write(kernel.join("hung_task_detect_count"), "many\n").unwrap();

@@ -122,16 +122,13 @@ impl Collector for Ksmd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     #[test]
     fn present_files_are_reported_and_bad_numbers_fail() {
         let dir = tempfile::tempdir().unwrap();
         let ksm = dir.path().join("sys/kernel/mm/ksm");
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         let mut out = Scrape::new();
         c.update(&ctx, &mut out).unwrap();
@@ -141,10 +138,7 @@ mod tests {
         std::fs::write(ksm.join("sleep_millisecs"), "20\n").unwrap();
         // (Files found missing are taken to stay missing for a while: a fresh collector.)
         let mut c = build(&Options::default()).unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out).unwrap();
-        let mut text = String::new();
-        out.render(&mut text);
+        let text = testing::text(&mut *c, &ctx).unwrap();
         assert_eq!(
             text,
             "# HELP node_ksmd_full_scans_total How many times all mergeable areas have been scanned.\n\

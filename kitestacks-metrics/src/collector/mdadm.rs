@@ -297,7 +297,7 @@ fn sysfs_arrays(ctx: &Context, attrs: &mut Attrs, out: &mut Scrape) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const MDSTAT: &str = r"Personalities : [linear] [raid0] [raid1] [raid6] [raid5] [raid4] [raid10]
 
@@ -379,10 +379,7 @@ unused devices: <none>
     fn sysfs_arrays_report_raid_disks_and_degraded() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let ctx = Context {
-            roots: Roots::under(root),
-            ..Context::default()
-        };
+        let ctx = testing::context(root);
         let mut c = build(&Options::default()).unwrap();
         let mut s = Scrape::new();
         c.update(&ctx, &mut s).unwrap();

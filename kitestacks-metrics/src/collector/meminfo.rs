@@ -165,7 +165,7 @@ impl Collector for Meminfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     #[test]
     fn the_table_names_families_as_the_generic_rule_does() {
@@ -179,18 +179,8 @@ mod tests {
 
     fn scrape(text: &str) -> Result<String, Error> {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("proc")).unwrap();
-        std::fs::write(dir.path().join("proc/meminfo"), text).unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
-        let mut c = build(&Options::default()).unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out)?;
-        let mut s = String::new();
-        out.render(&mut s);
-        Ok(s)
+        testing::write(dir.path(), "proc/meminfo", text);
+        testing::scrape_once(&mut *build(&Options::default())?, dir.path())
     }
 
     #[test]

@@ -228,8 +228,7 @@ impl Collector for MeminfoNuma {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::testing::write;
-    use crate::roots::Roots;
+    use crate::collector::testing::{self, write};
 
     #[test]
     fn meminfo_lines() {
@@ -297,10 +296,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let mut c = build(&Options::default()).unwrap();
-        let ctx = Context {
-            roots: Roots::under(root),
-            ..Context::default()
-        };
+        let ctx = testing::context(root);
         let scrape = |c: &mut Box<dyn Collector>| {
             let mut s = Scrape::new();
             c.update(&ctx, &mut s).map(|()| {

@@ -2,7 +2,8 @@
 //! [`Collector`] trait, all listed in [`COLLECTORS`]. Each has node_exporter's name,
 //! metric families, labels, HELP text and default on/off. [`NodeCollector`] runs the
 //! enabled ones and adds `node_scrape_collector_duration_seconds` and
-//! `node_scrape_collector_success` for each.
+//! `node_scrape_collector_success` for each. [`ProcessCollector`] adds the exporter's own
+//! `process_*` families.
 //!
 //! Collectors read through the same [`Roots`] and the same sans-IO parsers as the
 //! [`Sampler`](crate::Sampler), so the portal's figures and the exporter's agree.
@@ -13,6 +14,8 @@ use std::time::Instant;
 use crate::error::Error;
 use crate::exposition::Scrape;
 use crate::roots::Roots;
+
+pub use process::ProcessCollector;
 
 mod arp;
 mod attr;
@@ -54,6 +57,7 @@ pub mod options;
 mod os;
 mod powersupplyclass;
 mod pressure;
+mod process;
 mod processes;
 mod rapl;
 mod schedstat;
@@ -186,6 +190,21 @@ pub const COLLECTORS: &[Definition] = &[
     zoneinfo::DEFINITION,
 ];
 
+/// node_exporter's "core set": the collectors a host dashboard needs (CPU, memory, load,
+/// filesystems, network, disks, kernel counters, identity, clock). BENCHMARKS.md's
+/// anchor figures, the scrape bench and the `collector_costs` example run this set.
+pub const CORE_SET: &[&str] = &[
+    "cpu",
+    "meminfo",
+    "loadavg",
+    "filesystem",
+    "netdev",
+    "diskstats",
+    "stat",
+    "uname",
+    "time",
+];
+
 /// The per-collector options, with node_exporter's flag names and defaults. Each field
 /// but `cpufreq_enabled` is set by one flag of [`options::FLAGS`], which names, documents
 /// and parses it.
@@ -221,8 +240,9 @@ pub struct Options {
     pub filesystem_fs_types_exclude: String,
     /// `--collector.filesystem.fs-types-include`.
     pub filesystem_fs_types_include: Option<String>,
-    /// `--collector.filesystem.mount-timeout` (default 5 s): how long a mount's `statfs`
-    /// may take before the mount is reported as failing.
+    /// `--collector.filesystem.mount-timeout` (default 5 s): how long one mount's
+    /// `statfs(2)` is waited for before it is reported with
+    /// `device_error="mountpoint timeout"` (and not asked again while the call hangs).
     pub filesystem_mount_timeout: std::time::Duration,
     /// `--collector.hwmon.chip-include`.
     pub hwmon_chip_include: Option<String>,
@@ -300,7 +320,7 @@ impl Default for Options {
             filesystem_mount_points_include: None,
             filesystem_fs_types_exclude: crate::DEFAULT_FS_TYPES_EXCLUDE.to_owned(),
             filesystem_fs_types_include: None,
-            filesystem_mount_timeout: std::time::Duration::from_secs(5),
+            filesystem_mount_timeout: crate::mounts::DEFAULT_MOUNT_TIMEOUT,
             hwmon_chip_include: None,
             hwmon_chip_exclude: None,
             hwmon_sensor_include: None,
@@ -422,7 +442,8 @@ impl NodeCollector {
     }
 }
 
-/// Test helpers shared by the collectors' unit tests.
+/// Test helpers shared by the collectors' unit tests: a fixture tree, a context over it,
+/// one scrape, its text.
 #[cfg(test)]
 pub(crate) mod testing {
     use std::path::Path;
@@ -439,16 +460,64 @@ pub(crate) mod testing {
         std::fs::write(p, text).unwrap();
     }
 
-    /// Runs `collector` once over the trees under `root` and renders what it added.
-    pub(crate) fn scrape_once(collector: &mut dyn Collector, root: &Path) -> Result<String, Error> {
-        let mut s = Scrape::new();
-        let ctx = Context {
+    /// The context of a host whose trees are under `root`: `<root>/proc`, `<root>/sys`,
+    /// `<root>`, and udev's database at `<root>/udev`.
+    pub(crate) fn context(root: &Path) -> Context {
+        Context {
             roots: Roots::under(root),
+            udev_data: root.join("udev"),
+        }
+    }
+
+    /// The context of a host with `sysfs` at `dir` (and the real procfs and rootfs).
+    pub(crate) fn sysfs(dir: &Path) -> Context {
+        with_roots(Roots {
+            sysfs: dir.to_owned(),
+            ..Roots::default()
+        })
+    }
+
+    /// The context of a host with `procfs` at `dir` (and the real sysfs and rootfs).
+    pub(crate) fn procfs(dir: &Path) -> Context {
+        with_roots(Roots {
+            procfs: dir.to_owned(),
+            ..Roots::default()
+        })
+    }
+
+    fn with_roots(roots: Roots) -> Context {
+        Context {
+            roots,
             ..Context::default()
-        };
-        collector.update(&ctx, &mut s)?;
+        }
+    }
+
+    /// Runs `collector` once in `ctx` and returns what it added.
+    pub(crate) fn update(collector: &mut dyn Collector, ctx: &Context) -> Result<Scrape, Error> {
+        let mut s = Scrape::new();
+        collector.update(ctx, &mut s)?;
+        Ok(s)
+    }
+
+    /// Runs `collector` once over the trees under `root` and returns what it added.
+    pub(crate) fn scrape_tree(collector: &mut dyn Collector, root: &Path) -> Result<Scrape, Error> {
+        update(collector, &context(root))
+    }
+
+    /// The text of a scrape.
+    pub(crate) fn render(s: &mut Scrape) -> String {
         let mut text = String::new();
         s.render(&mut text);
-        Ok(text)
+        text
+    }
+
+    /// Runs `collector` once in `ctx` and renders what it added.
+    pub(crate) fn text(collector: &mut dyn Collector, ctx: &Context) -> Result<String, Error> {
+        update(collector, ctx).map(|mut s| render(&mut s))
+    }
+
+    /// Runs `collector` once over the trees under `root` and renders what it added.
+    pub(crate) fn scrape_once(collector: &mut dyn Collector, root: &Path) -> Result<String, Error> {
+        text(collector, &context(root))
     }
 }

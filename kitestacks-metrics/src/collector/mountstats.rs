@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -83,9 +83,7 @@ const TRANSPORT_MAX: usize = 31;
 
 /// A Go `strconv.ParseUint(s, 10, 64)`: no sign.
 fn uint(s: &str, line: usize, what: &str) -> Result<u64, ParseError> {
-    s.parse()
-        .ok()
-        .filter(|_| !s.starts_with('+'))
+    attr::go_parse_uint(s, 10)
         .ok_or_else(|| ParseError::new(line, format!("{what}: {s:?} is not an unsigned integer")))
 }
 
@@ -774,7 +772,7 @@ impl Collector for MountStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const NFS4: &str = "device rootfs mounted on / with fstype rootfs\n\
         device 192.168.1.1:/srv/test mounted on /mnt/nfs/test with fstype nfs4 statvers=1.1\n\
@@ -949,13 +947,7 @@ mod tests {
     }
 
     fn scrape(dir: &std::path::Path) -> Result<Scrape, Error> {
-        let ctx = Context {
-            roots: Roots::under(dir),
-            ..Context::default()
-        };
-        let mut s = Scrape::new();
-        build(&Options::default())?.update(&ctx, &mut s)?;
-        Ok(s)
+        testing::scrape_tree(&mut *build(&Options::default())?, dir)
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 use regex::Regex;
 
 use crate::collector::options as flag;
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::Error;
 use crate::exposition::Scrape;
 
@@ -375,54 +375,18 @@ fn ignorable(e: &std::io::Error) -> bool {
 /// or a leading `0` for octal); text that is not one reads as 0, as in procfs'
 /// `ValueParser.PInt64`.
 fn parse_int(s: &str) -> i64 {
-    parse_go_int(s).unwrap_or(0)
-}
-
-pub(super) fn parse_go_int(s: &str) -> Option<i64> {
-    let (negative, digits) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = digits.get(..2).map(str::to_ascii_lowercase);
-    let (radix, body) = match lower.as_deref() {
-        Some("0x") => (16, &digits[2..]),
-        Some("0o") => (8, &digits[2..]),
-        Some("0b") => (2, &digits[2..]),
-        _ if digits.len() > 1 && digits.starts_with('0') => (8, &digits[1..]),
-        _ => (10, digits),
-    };
-    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return None;
-    }
-    let magnitude = u64::from_str_radix(body, radix).ok()?;
-    if negative {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    }
+    attr::go_parse_int(s, 0).unwrap_or(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Roots;
+
+    use crate::collector::testing;
 
     #[test]
-    fn integers_read_like_go_with_base_zero() {
-        assert_eq!(parse_go_int("1500"), Some(1500));
-        assert_eq!(parse_go_int("0x1303"), Some(4867));
-        assert_eq!(parse_go_int("0X20"), Some(32));
-        assert_eq!(parse_go_int("-1"), Some(-1));
-        assert_eq!(parse_go_int("010"), Some(8));
-        assert_eq!(parse_go_int("0"), Some(0));
-        assert_eq!(parse_go_int("0b101"), Some(5));
-        assert_eq!(parse_go_int("-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_go_int("9223372036854775808"), None);
-        assert_eq!(parse_go_int(""), None);
-        assert_eq!(parse_go_int("0x"), None);
-        assert_eq!(parse_go_int("+-1"), None);
-        assert_eq!(parse_go_int("12 3"), None);
+    fn unparseable_attributes_read_as_0() {
+        assert_eq!(parse_int("0x1303"), 4867);
         assert_eq!(parse_int("full"), 0, "unparseable attribute reads as 0");
     }
 
@@ -434,15 +398,7 @@ mod tests {
     }
 
     fn scrape(root: &Path, options: &Options) -> Result<String, Error> {
-        let ctx = Context {
-            roots: Roots::under(root),
-            udev_data: root.join("udev"),
-        };
-        let mut out = Scrape::new();
-        build(options)?.update(&ctx, &mut out)?;
-        let mut text = String::new();
-        out.render(&mut text);
-        Ok(text)
+        testing::scrape_once(&mut *build(options)?, root)
     }
 
     #[test]

@@ -190,7 +190,8 @@ impl Collector for NetDevCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Roots;
+
+    use crate::collector::testing;
 
     const NET_DEV: &str = "Inter-|   Receive                                                |  Transmit\n \
         face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    \
@@ -198,15 +199,7 @@ mod tests {
         eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
 
     fn scrape(root: &std::path::Path, options: &Options) -> Result<String, Error> {
-        let ctx = Context {
-            roots: Roots::under(root),
-            udev_data: root.join("udev"),
-        };
-        let mut out = Scrape::new();
-        build(options)?.update(&ctx, &mut out)?;
-        let mut text = String::new();
-        out.render(&mut text);
-        Ok(text)
+        testing::scrape_once(&mut *build(options)?, root)
     }
 
     #[test]

@@ -165,7 +165,8 @@ fn merge<'a>(sections: &mut Vec<Section<'a>>, more: Vec<Section<'a>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Roots;
+
+    use crate::collector::testing;
 
     #[test]
     fn pairs_of_lines() {
@@ -225,16 +226,10 @@ mod tests {
         )
         .unwrap();
         std::fs::write(net.join("snmp"), "Tcp: ActiveOpens MaxConn\nTcp: 3556 -1\n").unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            udev_data: dir.path().join("udev"),
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         for _ in 0..2 {
-            let mut out = Scrape::new();
-            c.update(&ctx, &mut out).unwrap();
-            let mut text = String::new();
-            out.render(&mut text);
+            let text = testing::text(&mut *c, &ctx).unwrap();
             assert_eq!(
                 text,
                 "# HELP node_netstat_IpExt_InOctets Statistic IpExtInOctets.\n\

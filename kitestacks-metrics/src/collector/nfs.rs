@@ -295,7 +295,7 @@ impl Collector for Nfs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const FIXTURE: &str = "net 70 70 69 45\n\
         rpc 1218785755 374636 1218815394\n\
@@ -337,10 +337,7 @@ mod tests {
     #[test]
     fn the_collector_reports_every_procedure() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         let mut s = Scrape::new();
         c.update(&ctx, &mut s).unwrap();

@@ -293,7 +293,7 @@ const REQUESTS: &str = "Total number NFSd Requests by method and protocol.";
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const FIXTURE: &str = "rc 0 6 18622\n\
         fh 0 0 0 0 0\n\
@@ -341,10 +341,7 @@ mod tests {
     #[test]
     fn the_collector_reports_the_fixture() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         let mut s = Scrape::new();
         c.update(&ctx, &mut s).unwrap();

@@ -168,20 +168,13 @@ impl Collector for Nvme {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
     use crate::collector::testing::write;
-    use crate::roots::Roots;
+
     use std::path::Path;
 
     fn scrape(c: &mut Box<dyn Collector>, root: &Path) -> Result<Scrape, Error> {
-        let mut s = Scrape::new();
-        c.update(
-            &Context {
-                roots: Roots::under(root),
-                ..Context::default()
-            },
-            &mut s,
-        )?;
-        Ok(s)
+        testing::scrape_tree(&mut **c, root)
     }
 
     #[test]

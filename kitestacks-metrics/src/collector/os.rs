@@ -156,7 +156,7 @@ fn date_to_unix(date: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     #[test]
     fn versions_and_dates_convert_like_node_exporter() {
@@ -180,18 +180,7 @@ mod tests {
     }
 
     fn scrape(root: &std::path::Path) -> Result<String, Error> {
-        let mut c = build(&Options::default())?;
-        let mut s = Scrape::new();
-        c.update(
-            &Context {
-                roots: Roots::under(root),
-                ..Context::default()
-            },
-            &mut s,
-        )?;
-        let mut text = String::new();
-        s.render(&mut text);
-        Ok(text)
+        testing::scrape_once(&mut *build(&Options::default())?, root)
     }
 
     #[test]

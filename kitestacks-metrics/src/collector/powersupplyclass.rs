@@ -7,7 +7,6 @@
 use regex::Regex;
 
 use crate::collector::attr::{self, Attrs, read_trimmed};
-use crate::collector::netclass::parse_go_int;
 use crate::collector::options as flag;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, OrAbsent as _, ParseError};
@@ -197,7 +196,7 @@ impl Collector for PowerSupplyClass {
                     Err(e) if absent(&e) => continue,
                     Err(e) => return Err(e),
                 };
-                let v = parse_go_int(text).ok_or_else(|| {
+                let v = attr::go_parse_int(text, 0).ok_or_else(|| {
                     Error::parse(
                         &path,
                         ParseError::new(1, format!("{text:?} is not an integer")),
@@ -238,7 +237,8 @@ impl Collector for PowerSupplyClass {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
+
     use std::path::Path;
 
     fn write(root: &Path, rel: &str, bytes: &[u8]) {
@@ -248,18 +248,7 @@ mod tests {
     }
 
     fn scrape(root: &Path, o: &Options) -> Result<String, Error> {
-        let mut c = build(o)?;
-        let mut s = Scrape::new();
-        c.update(
-            &Context {
-                roots: Roots::under(root),
-                ..Context::default()
-            },
-            &mut s,
-        )?;
-        let mut text = String::new();
-        s.render(&mut text);
-        Ok(text)
+        testing::scrape_once(&mut *build(o)?, root)
     }
 
     #[test]

@@ -150,7 +150,7 @@ fn parse(text: &str) -> Result<Psi, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     #[test]
     fn some_and_full_totals() {
@@ -201,18 +201,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("proc/pressure")).unwrap();
         for (name, text) in files {
-            std::fs::write(dir.path().join("proc/pressure").join(name), text).unwrap();
+            testing::write(dir.path(), &format!("proc/pressure/{name}"), text);
         }
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
-        let mut c = build(&Options::default()).unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out)?;
-        let mut s = String::new();
-        out.render(&mut s);
-        Ok(s)
+        testing::scrape_once(&mut *build(&Options::default())?, dir.path())
     }
 
     #[test]

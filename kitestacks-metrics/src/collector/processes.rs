@@ -233,7 +233,7 @@ fn parse_stat(data: &[u8]) -> Result<(&str, i64), ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const SYSTEMD: &[u8] = b"1 (systemd) S 0 1 1 0 -1 4194560 9061 9416027 94 2620 36 98 54406 13885 20 0 1 0 29 109604864 2507\n";
 
@@ -297,15 +297,9 @@ mod tests {
         write("sys/kernel/threads-max", b"7801\n");
         write("sys/kernel/pid_max", b"123\n");
         write("self/stat", b"not a pid\n");
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out).unwrap();
-        let mut s = String::new();
-        out.render(&mut s);
+        let s = testing::text(&mut *c, &ctx).unwrap();
         for line in [
             "node_processes_max_processes 123\n",
             "node_processes_max_threads 7801\n",

@@ -134,8 +134,9 @@ impl Collector for Rapl {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
     use crate::collector::testing::write;
-    use crate::roots::Roots;
+
     use std::path::Path;
 
     #[test]
@@ -154,16 +155,7 @@ mod tests {
             rapl_enable_zone_label: zone_label,
             ..Options::default()
         };
-        let mut s = Scrape::new();
-        build(&o)?.update(
-            &Context {
-                roots: Roots::under(root),
-                ..Context::default()
-            },
-            &mut s,
-        )?;
-        let mut text = String::new();
-        s.render(&mut text);
+        let text = testing::scrape_once(&mut *build(&o)?, root)?;
         Ok(text.replace(&root.display().to_string(), "R"))
     }
 

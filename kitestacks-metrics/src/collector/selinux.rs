@@ -93,25 +93,13 @@ impl Collector for Selinux {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
     use crate::collector::testing::write;
-    use crate::roots::Roots;
+
     use std::path::Path;
 
     fn scrape(root: &Path) -> String {
-        let mut s = Scrape::new();
-        build(&Options::default())
-            .unwrap()
-            .update(
-                &Context {
-                    roots: Roots::under(root),
-                    ..Context::default()
-                },
-                &mut s,
-            )
-            .unwrap();
-        let mut text = String::new();
-        s.render(&mut text);
-        text
+        testing::scrape_once(&mut *build(&Options::default()).unwrap(), root).unwrap()
     }
 
     #[test]

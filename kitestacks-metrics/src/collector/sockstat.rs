@@ -4,8 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::collector::netclass::parse_go_int;
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::{Error, ParseError};
 use crate::exposition::{MetricType, Scrape};
 use crate::source::TextFile;
@@ -68,7 +67,7 @@ fn parse(text: &str) -> Result<Sockstat<'_>, ParseError> {
         }
         let mut kvs = Vec::with_capacity(fields.len() / 2);
         for kv in fields[1..].chunks_exact(2) {
-            let v = parse_go_int(kv[1]).ok_or_else(|| {
+            let v = attr::go_parse_int(kv[1], 0).ok_or_else(|| {
                 ParseError::new(n, format!("{}: {:?} is not an integer", kv[0], kv[1]))
             })?;
             kvs.push((kv[0], v));
@@ -152,7 +151,8 @@ fn emit(ipv6: bool, s: &Sockstat<'_>, page_size: i64, out: &mut Scrape) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Roots;
+
+    use crate::collector::testing;
 
     #[test]
     fn parses_protocol_lines() {
@@ -202,15 +202,9 @@ mod tests {
             "sockets: used 229\nTCP: inuse 4 mem 2\n",
         )
         .unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            udev_data: dir.path().join("udev"),
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out).unwrap();
-        let mut text = String::new();
-        out.render(&mut text);
+        let text = testing::text(&mut *c, &ctx).unwrap();
         let page = rustix::param::page_size() * 2;
         assert_eq!(
             text,

@@ -2,7 +2,7 @@
 //! counts per CPU and vector from `<procfs>/softirqs`, as node_exporter's
 //! `softirqs_linux.go` reports them from prometheus/procfs's parser.
 
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -60,17 +60,9 @@ fn parse(text: &str) -> Result<PerVector, ParseError> {
         let per_cpu = &mut out.0[k];
         per_cpu.clear();
         for (cpu, f) in counts.iter().enumerate() {
-            per_cpu.push(
-                f.parse()
-                    .ok()
-                    .filter(|_| !f.starts_with('+'))
-                    .ok_or_else(|| {
-                        ParseError::new(
-                            i + 1,
-                            format!("couldn't parse {f:?} ({}{cpu})", VECTORS[k]),
-                        )
-                    })?,
-            );
+            per_cpu.push(attr::go_parse_uint(f, 10).ok_or_else(|| {
+                ParseError::new(i + 1, format!("couldn't parse {f:?} ({}{cpu})", VECTORS[k]))
+            })?);
         }
     }
     Ok(out)
@@ -99,7 +91,7 @@ impl Collector for Softirqs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const FIXTURE: &str = "                    CPU0       CPU1       \n          \
         HI:          7          1\n       \
@@ -135,10 +127,7 @@ mod tests {
     #[test]
     fn series_per_cpu_and_type() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         assert!(
             c.update(&ctx, &mut Scrape::new())

@@ -2,7 +2,7 @@
 //! `/proc/net/softnet_stat` (one line of hexadecimal columns per CPU), as
 //! node_exporter's `softnet_linux.go` reads them.
 
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -52,15 +52,14 @@ fn parse(text: &str) -> Result<Vec<SoftnetStat>, ParseError> {
         }
         let hex = |k: usize| -> Result<u32, ParseError> {
             let c = cols[k];
-            if c.starts_with('+') {
-                return Err(ParseError::new(n, format!("column {}: {c:?}", k + 1)));
-            }
-            u32::from_str_radix(c, 16).map_err(|_| {
-                ParseError::new(
-                    n,
-                    format!("column {}: {c:?} is not a 32-bit hexadecimal number", k + 1),
-                )
-            })
+            attr::go_parse_uint(c, 16)
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| {
+                    ParseError::new(
+                        n,
+                        format!("column {}: {c:?} is not a 32-bit hexadecimal number", k + 1),
+                    )
+                })
         };
         // All of the first nine are checked, though only four are used.
         let mut first = [0u32; 9];
@@ -147,7 +146,8 @@ impl Collector for Softnet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Roots;
+
+    use crate::collector::testing;
 
     #[test]
     fn old_and_new_kernels() {
@@ -202,10 +202,7 @@ mod tests {
             "00551c3f 00000000 00000055 0 0 0 0 0 0 0 0\n",
         )
         .unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            udev_data: dir.path().join("udev"),
-        };
+        let ctx = testing::context(dir.path());
         let mut out = Scrape::new();
         build(&Options::default())
             .unwrap()

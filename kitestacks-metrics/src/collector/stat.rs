@@ -122,26 +122,16 @@ impl Collector for Stat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     fn scrape(text: &str, softirq: bool) -> Result<String, Error> {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("proc")).unwrap();
-        std::fs::write(dir.path().join("proc/stat"), text).unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        testing::write(dir.path(), "proc/stat", text);
         let options = Options {
             stat_softirq: softirq,
             ..Options::default()
         };
-        let mut c = build(&options).unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out)?;
-        let mut s = String::new();
-        out.render(&mut s);
-        Ok(s)
+        testing::scrape_once(&mut *build(&options)?, dir.path())
     }
 
     const STAT: &str = "cpu  1 2 3 4\nintr 8885917 17 0\nctxt 38014093\nbtime 1418183276\n\

@@ -160,20 +160,13 @@ impl Collector for TapeStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
     use crate::collector::testing::write;
-    use crate::roots::Roots;
+
     use std::path::Path;
 
     fn scrape(root: &Path, o: &Options) -> Result<Scrape, Error> {
-        let mut s = Scrape::new();
-        build(o)?.update(
-            &Context {
-                roots: Roots::under(root),
-                ..Context::default()
-            },
-            &mut s,
-        )?;
-        Ok(s)
+        testing::scrape_tree(&mut *build(o)?, root)
     }
 
     #[test]

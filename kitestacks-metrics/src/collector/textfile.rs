@@ -819,6 +819,7 @@ fn sample_part(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     #[test]
     fn samples_help_type_and_labels_are_parsed() {
@@ -953,12 +954,9 @@ mod tests {
             ..Options::default()
         })
         .unwrap();
-        let mut s = Scrape::new();
-        c.update(&Context::default(), &mut s).unwrap();
+        let mut s = testing::update(&mut *c, &Context::default()).unwrap();
         s.retain(|f| f.name != "node_textfile_mtime_seconds");
-        let mut out = String::new();
-        s.render(&mut out);
-        out
+        testing::render(&mut s)
     }
 
     #[test]

@@ -147,8 +147,7 @@ fn list(dir: &Path) -> (Vec<String>, Vec<String>) {
 /// A sysfs integer attribute (`12376\n`, `-1\n`).
 fn parse_int(text: &str) -> Result<i64, ParseError> {
     let t = text.trim();
-    t.parse()
-        .map_err(|_| ParseError::new(1, format!("{t:?} is not an integer")))
+    attr::go_parse_int(t, 10).ok_or_else(|| ParseError::new(1, format!("{t:?} is not an integer")))
 }
 
 /// Errors prometheus/procfs skips a cooling device for: the file is missing, not

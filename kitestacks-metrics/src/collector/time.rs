@@ -160,7 +160,7 @@ fn localtime(unix_secs: i64) -> Option<(String, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     #[test]
     fn clocksource_names_follow_the_glob() {
@@ -172,9 +172,7 @@ mod tests {
     }
 
     fn scrape(ctx: &Context) -> Result<String, Error> {
-        let mut c = build(&Options::default())?;
-        let mut s = Scrape::new();
-        c.update(ctx, &mut s)?;
+        let mut s = testing::update(&mut *build(&Options::default())?, ctx)?;
         let t = s.family("node_time_seconds").unwrap().series[0].value;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -182,9 +180,7 @@ mod tests {
             .as_secs_f64();
         assert!((now - t).abs() < 3600.0, "{t} vs {now}");
         s.retain(|f| f.name.starts_with("node_time_clocksource"));
-        let mut text = String::new();
-        s.render(&mut text);
-        Ok(text)
+        Ok(testing::render(&mut s))
     }
 
     #[test]
@@ -201,10 +197,7 @@ mod tests {
             std::fs::write(base.join(name).join("current_clocksource"), current).unwrap();
         }
         std::fs::create_dir_all(base.join("power")).unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         assert_eq!(
             scrape(&ctx).unwrap(),
             "# HELP node_time_clocksource_available_info Available clocksources read from '/sys/devices/system/clocksource'.\n\
@@ -228,10 +221,7 @@ mod tests {
 
         // No clocksource directory at all: only the clock.
         let empty = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            roots: Roots::under(empty.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(empty.path());
         assert_eq!(scrape(&ctx).unwrap(), "");
     }
 

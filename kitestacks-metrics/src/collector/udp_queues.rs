@@ -2,7 +2,7 @@
 //! queued in all UDP sockets, summed over the socket lines of `<procfs>/net/udp` and
 //! `<procfs>/net/udp6` (a missing file, e.g. with IPv6 disabled, is skipped).
 
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
 use crate::source::TextFile;
@@ -87,8 +87,8 @@ fn parse(text: &str) -> Result<Queues, ParseError> {
             .split_once(':')
             .ok_or_else(|| ParseError::new(n, format!("queues {queues:?}: no colon")))?;
         let hex = |s: &str| {
-            u64::from_str_radix(s, 16)
-                .map_err(|_| ParseError::new(n, format!("queue {s:?} is not hexadecimal")))
+            attr::go_parse_uint(s, 16)
+                .ok_or_else(|| ParseError::new(n, format!("queue {s:?} is not hexadecimal")))
         };
         q.tx += hex(tx)?;
         q.rx += hex(rx)?;
@@ -99,7 +99,7 @@ fn parse(text: &str) -> Result<Queues, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const HEADER: &str = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n";
 
@@ -134,10 +134,7 @@ mod tests {
     fn a_missing_udp6_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("proc/net")).unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         let mut s = Scrape::new();
         c.update(&ctx, &mut s).unwrap();
@@ -147,10 +144,7 @@ mod tests {
             format!("{HEADER}   0: 00000000:0016 00000000:0000 0A 00000002:00000003 00:00000000 00000000 0 0 2740 1 ffff 0\n"),
         )
         .unwrap();
-        let mut s = Scrape::new();
-        c.update(&ctx, &mut s).unwrap();
-        let mut text = String::new();
-        s.render(&mut text);
+        let text = testing::text(&mut *c, &ctx).unwrap();
         assert_eq!(
             text,
             format!(

@@ -71,6 +71,7 @@ fn for_each(text: &str, mut f: impl FnMut(&str, f64)) -> Result<(), ParseError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collector::testing;
 
     fn collect(text: &str) -> Result<Vec<(String, f64)>, ParseError> {
         let mut v = Vec::new();
@@ -105,15 +106,9 @@ mod tests {
             "nr_free_pages 1\npgpgin 7344136\noom_kill 0\npgmajfault 507162\n",
         )
         .unwrap();
-        let ctx = Context {
-            roots: crate::roots::Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out).unwrap();
-        let mut s = String::new();
-        out.render(&mut s);
+        let s = testing::text(&mut *c, &ctx).unwrap();
         assert_eq!(
             s,
             "# HELP node_vmstat_oom_kill /proc/vmstat information field oom_kill.\n\

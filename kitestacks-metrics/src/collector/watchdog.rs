@@ -5,7 +5,6 @@
 //! them. No class, or a file we may not read, is no data (upstream's `ErrNoData`).
 
 use crate::collector::attr::{self, Attrs, list_sorted, read_trimmed};
-use crate::collector::netclass::parse_go_int;
 use crate::collector::{Collector, Context, Definition, Options};
 use crate::error::{Error, ParseError};
 use crate::exposition::Scrape;
@@ -92,7 +91,8 @@ struct Device {
 /// Parses a numeric attribute as procfs does (Go's `ParseInt(s, 0, 64)`: a sign, then
 /// decimal, `0x` hex, `0o` or leading-`0` octal, `0b` binary).
 fn parse_number(text: &str) -> Result<i64, ParseError> {
-    parse_go_int(text).ok_or_else(|| ParseError::new(1, format!("{text:?} is not an integer")))
+    attr::go_parse_int(text, 0)
+        .ok_or_else(|| ParseError::new(1, format!("{text:?} is not an integer")))
 }
 
 impl Watchdog {

@@ -356,7 +356,7 @@ impl Collector for Xfs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const FIXTURE: &str = "extent_alloc 1 872 0 0\nabt 0 0 0 0\nblk_map 61 29 1 1 1 91 0\n\
         bmbt 0 0 0 0\ndir 3 2 1 52\ntrans 4 40 0\nig 5 1 0 4 0 0 1\nlog 8 21 0 5821 4\n\
@@ -396,10 +396,7 @@ mod tests {
     #[test]
     fn one_series_set_per_filesystem() {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut c = build(&Options::default()).unwrap();
         let mut out = Scrape::new();
         c.update(&ctx, &mut out).unwrap();
@@ -409,10 +406,7 @@ mod tests {
         std::fs::create_dir_all(xfs.join("stats")).unwrap();
         std::fs::write(xfs.join("stats/stats"), "rw 5 5\n").unwrap();
         std::fs::write(xfs.join("sda1/stats/stats"), FIXTURE).unwrap();
-        let mut out = Scrape::new();
-        c.update(&ctx, &mut out).unwrap();
-        let mut text = String::new();
-        out.render(&mut text);
+        let text = testing::text(&mut *c, &ctx).unwrap();
         assert_eq!(text.matches("# TYPE").count(), 39);
         assert_eq!(text.matches("{device=\"sda1\"}").count(), 39);
         assert!(text.contains(

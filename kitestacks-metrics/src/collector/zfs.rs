@@ -358,7 +358,7 @@ fn parse_state(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     #[test]
     fn kstat_values_after_the_header() {
@@ -452,15 +452,7 @@ mod tests {
     }
 
     fn scrape(dir: &Path) -> Result<String, Error> {
-        let ctx = Context {
-            roots: Roots::under(dir),
-            ..Context::default()
-        };
-        let mut out = Scrape::new();
-        build(&Options::default())?.update(&ctx, &mut out)?;
-        let mut text = String::new();
-        out.render(&mut text);
-        Ok(text)
+        testing::scrape_once(&mut *build(&Options::default())?, dir)
     }
 
     #[test]

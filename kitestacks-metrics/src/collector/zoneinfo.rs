@@ -3,8 +3,7 @@
 //! watermarks, sizes, the `nr_*` and `numa_*` statistics and the `protection` array.
 //! Like upstream, a value that is not a number leaves its metric out rather than failing.
 
-use crate::collector::netclass::parse_go_int;
-use crate::collector::{Collector, Context, Definition, Options};
+use crate::collector::{Collector, Context, Definition, Options, attr};
 use crate::error::Error;
 use crate::exposition::{self, MetricType, Name, Scrape};
 use crate::source::TextFile;
@@ -310,7 +309,7 @@ fn parse(text: &str) -> Vec<Zone<'_>> {
                     zone.protection = p;
                 }
             } else if let Some(i) = FIELDS.iter().position(|f| f.key == key) {
-                zone.values[i] = parse_go_int(value);
+                zone.values[i] = attr::go_parse_int(value, 0);
             }
         }
         zones.push(zone);
@@ -353,7 +352,7 @@ impl Collector for Zoneinfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roots::Roots;
+    use crate::collector::testing;
 
     const SAMPLE: &str = "Node 0, zone      DMA
   per-node stats
@@ -440,10 +439,7 @@ Node 1, zone  Movable
     fn scrape_and_a_missing_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = build(&Options::default()).unwrap();
-        let ctx = Context {
-            roots: Roots::under(dir.path()),
-            ..Context::default()
-        };
+        let ctx = testing::context(dir.path());
         let mut s = Scrape::new();
         let e = c.update(&ctx, &mut s).unwrap_err();
         assert!(e.is_not_found(), "{e}");
