@@ -111,11 +111,12 @@ pub(crate) fn parse_u64(text: &str) -> Result<u64, ParseError> {
 /// else, including a value past `u64::MAX`.
 pub(crate) fn go_parse_uint(s: &str, base: u32) -> Option<u64> {
     let (radix, digits) = match base {
-        0 => match s.get(..2).map(str::to_ascii_lowercase).as_deref() {
-            Some("0x") => (16, &s[2..]),
-            Some("0o") => (8, &s[2..]),
-            Some("0b") => (2, &s[2..]),
-            _ if s.len() > 1 && s.starts_with('0') => (8, &s[1..]),
+        // The prefix compared byte-wise: this runs per sysfs value, so no allocation.
+        0 => match s.as_bytes() {
+            [b'0', b'x' | b'X', ..] => (16, &s[2..]),
+            [b'0', b'o' | b'O', ..] => (8, &s[2..]),
+            [b'0', b'b' | b'B', ..] => (2, &s[2..]),
+            [b'0', _, ..] => (8, &s[1..]),
             _ => (10, s),
         },
         _ => (base, s),
