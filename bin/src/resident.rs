@@ -21,11 +21,13 @@ pub fn release_startup_code() -> usize {
     for (start, end) in code_ranges(&maps, &exe.to_string_lossy()) {
         // SAFETY: [start, end) is a whole mapping the kernel listed for this process:
         // private, backed by our executable file, not writable, and with no anonymous
-        // (copied-on-write) page, so every resident page is the file's own bytes
-        // (the RELRO segment, which the dynamic loader wrote relocations into, has
-        // anonymous pages and is skipped). MADV_DONTNEED on such a mapping only drops
-        // page-table entries; the next access faults the same bytes back in from the
-        // file, so references into it (string literals, code) stay valid.
+        // (copied-on-write) page, neither resident (`Anonymous: 0 kB`) nor swapped out
+        // (`Swap: 0 kB`), so every page of it is the file's own bytes (the RELRO
+        // segment, which the dynamic loader wrote relocations into, has anonymous pages
+        // and is skipped). MADV_DONTNEED on such a mapping only drops page-table
+        // entries; the next access faults the same bytes back in from the file, so
+        // references into it (string literals, code) stay valid. A copied-on-write page
+        // would be lost instead: hence both lines must be present and zero.
         let advised = unsafe {
             rustix::mm::madvise(
                 start as *mut std::ffi::c_void,
@@ -40,12 +42,28 @@ pub fn release_startup_code() -> usize {
     released
 }
 
-/// The mappings of `exe` in a `/proc/<pid>/smaps` text that hold only the file's own
-/// bytes: not writable, and without anonymous (copied-on-write) pages.
+/// The mappings of `exe` in a `/proc/<pid>/smaps` text that provably hold only the
+/// file's own bytes: not writable, and with `Anonymous: 0 kB` and `Swap: 0 kB` (no
+/// copied-on-write page, resident or swapped out). A mapping without either line is
+/// left alone: its precondition cannot be shown.
 fn code_ranges(smaps: &str, exe: &str) -> Vec<(usize, usize)> {
+    /// A candidate mapping while its fields are read.
+    struct Mapping {
+        start: usize,
+        end: usize,
+        anonymous_zero: bool,
+        swap_zero: bool,
+    }
     let mut out = Vec::new();
-    // the current mapping, while its fields are read: (start, end, a candidate)
-    let mut current: Option<(usize, usize, bool)> = None;
+    let mut current: Option<Mapping> = None;
+    let mut finish = |m: Option<Mapping>| {
+        if let Some(m) = m
+            && m.anonymous_zero
+            && m.swap_zero
+        {
+            out.push((m.start, m.end));
+        }
+    };
     for line in smaps.lines() {
         let mut fields = line.split_ascii_whitespace();
         let first = fields.next().unwrap_or("");
@@ -53,26 +71,30 @@ fn code_ranges(smaps: &str, exe: &str) -> Vec<(usize, usize)> {
             // a mapping's header line: "start-end perms offset dev inode path"
             let perms = fields.next().unwrap_or("");
             let path = fields.nth(3).unwrap_or("");
-            current = match (
+            let candidate = path == exe && perms.ends_with('p') && !perms.contains('w');
+            let next = match (
                 usize::from_str_radix(start, 16),
                 usize::from_str_radix(end, 16),
             ) {
-                (Ok(s), Ok(e)) => Some((
-                    s,
-                    e,
-                    path == exe && perms.ends_with('p') && !perms.contains('w'),
-                )),
+                (Ok(start), Ok(end)) if candidate => Some(Mapping {
+                    start,
+                    end,
+                    anonymous_zero: false,
+                    swap_zero: false,
+                }),
                 _ => None,
             };
-        } else if first == "Anonymous:"
-            && let Some((start, end, true)) = current
-        {
-            if fields.next() == Some("0") {
-                out.push((start, end));
+            finish(std::mem::replace(&mut current, next));
+        } else if let Some(m) = &mut current {
+            let zero = fields.next() == Some("0");
+            match first {
+                "Anonymous:" => m.anonymous_zero = zero,
+                "Swap:" => m.swap_zero = zero,
+                _ => {}
             }
-            current = None;
         }
     }
+    finish(current);
     out
 }
 
@@ -86,16 +108,21 @@ mod tests {
 55d4c0a00000-55d4c0b00000 r--p 00000000 fd:01 123 /usr/bin/kitestacks-exporter
 Rss:                 968 kB
 Anonymous:             0 kB
+Swap:                  0 kB
 55d4c0b00000-55d4c1000000 r-xp 00100000 fd:01 123 /usr/bin/kitestacks-exporter
 Rss:                4240 kB
 Anonymous:             0 kB
+Swap:                  0 kB
 55d4c1000000-55d4c1100000 r--p 00600000 fd:01 123 /usr/bin/kitestacks-exporter
 Rss:                 292 kB
 Anonymous:           292 kB
+Swap:                  0 kB
 55d4c1100000-55d4c1200000 rw-p 00700000 fd:01 123 /usr/bin/kitestacks-exporter
 Anonymous:             0 kB
+Swap:                  0 kB
 7f0000000000-7f0000100000 r-xp 00000000 fd:01 456 /usr/lib/x86_64-linux-gnu/libc.so.6
 Anonymous:             0 kB
+Swap:                  0 kB
 7f0000200000-7f0000300000 rw-p 00000000 00:00 0
 Anonymous:            64 kB
 7ffc00000000-7ffc00021000 rw-p 00000000 00:00 0                          [stack]
@@ -111,6 +138,28 @@ Anonymous:            12 kB
             ]
         );
         assert!(code_ranges(maps, "/other").is_empty());
+    }
+
+    #[test]
+    fn a_mapping_with_swapped_out_or_unknown_pages_is_refused() {
+        let exe = "/usr/bin/kitestacks-portal";
+        let mapping = |anonymous: &str, swap: &str| {
+            format!(
+                "5600000a0000-5600000b0000 r--p 00000000 fd:01 7 {exe}\n\
+                 Rss:                  64 kB\n{anonymous}{swap}\
+                 VmFlags: rd mr mw me\n"
+            )
+        };
+        let zero_anon = "Anonymous:             0 kB\n";
+        let zero_swap = "Swap:                  0 kB\n";
+        let whole = [(0x5600000a0000, 0x5600000b0000)];
+        assert_eq!(code_ranges(&mapping(zero_anon, zero_swap), exe), whole);
+        // A copied-on-write page swapped out: MADV_DONTNEED would lose it.
+        let swapped = mapping(zero_anon, "Swap:                  4 kB\n");
+        assert!(code_ranges(&swapped, exe).is_empty());
+        // A kernel that does not say: nothing is proven, nothing is done.
+        assert!(code_ranges(&mapping(zero_anon, ""), exe).is_empty());
+        assert!(code_ranges(&mapping("", zero_swap), exe).is_empty());
     }
 
     #[test]

@@ -32,6 +32,14 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// The largest page Forgejo serves by default (`[api] MAX_RESPONSE_ITEMS`).
 pub const MAX_PAGE_SIZE: u32 = 50;
 
+/// Answer bodies larger than this are refused with [`Error::BodyTooLarge`]: a page of 50
+/// repositories or activities is a few hundred KB.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+
+/// How many redirects within the base URL's origin a request follows; a redirect to
+/// another origin is never followed ([`Error::Redirected`]).
+pub const MAX_REDIRECTS: usize = 5;
+
 /// Settings for a [`Client`]; from [`Client::builder`].
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
@@ -89,6 +97,7 @@ impl ClientBuilder {
         let http = reqwest::Client::builder()
             .timeout(self.timeout)
             .user_agent(user_agent)
+            .redirect(same_origin_redirects())
             .build()
             .map_err(|e| Error::Build {
                 reason: error_chain(&e),
@@ -107,6 +116,34 @@ impl ClientBuilder {
         })
     }
 }
+
+/// Follows a redirect only within the origin (scheme, host, port) of the first request,
+/// at most [`MAX_REDIRECTS`] times: the token is for the configured server alone, and
+/// another origin is not the server that was configured.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let to = attempt.url().origin();
+        if attempt.previous().first().map(Url::origin) != Some(to.clone()) {
+            attempt.error(OtherOrigin(to.ascii_serialization()))
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The redirect policy's refusal: the origin a redirect pointed to.
+#[derive(Debug)]
+struct OtherOrigin(String);
+
+impl fmt::Display for OtherOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "redirect to another origin ({})", self.0)
+    }
+}
+
+impl std::error::Error for OtherOrigin {}
 
 fn parse_base_url(given: &str) -> Result<Url, Error> {
     let invalid = |reason: &str| Error::InvalidBaseUrl {
@@ -355,10 +392,7 @@ impl Client {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport_error(&endpoint, &e))?;
+        let body = self.read_body(&endpoint, response).await?;
         tracing::debug!(
             endpoint,
             status = status.as_u16(),
@@ -389,6 +423,40 @@ impl Client {
         }
     }
 
+    /// The whole body, refused past [`MAX_BODY_BYTES`] (as soon as the length is
+    /// announced or the bytes read exceed it, without reading the rest).
+    async fn read_body(
+        &self,
+        endpoint: &str,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, Error> {
+        let too_large = || {
+            tracing::warn!(endpoint, limit = MAX_BODY_BYTES, "forgejo answer too large");
+            Error::BodyTooLarge {
+                endpoint: endpoint.to_owned(),
+                limit: MAX_BODY_BYTES,
+            }
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(endpoint, &e))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
     fn decode_error(&self, endpoint: &str, reason: String, body: &[u8]) -> Error {
         tracing::warn!(endpoint, %reason, "undecodable answer from forgejo");
         Error::Decode {
@@ -403,6 +471,12 @@ impl Client {
         if e.is_timeout() {
             tracing::warn!(endpoint, "forgejo request timed out");
             Error::Timeout { endpoint }
+        } else if let Some(OtherOrigin(to)) = source_of::<OtherOrigin>(e) {
+            tracing::warn!(endpoint, to = %to, "forgejo redirected to another origin");
+            Error::Redirected {
+                endpoint,
+                to: to.clone(),
+            }
         } else {
             let detail = self.scrub(&error_chain(e));
             tracing::warn!(endpoint, %detail, "forgejo request failed");
@@ -427,6 +501,18 @@ impl Client {
             _ => text.to_owned(),
         }
     }
+}
+
+/// The first error of type `E` in the source chain of `e`.
+fn source_of<E: std::error::Error + 'static>(e: &reqwest::Error) -> Option<&E> {
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(found) = err.downcast_ref::<E>() {
+            return Some(found);
+        }
+        source = err.source();
+    }
+    None
 }
 
 /// An error and its sources, `: `-separated, without the request URL.

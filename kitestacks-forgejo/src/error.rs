@@ -96,6 +96,25 @@ pub enum Error {
         /// The first [`BODY_PREFIX_CHARS`] characters of the body.
         body_prefix: String,
     },
+    /// The body is larger than the client accepts ([`MAX_BODY_BYTES`](crate::MAX_BODY_BYTES));
+    /// it was not read further.
+    #[error("answer from {endpoint} is larger than {limit} bytes; not read further")]
+    BodyTooLarge {
+        /// The API path that was called.
+        endpoint: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// The server redirected to another origin (scheme, host or port), which the client
+    /// never follows: the token is for the configured server only. Set the base URL to
+    /// where the server really is.
+    #[error("{endpoint} redirected to another origin ({to}); not followed")]
+    Redirected {
+        /// The API path that was called.
+        endpoint: String,
+        /// The origin the redirect pointed to (`https://git.example.com:443`, no path).
+        to: String,
+    },
 }
 
 /// How many characters of an undecodable body [`Error::Decode`] keeps.
@@ -129,12 +148,15 @@ pub enum ErrorKind {
     Timeout,
     /// The connection failed.
     Connection,
-    /// The answer was not the expected JSON.
+    /// The answer was not the expected JSON, or was too large.
     BadResponse,
+    /// The server redirected to another origin, which is not followed.
+    Redirected,
 }
 
 impl ErrorKind {
-    /// The stable snake_case name: `unauthorized`, `timeout`, `bad_response`...
+    /// The stable snake_case name: `unauthorized`, `timeout`, `bad_response`,
+    /// `redirected`...
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Config => "config",
@@ -146,6 +168,7 @@ impl ErrorKind {
             Self::Timeout => "timeout",
             Self::Connection => "connection",
             Self::BadResponse => "bad_response",
+            Self::Redirected => "redirected",
         }
     }
 }
@@ -168,7 +191,8 @@ impl Error {
             Self::Upstream { .. } => ErrorKind::UpstreamError,
             Self::Timeout { .. } => ErrorKind::Timeout,
             Self::Connection { .. } => ErrorKind::Connection,
-            Self::Decode { .. } => ErrorKind::BadResponse,
+            Self::Decode { .. } | Self::BodyTooLarge { .. } => ErrorKind::BadResponse,
+            Self::Redirected { .. } => ErrorKind::Redirected,
         }
     }
 
@@ -183,7 +207,9 @@ impl Error {
             | Self::Upstream { endpoint, .. }
             | Self::Timeout { endpoint }
             | Self::Connection { endpoint, .. }
-            | Self::Decode { endpoint, .. } => Some(endpoint),
+            | Self::Decode { endpoint, .. }
+            | Self::BodyTooLarge { endpoint, .. }
+            | Self::Redirected { endpoint, .. } => Some(endpoint),
         }
     }
 

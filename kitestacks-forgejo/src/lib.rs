@@ -4,7 +4,8 @@
 //! Principal types:
 //! - [`Client`], built with [`Client::builder`] ([`ClientBuilder`]): base URL, token
 //!   ([`kitestacks_core::Secret`], sent only as `Authorization: token …`, redacted in `Debug`
-//!   and errors), timeout, user agent. Typed calls: [`Client::version`],
+//!   and errors), timeout, user agent. Bodies are capped ([`MAX_BODY_BYTES`]) and a
+//!   redirect to another origin is never followed. Typed calls: [`Client::version`],
 //!   [`Client::search_repos`], [`Client::commits`], [`Client::user_feed`],
 //!   [`Client::org_feed`], [`Client::user`].
 //! - [`Client::recent_commits`] / [`Client::recent_commits_of`]: the newest commits across the
@@ -54,7 +55,8 @@ mod version;
 
 pub use activity::{Activity, ActivityKind, Push, PushCommit};
 pub use client::{
-    Client, ClientBuilder, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, MAX_PAGE_SIZE,
+    Client, ClientBuilder, DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT,
+    MAX_BODY_BYTES, MAX_PAGE_SIZE, MAX_REDIRECTS,
 };
 pub use commit::{Commit, CommitDetail, ParentCommit, RepoCommit, SHORT_SHA_LEN, Signature};
 pub use error::{BODY_PREFIX_CHARS, Error, ErrorKind};

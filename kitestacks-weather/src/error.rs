@@ -121,6 +121,17 @@ pub enum Error {
         /// The transport's explanation, causes joined by `: `.
         reason: String,
     },
+    /// The provider redirected to another origin (scheme, host or port), which is never
+    /// followed: set the base URL to where the provider really is.
+    #[error("{provider} redirected {url} to another origin ({to}); not followed")]
+    Redirected {
+        /// The provider asked.
+        provider: Provider,
+        /// The request URL.
+        url: String,
+        /// The origin the redirect pointed to (`https://wttr.in:443`, no path).
+        to: String,
+    },
     /// The provider answered with an empty body (wttr.in does this when its back end fails).
     #[error("{provider} sent an empty answer (status {status} from {url})")]
     Empty {
@@ -173,11 +184,13 @@ pub enum ErrorKind {
     BadUpstream,
     /// The provider refused our request as invalid. A 502 (and a bug report).
     Rejected,
+    /// The provider redirected to another origin, which is not followed. A 502.
+    Redirected,
 }
 
 impl ErrorKind {
     /// The wire name: `config`, `unknown_location`, `unavailable`, `over_capacity`,
-    /// `timeout`, `connection`, `bad_upstream` or `rejected`.
+    /// `timeout`, `connection`, `bad_upstream`, `rejected` or `redirected`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Config => "config",
@@ -188,6 +201,7 @@ impl ErrorKind {
             ErrorKind::Connection => "connection",
             ErrorKind::BadUpstream => "bad_upstream",
             ErrorKind::Rejected => "rejected",
+            ErrorKind::Redirected => "redirected",
         }
     }
 }
@@ -213,6 +227,7 @@ impl Error {
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::Connection { .. } => ErrorKind::Connection,
             Error::Undecodable { .. } => ErrorKind::BadUpstream,
+            Error::Redirected { .. } => ErrorKind::Redirected,
         }
     }
 

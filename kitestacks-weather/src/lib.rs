@@ -5,7 +5,8 @@
 //! - [`WeatherProvider`]: the object-safe trait a server holds as `Arc<dyn WeatherProvider>`.
 //! - [`WttrProvider`] (`GET {base}/{location}?format=j1`) and [`OpenMeteoProvider`]
 //!   (`GET {base}/v1/forecast?latitude=…`), each with a builder for base URL, timeout and
-//!   user agent.
+//!   user agent. Bodies are capped at 1 MiB; a redirect to another origin is never
+//!   followed (at most [`MAX_REDIRECTS`] within it).
 //! - [`Weather`] (with [`Today`], [`Condition`], [`Compass`], [`Provider`]): metric values
 //!   with their units in the field names, `Serialize` + `utoipa::ToSchema` for the portal.
 //! - [`Location`]: a place name or `latitude,longitude`, parsed from configuration text.
@@ -72,7 +73,7 @@ pub use error::{Error, ErrorKind};
 pub use location::Location;
 pub use open_meteo::{OpenMeteoBuilder, OpenMeteoProvider};
 pub use provider::WeatherProvider;
-pub use upstream::{DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
+pub use upstream::{DEFAULT_TIMEOUT, DEFAULT_USER_AGENT, MAX_REDIRECTS};
 pub use weather::{Compass, Condition, Provider, Today, Weather};
 pub use wttr::{WttrBuilder, WttrProvider};
 

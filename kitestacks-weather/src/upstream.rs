@@ -1,4 +1,5 @@
-//! The HTTP GET both providers share: client settings, timeout, body limit, transport errors.
+//! The HTTP GET both providers share: client settings, timeout, body limit, redirects
+//! within the origin only, transport errors.
 
 use std::time::Duration;
 
@@ -21,6 +22,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(12);
 
 /// Bodies larger than this are refused (a wttr.in j1 document is about 40 KB).
 const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// How many redirects within the origin of the request are followed; a redirect to
+/// another origin never is ([`Error::Redirected`]).
+pub const MAX_REDIRECTS: usize = 5;
 
 /// A configured HTTP client for one provider.
 #[derive(Debug, Clone)]
@@ -45,6 +50,18 @@ impl Http {
             .user_agent(user_agent)
             .timeout(timeout)
             .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let to = attempt.url().origin();
+                match attempt.previous().first() {
+                    Some(first) if first.origin() != to => {
+                        attempt.error(OtherOrigin(to.ascii_serialization()))
+                    }
+                    _ if attempt.previous().len() > MAX_REDIRECTS => {
+                        attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+                    }
+                    _ => attempt.follow(),
+                }
+            }))
             .build()
             .map_err(|e| Error::Client {
                 provider,
@@ -86,6 +103,17 @@ impl Http {
     }
 
     fn transport_error(&self, url: &str, e: reqwest::Error) -> Error {
+        let mut source = std::error::Error::source(&e);
+        while let Some(cause) = source {
+            if let Some(OtherOrigin(to)) = cause.downcast_ref::<OtherOrigin>() {
+                return Error::Redirected {
+                    provider: self.provider,
+                    url: url.to_owned(),
+                    to: to.clone(),
+                };
+            }
+            source = cause.source();
+        }
         if e.is_timeout() {
             Error::Timeout {
                 provider: self.provider,
@@ -119,6 +147,18 @@ impl Reply {
         self.undecodable(Some(e.field), e.reason)
     }
 }
+
+/// Why a redirect was not followed: it pointed to this other origin.
+#[derive(Debug)]
+struct OtherOrigin(String);
+
+impl std::fmt::Display for OtherOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "redirect to another origin ({})", self.0)
+    }
+}
+
+impl std::error::Error for OtherOrigin {}
 
 /// A base URL from the configuration: absolute `http` or `https`.
 pub(crate) fn base_url(provider: Provider, url: &str) -> Result<Url, Error> {

@@ -54,7 +54,7 @@ impl Activity {
         }
         let client = builder.build()?;
         let (limit, owner) = (config.limit, config.owner.clone());
-        let upstream = Upstream::new("forgejo", config.refresh, move || {
+        let upstream = Upstream::new("forgejo", config.refresh, config.timeout, move || {
             let (client, owner) = (client.clone(), owner.clone());
             async move {
                 let result = match &owner {

@@ -1,11 +1,15 @@
 //! The cache in front of an upstream (Forgejo, the weather provider): answers are reused
 //! for a refresh period; when they are due, one request goes upstream however many
-//! clients ask (single flight); if it fails, the last good answer is served marked
-//! stale with the error's kind, and with none an honest error status. Failures are never
-//! cached as data, and after one the upstream is left alone for a short back-off so a
-//! dead upstream is not hammered by every open tab.
+//! clients ask (single flight), in the background: a request that has an earlier answer
+//! gets it at once, marked stale, and never waits on the upstream; only a cold cache (no
+//! answer yet) waits, and no longer than the upstream's timeout. If the refresh fails,
+//! the last good answer is served marked stale with the error's kind, and with none an
+//! honest error status. Failures are never cached as data, and after one the upstream is
+//! left alone for a short back-off so a dead upstream is not hammered by every open tab.
+//! A refresh that panics counts as a failure; the next one runs as usual.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -94,7 +98,7 @@ impl<T> Good<T> {
 pub enum Answer<T> {
     /// Data younger than the refresh period, or just fetched.
     Fresh(Good<T>),
-    /// Older data: the refresh failed (`Some`), or is still running (`None`).
+    /// Older data: the refresh failed (`Some`), or is running in the background (`None`).
     Stale(Good<T>, Option<Failure>),
     /// No data at all, and the last attempt failed.
     Error(Failure),
@@ -126,13 +130,19 @@ pub struct Upstream<T> {
     fetch: Fetch<T>,
     refresh: Duration,
     backoff: Duration,
-    wait_with_data: Duration,
+    cold_wait: Duration,
     state: Mutex<State<T>>,
 }
 
 impl<T: Send + Sync + 'static> Upstream<T> {
-    /// `fetch` makes one upstream request; answers are reused for `refresh`.
-    pub fn new<F, Fut>(name: &'static str, refresh: Duration, fetch: F) -> Arc<Self>
+    /// `fetch` makes one upstream request; answers are reused for `refresh`. `timeout` is
+    /// the upstream's: the longest a request waits while there is no answer at all yet.
+    pub fn new<F, Fut>(
+        name: &'static str,
+        refresh: Duration,
+        timeout: Duration,
+        fetch: F,
+    ) -> Arc<Self>
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<T, Failure>> + Send + 'static,
@@ -143,7 +153,7 @@ impl<T: Send + Sync + 'static> Upstream<T> {
             fetch: Box::new(move || fetch().boxed()),
             refresh,
             backoff: (refresh / 4).clamp(Duration::from_secs(1), Duration::from_secs(30)),
-            wait_with_data: Duration::from_secs(2),
+            cold_wait: timeout,
             state: Mutex::new(State {
                 good: None,
                 failure: None,
@@ -158,55 +168,79 @@ impl<T: Send + Sync + 'static> Upstream<T> {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The current answer, refreshing first if it is due.
+    /// The current answer. When it is due, a refresh starts in the background; the
+    /// earlier answer (if any) is returned at once, marked stale. Only without any
+    /// answer does this wait for the refresh, at most the upstream's timeout.
     pub async fn get(self: &Arc<Self>) -> Answer<T> {
-        let (wait, have_data) = {
+        let wait = {
             let mut st = self.lock();
             if let Some(g) = &st.good
                 && g.at.elapsed() < self.refresh
             {
                 return Answer::Fresh(g.clone());
             }
-            if let Some((_, at)) = &st.failure
-                && at.elapsed() < self.backoff
-            {
-                return answer(&st);
+            let backing_off = st
+                .failure
+                .as_ref()
+                .is_some_and(|(_, at)| at.elapsed() < self.backoff);
+            if !backing_off && st.inflight.is_none() {
+                st.inflight = Some(self.spawn_refresh());
             }
-            if st.inflight.is_none() {
-                let me = self.clone();
-                // A task of its own: the refresh completes even if every waiting client
-                // goes away.
-                let task = tokio::spawn(async move {
-                    let result = (me.fetch)().await;
-                    me.store(result);
-                });
-                st.inflight = Some(
-                    async move {
-                        let _ = task.await;
-                    }
-                    .boxed()
-                    .shared(),
-                );
+            match &st.inflight {
+                Some(wait) if st.good.is_none() && !backing_off => wait.clone(),
+                // An earlier answer (or a recent failure) is served now; the refresh, if
+                // one runs, completes in the background.
+                _ => return answer(&st, true),
             }
-            (st.inflight.clone(), st.good.is_some())
         };
-        if let Some(wait) = wait {
-            if have_data {
-                // With data to show, do not keep the page waiting on a slow upstream.
-                if tokio::time::timeout(self.wait_with_data, wait)
-                    .await
-                    .is_err()
-                {
-                    let st = self.lock();
-                    if let Some(g) = &st.good {
-                        return Answer::Stale(g.clone(), None);
-                    }
-                }
-            } else {
-                wait.await;
-            }
+        if tokio::time::timeout(self.cold_wait, wait).await.is_err() {
+            return Answer::Error(Failure::new(
+                &format!("the {} request", self.name),
+                "timeout",
+                true,
+            ));
         }
-        answer(&self.lock())
+        answer(&self.lock(), false)
+    }
+
+    /// Starts the one refresh in a task of its own, so that it completes even if every
+    /// waiting client goes away, and returns what a cold request waits on. A panic in
+    /// `fetch` is caught and stored as a failure: the single-flight slot is always freed.
+    fn spawn_refresh(self: &Arc<Self>) -> Shared<BoxFuture<()>> {
+        let me = self.clone();
+        let task = tokio::spawn(async move {
+            let result = AssertUnwindSafe(async { (me.fetch)().await })
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .copied()
+                        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+                        .unwrap_or("no message");
+                    tracing::error!(upstream = me.name, "refresh panicked: {what}");
+                    Err(Failure::new(
+                        &format!("the {} refresh", me.name),
+                        "internal",
+                        false,
+                    ))
+                });
+            me.store(result);
+        });
+        async move {
+            let _ = task.await;
+        }
+        .boxed()
+        .shared()
+    }
+
+    /// Waits for the refresh in flight, if any (tests only).
+    #[cfg(test)]
+    async fn settled(&self) {
+        let wait = self.lock().inflight.clone();
+        if let Some(wait) = wait {
+            wait.await;
+        }
     }
 
     /// The cache's state now (no request is made).
@@ -295,8 +329,11 @@ where
     response::json(StatusCode::OK, &make(&good.value, age))
 }
 
-fn answer<T>(st: &State<T>) -> Answer<T> {
+/// The answer `st` holds; `due` when its data is known to be older than the refresh
+/// period (then it is stale even without a failure: its refresh is running).
+fn answer<T>(st: &State<T>, due: bool) -> Answer<T> {
     match (&st.good, &st.failure) {
+        (Some(g), None) if due => Answer::Stale(g.clone(), None),
         (Some(g), None) => Answer::Fresh(g.clone()),
         (Some(g), Some((f, _))) => Answer::Stale(g.clone(), Some(f.clone())),
         (None, Some((f, _))) => Answer::Error(f.clone()),
@@ -321,7 +358,7 @@ mod tests {
         let calls = Arc::new(AtomicUsize::new(0));
         let c = calls.clone();
         let results = Arc::new(results);
-        let up = Upstream::new("test", refresh, move || {
+        let up = Upstream::new("test", refresh, Duration::from_secs(30), move || {
             let n = c.fetch_add(1, Ordering::SeqCst);
             let r = results[n.min(results.len() - 1)];
             async move {
@@ -354,6 +391,9 @@ mod tests {
     async fn a_failure_after_a_success_serves_the_last_good_data_marked_stale() {
         let (up, calls) = counter_upstream(vec![Ok(1), Err(true), Ok(3)], Duration::ZERO);
         assert!(matches!(up.get().await, Answer::Fresh(g) if *g.value == 1));
+        // due: the last good data comes back at once while the refresh runs
+        assert!(matches!(up.get().await, Answer::Stale(g, None) if *g.value == 1));
+        up.settled().await;
         match up.get().await {
             Answer::Stale(g, Some(f)) => {
                 assert_eq!(*g.value, 1);
@@ -377,6 +417,103 @@ mod tests {
         // after the back-off (1 s minimum), the next request asks again and succeeds
         tokio::time::sleep(Duration::from_millis(1100)).await;
         assert!(matches!(up.get().await, Answer::Fresh(g) if *g.value == 5));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// Stands in for an upstream that answers `first`, then never again.
+    fn answers_once_then_hangs(
+        first: Result<u32, Failure>,
+        refresh: Duration,
+        timeout: Duration,
+    ) -> (Arc<Upstream<u32>>, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let up = Upstream::new("test", refresh, timeout, move || {
+            let first = (c.fetch_add(1, Ordering::SeqCst) == 0).then(|| first.clone());
+            async move {
+                match first {
+                    Some(result) => result,
+                    None => std::future::pending().await,
+                }
+            }
+        });
+        (up, calls)
+    }
+
+    /// Far longer than serving from the cache takes, far shorter than the hang.
+    const NOT_HANGING: Duration = Duration::from_secs(1);
+
+    #[tokio::test]
+    async fn a_request_with_an_earlier_answer_never_waits_on_a_hanging_refresh() {
+        let (up, calls) = answers_once_then_hangs(Ok(9), Duration::ZERO, Duration::from_secs(3600));
+        assert!(matches!(up.get().await, Answer::Fresh(g) if *g.value == 9));
+        for _ in 0..3 {
+            let answer = tokio::time::timeout(NOT_HANGING, up.get())
+                .await
+                .expect("served from the cache, not held by the hanging refresh");
+            assert!(
+                matches!(&answer, Answer::Stale(g, None) if *g.value == 9),
+                "{answer:?}"
+            );
+        }
+        // let the refresh task start (it then hangs)
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "one refresh in flight");
+        assert!(up.cache_state().stale);
+    }
+
+    #[tokio::test]
+    async fn a_cold_cache_waits_no_longer_than_the_upstream_timeout() {
+        let up = Upstream::new(
+            "test",
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+            std::future::pending::<Result<u32, Failure>>,
+        );
+        let answer = tokio::time::timeout(Duration::from_secs(30), up.get())
+            .await
+            .expect("a cold request gives up after the upstream timeout");
+        match answer {
+            Answer::Error(f) => {
+                assert_eq!(
+                    f.status(),
+                    (StatusCode::GATEWAY_TIMEOUT, "upstream_timeout")
+                );
+                assert_eq!(f.message, "the test request failed (timeout)");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refresh_that_panics_does_not_stop_the_cache_refreshing() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        // refresh 4 s: the back-off after a failure is a quarter of it, at least 1 s
+        let up = Upstream::new(
+            "test",
+            Duration::from_secs(4),
+            Duration::from_secs(30),
+            move || {
+                assert_ne!(
+                    c.fetch_add(1, Ordering::SeqCst),
+                    0,
+                    "the first fetch panics"
+                );
+                async { Ok(11) }
+            },
+        );
+        match up.get().await {
+            Answer::Error(f) => {
+                assert_eq!(f.kind, "internal");
+                assert_eq!(f.status(), (StatusCode::BAD_GATEWAY, "bad_upstream"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(up.cache_state().failures, 1);
+        // after the back-off, the next request refreshes again and succeeds
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(matches!(up.get().await, Answer::Fresh(g) if *g.value == 11));
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 }

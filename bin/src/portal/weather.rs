@@ -68,7 +68,7 @@ impl CurrentWeather {
             WeatherProviderKind::Wttr => build!(WttrProvider),
             WeatherProviderKind::OpenMeteo => build!(OpenMeteoProvider),
         };
-        let upstream = Upstream::new("weather", config.refresh, move || {
+        let upstream = Upstream::new("weather", config.refresh, config.timeout, move || {
             let provider = provider.clone();
             async move {
                 provider.current().await.map_err(|e| {

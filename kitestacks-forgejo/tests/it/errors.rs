@@ -1,8 +1,9 @@
-//! Every error answer and every broken answer maps to its `Error` variant, never a panic.
+//! Every error answer and every broken answer maps to its `Error` variant, never a panic:
+//! also a body past the cap and a redirect to another origin.
 
 use std::time::Duration;
 
-use kitestacks_forgejo::{Error, ErrorKind};
+use kitestacks_forgejo::{Error, ErrorKind, MAX_BODY_BYTES, MAX_REDIRECTS};
 
 use crate::fake::{Fake, Reply, fixture};
 
@@ -165,4 +166,61 @@ async fn a_closed_port_is_a_connection_error() {
             .starts_with("connection to forgejo failed for /api/v1/version: "),
         "{e}"
     );
+}
+
+#[tokio::test]
+async fn a_body_past_the_cap_is_refused_without_reading_it_all() {
+    let too_large = Error::BodyTooLarge {
+        endpoint: SEARCH.into(),
+        limit: MAX_BODY_BYTES,
+    };
+    let e = search_error(Reply::Endless).await;
+    assert_eq!(e, too_large);
+    assert_eq!(e.kind(), ErrorKind::BadResponse);
+    assert_eq!(
+        e.to_string(),
+        format!("answer from {SEARCH} is larger than {MAX_BODY_BYTES} bytes; not read further")
+    );
+    // A length announced past the cap is refused at once (the body would never come).
+    let announced = Reply::Announce {
+        declared: MAX_BODY_BYTES as u64 + 1,
+    };
+    assert_eq!(search_error(announced).await, too_large);
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_not_followed() {
+    let elsewhere = Fake::forgejo().await;
+    let fake = Fake::start().await;
+    let to = format!("{}/api/v1/version", elsewhere.url());
+    fake.route("/api/v1/version", Reply::redirect(&to));
+    let e = fake.client().version().await.unwrap_err();
+    assert_eq!(
+        e,
+        Error::Redirected {
+            endpoint: "/api/v1/version".into(),
+            to: elsewhere.url(),
+        }
+    );
+    assert_eq!(e.kind().as_str(), "redirected");
+    assert_eq!(elsewhere.total(), 0, "the other origin is never contacted");
+}
+
+#[tokio::test]
+async fn redirects_within_the_origin_are_followed_a_bounded_number_of_times() {
+    let fake = Fake::forgejo().await;
+    let moved = format!("{}/api/v1/moved/version", fake.url());
+    fake.route("/api/v1/version", Reply::redirect(&moved));
+    fake.route("/api/v1/moved/version", Reply::fixture(200, "version.json"));
+    let client = fake.client();
+    assert!(client.version().await.is_ok());
+
+    // A redirect loop ends after MAX_REDIRECTS redirects.
+    let own = format!("{}/api/v1/version", fake.url());
+    fake.route("/api/v1/version", Reply::redirect(&own));
+    fake.reset();
+    let e = client.version().await.unwrap_err();
+    assert!(matches!(e, Error::Connection { .. }), "{e:?}");
+    assert!(e.to_string().contains("redirects"), "{e}");
+    assert_eq!(fake.hits("/api/v1/version"), MAX_REDIRECTS + 1);
 }

@@ -90,6 +90,10 @@ pub enum Reply {
     Hang,
     /// Announce `declared` bytes, send `body`, then break the connection.
     Cut { declared: usize, body: Bytes },
+    /// A 200 JSON answer whose body never ends (chunked, no length announced).
+    Endless,
+    /// A 200 JSON answer announcing `declared` bytes, then sending `[` and nothing more.
+    Announce { declared: u64 },
 }
 
 impl Reply {
@@ -118,6 +122,11 @@ impl Reply {
             headers.push((name.into(), value.into()));
         }
         self
+    }
+
+    /// A `302 Found` to `location`.
+    pub fn redirect(location: &str) -> Self {
+        Self::raw(302, "text/html; charset=utf-8", "").header("location", location)
     }
 
     /// Adds `X-Total-Count`.
@@ -382,12 +391,35 @@ async fn answer(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
                 Ok(Frame::data(body)),
                 Err(std::io::Error::other("fake: connection cut")),
             ]);
-            Response::builder()
-                .status(200)
-                .header("content-type", "application/json;charset=utf-8")
-                .header("content-length", declared.to_string())
-                .body(BodyExt::boxed(StreamBody::new(frames)))
-                .unwrap()
+            streamed(Some(declared as u64), frames)
+        }
+        Reply::Endless => {
+            let chunk = Bytes::from(vec![b' '; 64 * 1024]);
+            streamed(
+                None,
+                futures_util::stream::repeat_with(move || Ok(Frame::data(chunk.clone()))),
+            )
+        }
+        Reply::Announce { declared } => {
+            let first = futures_util::stream::iter([Ok(Frame::data(Bytes::from_static(b"[")))]);
+            let frames = futures_util::StreamExt::chain(first, futures_util::stream::pending());
+            streamed(Some(declared), frames)
         }
     })
+}
+
+/// A 200 JSON answer whose body is `frames`, announcing `declared` bytes when given.
+fn streamed<S>(declared: Option<u64>, frames: S) -> Response<Body>
+where
+    S: futures_util::Stream<Item = Result<Frame<Bytes>, std::io::Error>> + Send + Sync + 'static,
+{
+    let mut response = Response::builder()
+        .status(200)
+        .header("content-type", "application/json;charset=utf-8");
+    if let Some(declared) = declared {
+        response = response.header("content-length", declared.to_string());
+    }
+    response
+        .body(BodyExt::boxed(StreamBody::new(frames)))
+        .unwrap()
 }

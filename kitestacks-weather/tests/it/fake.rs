@@ -29,6 +29,8 @@ pub struct Answer {
     pub status: u16,
     pub content_type: Option<&'static str>,
     pub body: Vec<u8>,
+    /// The `Location` header, if any.
+    pub location: Option<String>,
 }
 
 impl Answer {
@@ -37,6 +39,15 @@ impl Answer {
             status,
             content_type,
             body: body.into(),
+            location: None,
+        }
+    }
+
+    /// A `302 Found` to `location`.
+    pub fn redirect(location: impl Into<String>) -> Self {
+        Answer {
+            location: Some(location.into()),
+            ..Answer::new(302, None, "")
         }
     }
 }
@@ -86,6 +97,9 @@ impl Fake {
                     let mut response = Response::builder().status(a.status);
                     if let Some(ct) = a.content_type {
                         response = response.header("content-type", ct);
+                    }
+                    if let Some(location) = &a.location {
+                        response = response.header("location", location);
                     }
                     let response = response.body(Full::new(Bytes::from(a.body))).unwrap();
                     async move { Ok::<_, Infallible>(response) }
