@@ -286,6 +286,37 @@ async fn client_allowed_sans() {
 }
 
 #[tokio::test]
+async fn client_allowed_sans_need_a_certificate_even_if_given_is_optional() {
+    let pki = Pki::new();
+    let given = "  client_ca_file: ca.crt\n  client_auth_type: VerifyClientCertIfGiven\n";
+    // Without allowed SANs, VerifyClientCertIfGiven lets a client without a certificate in.
+    let (_dir, web) = setup(&pki, &tls_yaml(given));
+    let addr = start(web).await;
+    let a = https_get(addr, &pki.ca_pem(), None, None).await.unwrap();
+    assert_eq!(a.status, 200);
+    // With them, no certificate means no SAN to check: refused.
+    let (_dir, web) = setup(
+        &pki,
+        &tls_yaml(&format!(
+            "{given}  client_allowed_sans: [prometheus.example]\n"
+        )),
+    );
+    let addr = start(web).await;
+    assert!(https_get(addr, &pki.ca_pem(), None, None).await.is_err());
+    let allowed = pki.leaf(&["prometheus.example"]);
+    let a = https_get(addr, &pki.ca_pem(), Some(&allowed), None)
+        .await
+        .unwrap();
+    assert_eq!(a.status, 200);
+    let other = pki.leaf(&["grafana.example"]);
+    assert!(
+        https_get(addr, &pki.ca_pem(), Some(&other), None)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
 async fn basic_auth_over_tls() {
     let pki = Pki::new();
     let yaml = format!(
@@ -388,6 +419,20 @@ fn invalid_web_configs_are_refused_with_their_key() {
         (
             "basic_auth_users:\n  prometheus: plaintext\n".into(),
             "basic_auth_users.prometheus: the password is not a bcrypt hash",
+        ),
+        (
+            format!(
+                "basic_auth_users:\n  prometheus: '{}'\n",
+                good_hash.replacen("$04$", "$31$", 1)
+            ),
+            "basic_auth_users.prometheus: bcrypt cost 31 is not between 4 and 14",
+        ),
+        (
+            format!(
+                "basic_auth_users:\n  prometheus: '{}'\n",
+                good_hash.replacen("$04$", "$15$", 1)
+            ),
+            "basic_auth_users.prometheus: bcrypt cost 15 is not between 4 and 14",
         ),
         (
             tls_yaml("  client_ca_file: ca.crt\n"),
