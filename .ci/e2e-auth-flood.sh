@@ -13,10 +13,7 @@ set -euo pipefail
 bin=$(realpath "$1")
 cd "$(dirname "$0")/.."
 . .ci/lib.sh
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+e2e_workdir
 
 password=flood-secret
 hash=$(htpasswd -nbBC 10 "" "$password" | tr -d ':\n')
