@@ -29,3 +29,11 @@ start_fake_upstreams() {
     [ -s "$work/fake_port" ] || { echo "the fake upstreams did not start" >&2; return 1; }
     fake="http://127.0.0.1:$(cat "$work/fake_port")"
 }
+
+# e2e_workdir: sets work (a temporary directory) and pids (an empty list); on exit every
+# pid in pids is killed and work removed.
+e2e_workdir() {
+    work=$(mktemp -d)
+    pids=()
+    trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+}

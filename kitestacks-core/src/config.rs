@@ -158,6 +158,10 @@ pub struct ForgejoConfig {
     pub limit: usize,
     /// Only repositories of this user or organisation.
     pub owner: Option<String>,
+    /// Whether `/api/activity` shows commits of repositories the public cannot see
+    /// (private or internal repositories, or those of a private or limited owner) when the
+    /// token can (default false: the homepage is public, the token is not).
+    pub include_private: bool,
     /// How long fetched commits are served before Forgejo is asked again (default 60 s).
     pub refresh: Duration,
     /// How long one request to Forgejo may take (default 10 s).
@@ -171,6 +175,7 @@ impl Default for ForgejoConfig {
             token: None,
             limit: 10,
             owner: None,
+            include_private: false,
             refresh: Duration::from_secs(60),
             timeout: Duration::from_secs(10),
         }
@@ -305,6 +310,7 @@ struct RawForgejo {
     token_file: Option<PathBuf>,
     limit: Option<i64>,
     owner: Option<String>,
+    include_private: Option<bool>,
     refresh: Option<ConfigDuration>,
     timeout: Option<ConfigDuration>,
 }
@@ -820,6 +826,7 @@ impl Validator {
                 f.owner = Some(owner);
             }
         }
+        f.include_private = raw.include_private.unwrap_or(false);
         self.duration(
             "forgejo.refresh",
             raw.refresh,
@@ -1115,14 +1122,26 @@ impl Validator {
                 Some(u)
             }
             Ok(_) => {
-                self.problem(key, format!("{text:?} is not an http(s) URL with a host"));
+                let shown = shown_url(text);
+                self.problem(key, format!("{shown} is not an http(s) URL with a host"));
                 None
             }
             Err(e) => {
-                self.problem(key, format!("{text:?} is not a valid URL: {e}"));
+                let shown = shown_url(text);
+                self.problem(key, format!("{shown} is not a valid URL: {e}"));
                 None
             }
         }
+    }
+}
+
+/// A URL quoted in an error: without credentials or query values (which may be
+/// secrets), or left out when it cannot be parsed and might hold them.
+fn shown_url(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(u) if u.has_host() => format!("{:?}", crate::redacted(&u).as_str()),
+        _ if text.contains(['@', '?', '#']) => "the URL (left out: it may hold credentials)".into(),
+        _ => format!("{text:?}"),
     }
 }
 
@@ -1197,6 +1216,19 @@ mod tests {
         assert_eq!(r("99-200"), None);
         assert_eq!(r("abc"), None);
         assert_eq!(parse_status(&RawStatus::Code(700)), None);
+    }
+
+    #[test]
+    fn urls_in_errors_show_no_credentials() {
+        assert_eq!(
+            shown_url("ftp://u:pw@x.example/?k=v"),
+            "\"ftp://x.example/?k=REDACTED\""
+        );
+        assert_eq!(
+            shown_url("u:pw@x"),
+            "the URL (left out: it may hold credentials)"
+        );
+        assert_eq!(shown_url("gitforge.example"), "\"gitforge.example\"");
     }
 
     #[test]

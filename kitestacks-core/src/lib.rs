@@ -35,8 +35,8 @@ pub use config::{
 };
 pub use error::{ConfigError, Problem};
 pub use registry::{
-    AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Registry, Service, StatusRange,
-    Visibility,
+    AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, REDACTED, Registry, Service,
+    StatusRange, Visibility, redacted,
 };
 pub use secret::Secret;
 

@@ -1,9 +1,60 @@
 //! The homelab's hosts and services: validated, typed, and serialised as the
 //! `/api/services` body the portal page renders its cards from.
+//!
+//! A service or probe URL may carry credentials (`https://user:pw@host/?token=…`): the
+//! typed value keeps them for probing, and every serialisation publishes
+//! [`redacted`] URLs only.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 use url::Url;
 use utoipa::ToSchema;
+
+/// What replaces each query value of a published URL (see [`redacted`]).
+pub const REDACTED: &str = "REDACTED";
+
+/// A URL as it may be published: without user name and password, every query value
+/// replaced by [`REDACTED`] (keys are kept; a parameter without `=` is replaced whole),
+/// and without fragment. Scheme, host, port and path are kept, so the link still leads
+/// to the service.
+///
+/// ```
+/// use kitestacks_core::redacted;
+/// let url = url::Url::parse("https://mara:pw@grafana.example/d/x?orgId=1&token#top").unwrap();
+/// assert_eq!(
+///     redacted(&url).as_str(),
+///     "https://grafana.example/d/x?orgId=REDACTED&REDACTED"
+/// );
+/// ```
+pub fn redacted(url: &Url) -> Url {
+    let mut out = url.clone();
+    // Both fail only for URLs that cannot have credentials (no host): nothing to remove.
+    let _ = out.set_username("");
+    let _ = out.set_password(None);
+    out.set_fragment(None);
+    if let Some(query) = url.query() {
+        let pairs: Vec<String> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) => format!("{key}={REDACTED}"),
+                None => REDACTED.to_owned(),
+            })
+            .collect();
+        out.set_query((!pairs.is_empty()).then(|| pairs.join("&")).as_deref());
+    }
+    out
+}
+
+fn serialize_redacted<S: Serializer>(url: &Url, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(redacted(url).as_str())
+}
+
+fn serialize_redacted_opt<S: Serializer>(url: &Option<Url>, s: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(u) => serialize_redacted(u, s),
+        None => s.serialize_none(),
+    }
+}
 
 /// What a host is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -128,6 +179,9 @@ impl StatusRange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ProbeSpec {
     /// The URL probed: the service's public URL unless the configuration names another.
+    /// Published without user name, password, query values or fragment (query values
+    /// read `REDACTED`); probes use the URL as configured.
+    #[serde(serialize_with = "serialize_redacted")]
     pub url: Url,
     /// HTTP method.
     pub method: ProbeMethod,
@@ -160,7 +214,9 @@ pub struct Service {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Public URL; `null` for an internal service with no URL.
+    /// Public URL; `null` for an internal service with no URL. Published without user
+    /// name, password, query values or fragment (query values read `REDACTED`).
+    #[serde(serialize_with = "serialize_redacted_opt")]
     pub url: Option<Url>,
     /// Card group.
     pub category: Category,
@@ -201,5 +257,51 @@ impl Registry {
     /// The services of one category, in configuration order.
     pub fn in_category(&self, category: Category) -> impl Iterator<Item = &Service> {
         self.services.iter().filter(move |s| s.category == category)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> String {
+        redacted(&Url::parse(s).unwrap()).to_string()
+    }
+
+    #[test]
+    fn credentials_query_values_and_fragments_are_not_published() {
+        assert_eq!(
+            r("https://user:pw@host.example:8443/a/b?token=s3cret&x=1#frag"),
+            "https://host.example:8443/a/b?token=REDACTED&x=REDACTED"
+        );
+        assert_eq!(r("https://user@host.example/"), "https://host.example/");
+        assert_eq!(
+            r("http://host.example/?s3cret"),
+            "http://host.example/?REDACTED"
+        );
+        assert_eq!(r("http://host.example/?&&"), "http://host.example/");
+        assert_eq!(
+            r("https://host.example/plain"),
+            "https://host.example/plain"
+        );
+    }
+
+    #[test]
+    fn serialised_urls_are_redacted_but_the_value_keeps_them() {
+        let url = Url::parse("https://u:pw@h.example/health?key=s3cret").unwrap();
+        let spec = ProbeSpec {
+            url: url.clone(),
+            method: ProbeMethod::Get,
+            accept_status: vec![StatusRange { from: 200, to: 399 }],
+            timeout_ms: 1000,
+            tls_verify: true,
+        };
+        let json = serde_json::to_string(&spec).unwrap();
+        assert!(
+            json.contains("\"https://h.example/health?key=REDACTED\""),
+            "{json}"
+        );
+        assert!(!json.contains("s3cret") && !json.contains("pw"), "{json}");
+        assert_eq!(spec.url, url);
     }
 }

@@ -10,7 +10,9 @@
 //!   [`Client::org_feed`], [`Client::user`].
 //! - [`Client::recent_commits`] / [`Client::recent_commits_of`]: the newest commits across the
 //!   repositories the token can see, as [`Commit`]s (`Serialize` + `utoipa::ToSchema`, for
-//!   the portal's JSON), fetched cheaply and cached per repository inside the client.
+//!   the portal's JSON), fetched cheaply and cached per repository inside the client;
+//!   [`Client::recent_commits_in`] with a [`Scope`] leaves out the repositories the public
+//!   cannot see ([`Repository::is_public`]).
 //! - Models: [`ServerVersion`] ([`Flavor`]: Forgejo or Gitea), [`Repository`], [`User`],
 //!   [`RepoCommit`], [`Activity`] ([`ActivityKind`], [`Push`]), [`Page`]. Unknown fields and
 //!   unknown activity kinds are tolerated.
@@ -61,7 +63,7 @@ pub use client::{
 pub use commit::{Commit, CommitDetail, ParentCommit, RepoCommit, SHORT_SHA_LEN, Signature};
 pub use error::{BODY_PREFIX_CHARS, Error, ErrorKind};
 pub use page::Page;
-pub use recent::MAX_REPOS_PER_CALL;
+pub use recent::{MAX_REPOS_PER_CALL, Scope};
 pub use repository::{Repository, User};
 pub use version::{Flavor, ServerVersion};
 

@@ -25,6 +25,17 @@ use crate::error::Error;
 use crate::repository::Repository;
 use crate::rfc3339::unix_seconds;
 
+/// Which repositories [`Client::recent_commits_in`] reads. The default: every public
+/// repository (see [`Repository::is_public`]) of every owner.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scope<'a> {
+    /// Only repositories of this user or organisation.
+    pub owner: Option<&'a str>,
+    /// Also repositories the public cannot see, when the token can: private and internal
+    /// ones, and those of a `limited` or `private` owner.
+    pub include_private: bool,
+}
+
 /// The most commit lists one [`Client::recent_commits`] call fetches.
 pub const MAX_REPOS_PER_CALL: usize = 16;
 
@@ -71,16 +82,32 @@ impl Client {
     /// repository) is logged and skipped; the call fails only if the search fails or
     /// every repository it asked about failed.
     pub async fn recent_commits(&self, n: usize) -> Result<Vec<Commit>, Error> {
-        self.recent(n, None).await
+        self.recent(n, None, true).await
     }
 
     /// Like [`Client::recent_commits`], only repositories owned by the user or
     /// organisation `owner`.
     pub async fn recent_commits_of(&self, owner: &str, n: usize) -> Result<Vec<Commit>, Error> {
-        self.recent(n, Some(owner)).await
+        self.recent(n, Some(owner), true).await
     }
 
-    async fn recent(&self, n: usize, owner: Option<&str>) -> Result<Vec<Commit>, Error> {
+    /// Like [`Client::recent_commits`], only repositories in `scope`: by default the public
+    /// ones, so a page anyone can read never shows a commit of a repository the token
+    /// sees but the public does not. Repositories out of scope cost no request.
+    pub async fn recent_commits_in(
+        &self,
+        scope: Scope<'_>,
+        n: usize,
+    ) -> Result<Vec<Commit>, Error> {
+        self.recent(n, scope.owner, scope.include_private).await
+    }
+
+    async fn recent(
+        &self,
+        n: usize,
+        owner: Option<&str>,
+        include_private: bool,
+    ) -> Result<Vec<Commit>, Error> {
         let n = n.min(MAX_PAGE_SIZE as usize);
         if n == 0 {
             return Ok(Vec::new());
@@ -95,6 +122,7 @@ impl Client {
             .into_iter()
             .filter(|r| !r.empty && r.full_name.contains('/'))
             .filter(|r| owner.is_none_or(|o| owned_by(r, o)))
+            .filter(|r| include_private || r.is_public())
             .take(MAX_REPOS_PER_CALL)
             .collect();
 

@@ -23,6 +23,10 @@ pub struct User {
     /// Avatar image.
     #[serde(default, deserialize_with = "or_default")]
     pub avatar_url: String,
+    /// Who may see the account: `public`, `limited` (signed-in users) or `private`
+    /// (members); empty when the server does not say (older Gitea).
+    #[serde(default, deserialize_with = "or_default")]
+    pub visibility: String,
 }
 
 /// A repository, as listed by the repository search.
@@ -49,6 +53,9 @@ pub struct Repository {
     /// True for a private repository.
     #[serde(default, deserialize_with = "or_default")]
     pub private: bool,
+    /// True for an internal repository (seen by every signed-in user, not by the public).
+    #[serde(default, deserialize_with = "or_default")]
+    pub internal: bool,
     /// True for a fork.
     #[serde(default, deserialize_with = "or_default")]
     pub fork: bool,
@@ -70,6 +77,15 @@ pub struct Repository {
     /// Topics; empty when none are set (Forgejo sends `null` then).
     #[serde(default, deserialize_with = "or_default")]
     pub topics: Vec<String>,
+}
+
+impl Repository {
+    /// Whether an anonymous visitor can see the repository: it is neither private nor
+    /// internal, and its owner's visibility is `public` (or not given). A public
+    /// repository of a `limited` or `private` organisation is not public.
+    pub fn is_public(&self) -> bool {
+        !self.private && !self.internal && matches!(self.owner.visibility.as_str(), "" | "public")
+    }
 }
 
 /// The envelope of `/repos/search`: `{"ok": true, "data": [...]}`.
@@ -95,5 +111,24 @@ mod tests {
         assert_eq!(repo.owner, User::default());
         let r: SearchResults = serde_json::from_str(r#"{"ok":true,"data":null}"#).unwrap();
         assert!(r.data.is_empty());
+    }
+
+    #[test]
+    fn public_means_public_repository_of_a_public_owner() {
+        let repo = |private, internal, visibility: &str| Repository {
+            private,
+            internal,
+            owner: User {
+                visibility: visibility.into(),
+                ..User::default()
+            },
+            ..Repository::default()
+        };
+        assert!(repo(false, false, "public").is_public());
+        assert!(repo(false, false, "").is_public());
+        assert!(!repo(true, false, "public").is_public());
+        assert!(!repo(false, true, "public").is_public());
+        assert!(!repo(false, false, "limited").is_public());
+        assert!(!repo(false, false, "private").is_public());
     }
 }

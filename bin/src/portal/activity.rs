@@ -1,12 +1,13 @@
 //! `GET /api/activity`: the newest commits across the homelab's Forgejo, behind the
-//! upstream cache.
+//! upstream cache. Only repositories the public can see, unless `[forgejo]
+//! include_private = true`; the Forgejo URL is published without credentials.
 
 use std::sync::Arc;
 
 use hyper::Response;
 use kitestacks_core::ForgejoConfig;
 use kitestacks_core::api::ErrorBody;
-use kitestacks_forgejo::{Client, Commit};
+use kitestacks_forgejo::{Client, Commit, Scope};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -24,9 +25,10 @@ pub struct ActivityResponse {
     pub stale: bool,
     /// Why the last refresh failed, when `stale`.
     pub error: Option<Failure>,
-    /// The Forgejo the commits come from.
+    /// The Forgejo the commits come from (query values read `REDACTED`).
     pub forgejo_url: String,
-    /// Newest first, de-duplicated by SHA.
+    /// Newest first, de-duplicated by SHA; only repositories the public can see unless
+    /// `[forgejo] include_private = true`.
     pub commits: Vec<Commit>,
 }
 
@@ -54,13 +56,15 @@ impl Activity {
         }
         let client = builder.build()?;
         let (limit, owner) = (config.limit, config.owner.clone());
+        let include_private = config.include_private;
         let upstream = Upstream::new("forgejo", config.refresh, config.timeout, move || {
             let (client, owner) = (client.clone(), owner.clone());
             async move {
-                let result = match &owner {
-                    Some(o) => client.recent_commits_of(o, limit).await,
-                    None => client.recent_commits(limit).await,
+                let scope = Scope {
+                    owner: owner.as_deref(),
+                    include_private,
                 };
+                let result = client.recent_commits_in(scope, limit).await;
                 result.map_err(|e| {
                     tracing::warn!("forgejo: {e}");
                     let kind = e.kind();
@@ -70,7 +74,7 @@ impl Activity {
             }
         });
         Ok(Self {
-            upstream: Some((upstream, url.to_string())),
+            upstream: Some((upstream, kitestacks_core::redacted(url).to_string())),
         })
     }
 
@@ -87,7 +91,9 @@ impl Activity {
     tag = "portal",
     operation_id = "activity",
     summary = "Recent commits across all repositories of the homelab's Forgejo",
-    description = "Served from a cache refreshed at most once per `[forgejo] refresh` (default 60 s), \
+    description = "Only repositories the public can see (not private or internal, owner not \
+                   limited or private), unless `[forgejo] include_private = true`. \
+                   Served from a cache refreshed at most once per `[forgejo] refresh` (default 60 s), \
                    with one upstream request however many pages ask. If Forgejo fails after a \
                    success, the last good commits are served with `stale: true` and the error's \
                    kind; with no good answer yet, an error status: 502 (Forgejo answered badly or \

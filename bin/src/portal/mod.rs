@@ -24,7 +24,7 @@ pub mod openapi;
 mod page;
 pub mod probe;
 pub mod routes;
-mod static_files;
+pub mod static_files;
 pub mod telemetry;
 pub mod upstream;
 pub mod weather;

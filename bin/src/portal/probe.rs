@@ -2,7 +2,9 @@
 //! `GET /api/status` and as blackbox-style `probe_*` families in the portal's `/metrics`
 //! (written by [`telemetry`](super::telemetry)).
 //!
-//! Only URLs of the registry are ever probed, never one a caller supplies. A round probes
+//! Only URLs of the registry are ever probed, never one a caller supplies; a URL's user
+//! name and password (sent as basic auth) and query are used as configured but never
+//! logged or published. A round probes
 //! every service with a `probe` spec, at most `[status] concurrency` at once; the
 //! background task runs one round every `[status] interval` and is started only by
 //! [`Portal::background`](crate::portal::Portal::background), so a portal built in a test
@@ -255,7 +257,10 @@ impl Status {
             }
             Err(e) => {
                 let kind = classify(&e);
-                tracing::debug!(url = %spec.url, kind = kind.as_str(), "probe failed: {e}");
+                // reqwest's errors quote the URL, credentials and all: leave it out.
+                let e = e.without_url();
+                let url = kitestacks_core::redacted(&spec.url);
+                tracing::debug!(url = %url, kind = kind.as_str(), "probe failed: {e}");
                 Outcome {
                     up: false,
                     http_status: None,

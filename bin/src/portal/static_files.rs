@@ -1,8 +1,15 @@
 //! Serving the portal page from `[server] static_dir`, with no way out of the directory:
 //! `..` (plain or percent-encoded), encoded separators, NUL bytes and symlinks leading
-//! outside are all refused.
+//! outside are all refused. Dotfiles and dot-directories (`.env`, `.git/`), asked for
+//! directly or reached through a symlink, are not served (404, as if missing), except
+//! `.well-known/` (RFC 8615). A file is read in bounded chunks up to
+//! [`MAX_STATIC_FILE_BYTES`]; a larger one is not served (404, logged).
+//!
+//! Why a cap and not a streamed body: the server's `Body` is `Full<Bytes>` for every
+//! response of both binaries; a streaming body type would change every handler. The
+//! page's files are a few kilobytes; bulk files belong behind the reverse proxy.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -11,6 +18,13 @@ use hyper::{Response, StatusCode};
 
 use crate::response;
 use crate::server::Body;
+
+/// The largest file `static_dir` serves (4 MiB): every request reads the file it serves,
+/// so this bounds what one request may hold in memory.
+pub const MAX_STATIC_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The one dot-directory served: RFC 8615's well-known URIs (`security.txt`, ACME).
+const WELL_KNOWN: &str = ".well-known";
 
 /// The root of the static files, canonicalised once at start.
 #[derive(Debug, Clone)]
@@ -25,8 +39,15 @@ enum Refusal {
     BadPath,
     /// The path resolves outside the directory (a symlink out).
     Outside,
-    /// Nothing there.
+    /// Nothing there, or a dotfile: answered alike.
     Missing,
+}
+
+/// Why a resolved file was not read.
+#[derive(Debug)]
+enum ReadError {
+    TooLarge(u64),
+    Io(std::io::Error),
 }
 
 impl StaticDir {
@@ -45,7 +66,7 @@ impl StaticDir {
     /// Serves the file for a request path (as sent, still percent-encoded).
     pub async fn serve(&self, method: &hyper::Method, raw_path: &str) -> Response<Body> {
         match self.resolve(raw_path).await {
-            Ok(file) => match tokio::fs::read(&file).await {
+            Ok(file) => match read_capped(&file, MAX_STATIC_FILE_BYTES).await {
                 Ok(bytes) => {
                     let mut r = Response::new(Full::new(Bytes::from(bytes)));
                     r.headers_mut().insert(
@@ -60,7 +81,14 @@ impl StaticDir {
                     );
                     r
                 }
-                Err(e) => {
+                Err(ReadError::TooLarge(len)) => {
+                    tracing::warn!(
+                        file = %file.display(),
+                        "static file not served: {len} bytes is above the {MAX_STATIC_FILE_BYTES}-byte cap"
+                    );
+                    response::not_found(method, raw_path)
+                }
+                Err(ReadError::Io(e)) => {
                     tracing::warn!(file = %file.display(), "cannot read static file: {e}");
                     response::not_found(method, raw_path)
                 }
@@ -98,8 +126,15 @@ impl StaticDir {
         let real = tokio::fs::canonicalize(&candidate)
             .await
             .map_err(|_| Refusal::Missing)?;
-        if !real.starts_with(&self.root) {
+        let Ok(inside) = real.strip_prefix(&self.root) else {
             return Err(Refusal::Outside);
+        };
+        // A symlink may lead to a dotfile inside the site: check what it resolved to.
+        if inside.components().any(|c| match c {
+            Component::Normal(name) => name.to_str().is_none_or(is_hidden),
+            _ => false,
+        }) {
+            return Err(Refusal::Missing);
         }
         if !tokio::fs::metadata(&real)
             .await
@@ -110,6 +145,32 @@ impl StaticDir {
         }
         Ok(real)
     }
+}
+
+/// Reads a whole file of at most `cap` bytes, in bounded chunks; a file that is (or grows)
+/// larger is not read past `cap + 1` bytes.
+async fn read_capped(file: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+    use tokio::io::AsyncReadExt as _;
+    let f = tokio::fs::File::open(file).await.map_err(ReadError::Io)?;
+    let len = f.metadata().await.map_err(ReadError::Io)?.len();
+    if len > cap {
+        return Err(ReadError::TooLarge(len));
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    let read = f
+        .take(cap + 1)
+        .read_to_end(&mut buf)
+        .await
+        .map_err(ReadError::Io)?;
+    if read as u64 > cap {
+        return Err(ReadError::TooLarge(read as u64));
+    }
+    Ok(buf)
+}
+
+/// Whether a path segment names a dotfile or dot-directory that is not served.
+fn is_hidden(segment: &str) -> bool {
+    segment.starts_with('.') && segment != WELL_KNOWN
 }
 
 /// Turns a request path into a relative path of plain segments, or refuses it.
@@ -124,6 +185,9 @@ fn sanitize(raw_path: &str) -> Result<PathBuf, Refusal> {
         }
         if seg == ".." || seg.contains(['/', '\\', '\0']) || seg.contains(':') {
             return Err(Refusal::BadPath);
+        }
+        if is_hidden(&seg) {
+            return Err(Refusal::Missing);
         }
         out.push(seg.as_ref());
     }
@@ -183,6 +247,36 @@ mod tests {
         ] {
             assert_eq!(sanitize(p), Err(Refusal::BadPath), "{p}");
         }
+    }
+
+    #[test]
+    fn dotfiles_and_dot_directories_are_missing() {
+        for p in [
+            "/.env",
+            "/.git/config",
+            "/a/.htpasswd",
+            "/%2egit/HEAD",
+            "/.%65nv",
+        ] {
+            assert_eq!(sanitize(p), Err(Refusal::Missing), "{p}");
+        }
+        assert_eq!(
+            sanitize("/.well-known/security.txt"),
+            Ok(PathBuf::from(".well-known/security.txt"))
+        );
+        assert_eq!(sanitize("/a.b/c.d"), Ok(PathBuf::from("a.b/c.d")));
+    }
+
+    #[tokio::test]
+    async fn files_above_the_cap_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("big.bin");
+        std::fs::write(&file, vec![7u8; 1001]).unwrap();
+        assert!(matches!(
+            read_capped(&file, 1000).await,
+            Err(ReadError::TooLarge(1001))
+        ));
+        assert_eq!(read_capped(&file, 1001).await.unwrap().len(), 1001);
     }
 
     #[test]

@@ -18,7 +18,11 @@
 //!   re-reads the whole file on every handshake and request; here the users, headers
 //!   and client CA are read once at start;
 //! - `client_allowed_sans` matches DNS, IP and URI SANs of a verified client certificate
-//!   (not e-mail SANs) and needs a verifying `client_auth_type`;
+//!   (not e-mail SANs) and needs a verifying `client_auth_type`; with it set, a client
+//!   certificate is required even under `VerifyClientCertIfGiven` (a client without one
+//!   would otherwise skip the SAN check);
+//! - `basic_auth_users` hashes must have a bcrypt cost between 4 and
+//!   [`MAX_BCRYPT_COST`] (14); a costlier hash is refused;
 //! - `rate_limit` (newer exporter-toolkit) is not implemented and is refused as unknown.
 //!
 //! [`auth`] holds basic auth and the response headers, `tls` the TLS side; this module
@@ -38,7 +42,9 @@ use crate::server::Transport;
 pub mod auth;
 mod tls;
 
-pub use auth::{Access, GuardFuture, Verdict, cache_key, unauthorized_text};
+pub use auth::{
+    Access, GuardFuture, MAX_BCRYPT_COST, MIN_BCRYPT_COST, Verdict, cache_key, unauthorized_text,
+};
 
 /// An invalid web config: the message names the key and quotes the value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,6 +313,16 @@ fn parse_users(h: &Hash) -> Result<Vec<(String, String)>, Invalid> {
             return invalid(format!(
                 "basic_auth_users.{user}: the password is not a bcrypt hash (make one with \
                  `htpasswd -nBC 10 \"\" | tr -d ':\\n'`)"
+            ));
+        }
+        let cost = auth::cost(&hash);
+        if !(auth::MIN_BCRYPT_COST..=auth::MAX_BCRYPT_COST).contains(&cost) {
+            return invalid(format!(
+                "basic_auth_users.{user}: bcrypt cost {cost} is not between {} and {} (a \
+                 verification at cost {} takes about a second, and they run one at a time)",
+                auth::MIN_BCRYPT_COST,
+                auth::MAX_BCRYPT_COST,
+                auth::MAX_BCRYPT_COST
             ));
         }
         users.push((user, hash));

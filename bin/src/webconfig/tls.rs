@@ -318,7 +318,8 @@ fn client_verifier(
 /// The client certificate check of a `client_auth_type`. Go's RequestClientCert and
 /// RequireAnyClientCert ask for a certificate and accept any (`verify` is `None`); the
 /// verifying types check it against the client CAs, and with `client_allowed_sans` a
-/// verified certificate must also carry one of them. The handshake signature is always
+/// verified certificate must also carry one of them; then a certificate is mandatory even
+/// under `VerifyClientCertIfGiven`, or a client sending none would skip the SAN check. The handshake signature is always
 /// checked, with the provider's algorithms (as rustls's WebPKI verifier does).
 #[derive(Debug)]
 struct ClientCerts {
@@ -356,6 +357,9 @@ impl ClientCertVerifier for ClientCerts {
         true
     }
     fn client_auth_mandatory(&self) -> bool {
+        if !self.allowed_sans.is_empty() {
+            return true;
+        }
         self.verify
             .as_ref()
             .map_or(self.mandatory, |v| v.client_auth_mandatory())

@@ -30,10 +30,18 @@ pub fn fixture(rel: &str) -> Bytes {
     Bytes::from(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
+/// A request the fake received: path and query, and its `Authorization` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub path_and_query: String,
+    pub authorization: Option<String>,
+}
+
 pub struct Fake {
     pub addr: SocketAddr,
     routes: Arc<Mutex<HashMap<&'static str, Reply>>>,
     hits: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<Seen>>>,
     _task: tokio::task::JoinHandle<()>,
 }
 
@@ -43,19 +51,28 @@ impl Fake {
         let addr = listener.local_addr().unwrap();
         let routes = Arc::new(Mutex::new(routes.into_iter().collect::<HashMap<_, _>>()));
         let hits = Arc::new(AtomicUsize::new(0));
-        let (r, h) = (routes.clone(), hits.clone());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (r, h, s) = (routes.clone(), hits.clone(), seen.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (r, h) = (r.clone(), h.clone());
+                let (r, h, s) = (r.clone(), h.clone(), s.clone());
                 tokio::spawn(async move {
                     let svc =
                         hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                            let (r, h) = (r.clone(), h.clone());
+                            let (r, h, s) = (r.clone(), h.clone(), s.clone());
                             async move {
                                 h.fetch_add(1, Ordering::SeqCst);
+                                s.lock().unwrap().push(Seen {
+                                    path_and_query: req.uri().to_string(),
+                                    authorization: req
+                                        .headers()
+                                        .get("authorization")
+                                        .and_then(|v| v.to_str().ok())
+                                        .map(str::to_owned),
+                                });
                                 let path = req.uri().path().to_owned();
                                 let reply = {
                                     let routes = r.lock().unwrap();
@@ -96,6 +113,7 @@ impl Fake {
             addr,
             routes,
             hits,
+            seen,
             _task: task,
         }
     }
@@ -106,6 +124,11 @@ impl Fake {
 
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Every request received so far, in order.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
     }
 
     pub fn url(&self) -> String {

@@ -239,6 +239,42 @@ async fn static_files_have_their_content_types() {
 }
 
 #[tokio::test]
+async fn dotfiles_are_not_served_and_big_files_are_capped() {
+    let dir = site();
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join(".git")).unwrap();
+    std::fs::create_dir_all(site.join(".well-known")).unwrap();
+    std::fs::write(site.join(".env"), "DB_PASSWORD=hunter2").unwrap();
+    std::fs::write(site.join(".git/config"), "[remote] url = hunter2").unwrap();
+    std::os::unix::fs::symlink(site.join(".env"), site.join("env.txt")).unwrap();
+    std::fs::write(site.join(".well-known/security.txt"), "Contact: x").unwrap();
+    let cap = kitestacks::portal::static_files::MAX_STATIC_FILE_BYTES;
+    std::fs::write(site.join("big.bin"), vec![0u8; cap as usize + 1]).unwrap();
+    std::fs::write(site.join("cap.bin"), vec![0u8; cap as usize]).unwrap();
+    let p = portal(Some(&site_config(&dir)));
+    for path in [
+        "/.env",
+        "/.git/config",
+        "/.git/",
+        "/%2eenv",
+        "/env.txt",
+        "/big.bin",
+    ] {
+        let r = call(&p, "GET", path, &[]).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert_eq!(r.error_code(), "not_found", "{path}");
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("hunter2"),
+            "{path}"
+        );
+    }
+    let r = call(&p, "GET", "/.well-known/security.txt", &[]).await;
+    assert_eq!(r.status, 200);
+    let r = call(&p, "GET", "/cap.bin", &[]).await;
+    assert_eq!((r.status, r.body.len() as u64), (200, cap));
+}
+
+#[tokio::test]
 async fn symlinks_out_of_the_site_are_refused() {
     let dir = site();
     let p = portal(Some(&site_config(&dir)));

@@ -184,6 +184,52 @@ async fn probes_send_the_portal_user_agent_and_only_to_the_registry() {
     assert!(kitestacks::portal::probe::USER_AGENT.starts_with("kitestacks-portal/"));
 }
 
+#[tokio::test]
+async fn credentials_in_urls_are_used_for_probing_and_never_published() {
+    let fake = Fake::start(vec![(
+        "/ok",
+        Reply::Body(200, "text/plain", Bytes::from_static(b"ok")),
+    )])
+    .await;
+    let url = format!("http://ks-user-7:pr0b3pw@{}/ok?token=t0k3n&x", fake.addr);
+    let text = format!(
+        "[[hosts]]\nname = \"monk\"\nrole = \"home\"\n\n[[services]]\nid = \"ok\"\n\
+         name = \"ok\"\nurl = \"{url}\"\ncategory = \"apps\"\nhosts = [\"monk\"]\n\
+         auth = \"none\"\nvisibility = \"internal\"\nprobe = {{ }}\n"
+    );
+    let p = portal(Some(&text));
+    p.probe_now().await;
+    // The probe used the URL as configured: basic auth from the user info, the query as is.
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].path_and_query, "/ok?token=t0k3n&x");
+    assert_eq!(
+        seen[0].authorization.as_deref(),
+        Some("Basic a3MtdXNlci03OnByMGIzcHc="), // ks-user-7:pr0b3pw
+    );
+    let status = call(&p, "GET", "/api/status", &[]).await.json();
+    assert_eq!(service(&status, "ok")["state"], "up");
+    // Nothing public shows them.
+    for path in [
+        "/api/services",
+        "/api/status",
+        "/api/openapi.json",
+        "/",
+        "/app.js",
+    ] {
+        let r = call(&p, "GET", path, &[]).await;
+        assert_eq!(r.status, 200, "{path}");
+        let body = String::from_utf8_lossy(&r.body);
+        for secret in ["ks-user-7", "pr0b3pw", "t0k3n"] {
+            assert!(!body.contains(secret), "{secret} in {path}");
+        }
+    }
+    let services = call(&p, "GET", "/api/services", &[]).await.json();
+    let published = format!("http://{}/ok?token=REDACTED&REDACTED", fake.addr);
+    assert_eq!(services["services"][0]["url"], published.as_str());
+    assert_eq!(services["services"][0]["probe"]["url"], published.as_str());
+}
+
 /// Every line of the text format: `# HELP`/`# TYPE` pairs, then `name{labels} value`.
 fn check_format(text: &str) {
     let mut typed = std::collections::HashSet::new();

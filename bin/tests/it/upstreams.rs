@@ -105,6 +105,41 @@ async fn a_hanging_forgejo_does_not_hold_requests_once_there_is_data() {
 }
 
 #[tokio::test]
+async fn activity_shows_private_repositories_only_when_opted_in() {
+    // mara/dotfiles is private in the fixture; the Forgejo URL carries a query value.
+    let forgejo = fake::forgejo().await;
+    for (extra, expected) in [
+        ("", &["homelab/portal"][..]),
+        ("include_private = false\n", &["homelab/portal"]),
+        (
+            "include_private = true\n",
+            &["homelab/portal", "mara/dotfiles"],
+        ),
+    ] {
+        let text = format!(
+            "[forgejo]\nurl = \"http://{}/?key=f0rg3\"\n{extra}",
+            forgejo.addr
+        );
+        let v = call(&portal(Some(&text)), "GET", "/api/activity", &[])
+            .await
+            .json();
+        assert_eq!(
+            v["forgejo_url"],
+            format!("http://{}/?key=REDACTED", forgejo.addr)
+        );
+        let mut repos: Vec<&str> = v["commits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["repo"].as_str().unwrap())
+            .collect();
+        repos.sort_unstable();
+        repos.dedup();
+        assert_eq!(repos, expected, "{extra}");
+    }
+}
+
+#[tokio::test]
 async fn without_any_good_answer_the_status_is_honest() {
     let forgejo = fake::Fake::start(vec![(
         "/",

@@ -261,17 +261,8 @@ async fn mtls_refuses_without_a_client_certificate_and_accepts_with_one() {
     );
 }
 
-#[tokio::test]
-async fn client_allowed_sans() {
-    let pki = Pki::new();
-    let (_dir, web) = setup(
-        &pki,
-        &tls_yaml(
-            "  client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n  \
-             client_allowed_sans: [prometheus.example]\n",
-        ),
-    );
-    let addr = start(web).await;
+/// A certificate with the allowed SAN `prometheus.example` is served, another is refused.
+async fn only_the_allowed_san_gets_in(pki: &Pki, addr: SocketAddr) {
     let allowed = pki.leaf(&["prometheus.example"]);
     let a = https_get(addr, &pki.ca_pem(), Some(&allowed), None)
         .await
@@ -283,6 +274,41 @@ async fn client_allowed_sans() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn client_allowed_sans() {
+    let pki = Pki::new();
+    let (_dir, web) = setup(
+        &pki,
+        &tls_yaml(
+            "  client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n  \
+             client_allowed_sans: [prometheus.example]\n",
+        ),
+    );
+    let addr = start(web).await;
+    only_the_allowed_san_gets_in(&pki, addr).await;
+}
+
+#[tokio::test]
+async fn client_allowed_sans_need_a_certificate_even_if_given_is_optional() {
+    let pki = Pki::new();
+    let given = "  client_ca_file: ca.crt\n  client_auth_type: VerifyClientCertIfGiven\n";
+    // Without allowed SANs, VerifyClientCertIfGiven lets a client without a certificate in.
+    let (_dir, web) = setup(&pki, &tls_yaml(given));
+    let addr = start(web).await;
+    let a = https_get(addr, &pki.ca_pem(), None, None).await.unwrap();
+    assert_eq!(a.status, 200);
+    // With them, no certificate means no SAN to check: refused.
+    let (_dir, web) = setup(
+        &pki,
+        &tls_yaml(&format!(
+            "{given}  client_allowed_sans: [prometheus.example]\n"
+        )),
+    );
+    let addr = start(web).await;
+    assert!(https_get(addr, &pki.ca_pem(), None, None).await.is_err());
+    only_the_allowed_san_gets_in(&pki, addr).await;
 }
 
 #[tokio::test]
@@ -388,6 +414,20 @@ fn invalid_web_configs_are_refused_with_their_key() {
         (
             "basic_auth_users:\n  prometheus: plaintext\n".into(),
             "basic_auth_users.prometheus: the password is not a bcrypt hash",
+        ),
+        (
+            format!(
+                "basic_auth_users:\n  prometheus: '{}'\n",
+                good_hash.replacen("$04$", "$31$", 1)
+            ),
+            "basic_auth_users.prometheus: bcrypt cost 31 is not between 4 and 14",
+        ),
+        (
+            format!(
+                "basic_auth_users:\n  prometheus: '{}'\n",
+                good_hash.replacen("$04$", "$15$", 1)
+            ),
+            "basic_auth_users.prometheus: bcrypt cost 15 is not between 4 and 14",
         ),
         (
             tls_yaml("  client_ca_file: ca.crt\n"),

@@ -222,6 +222,58 @@ fn the_forgejo_token_comes_from_the_environment_or_a_file_and_is_redacted() {
 }
 
 #[test]
+fn private_repositories_stay_out_of_activity_unless_opted_in() {
+    assert!(!Config::default_embedded().forgejo.include_private);
+    let text = "[forgejo]\nurl = \"https://git.example.com/\"\ninclude_private = true\n";
+    let c = Config::from_toml(text, "<t>", None).unwrap();
+    assert!(c.forgejo.include_private);
+}
+
+#[test]
+fn service_and_probe_urls_may_carry_credentials_and_are_published_redacted() {
+    let text = r#"
+[homelab]
+name = "t"
+base_domain = "example.com"
+
+[[hosts]]
+name = "h"
+role = "home"
+description = "d"
+
+[[services]]
+id = "grafana"
+name = "Grafana"
+url = "https://admin:hunter2@grafana.example.com/?orgId=1&auth_token=s3cret"
+category = "monitoring"
+description = "d"
+container = "grafana"
+hosts = ["h"]
+auth = "own-login"
+visibility = "public"
+probe = { url = "https://probe:pr0be@grafana.example.com/api/health?key=k3y" }
+"#;
+    let c = Config::from_toml(text, "<t>", None).unwrap();
+    let s = c.registry.service("grafana").unwrap();
+    // The typed values keep the credentials: the prober uses them.
+    assert_eq!(s.url.as_ref().unwrap().password(), Some("hunter2"));
+    assert_eq!(s.probe.as_ref().unwrap().url.query(), Some("key=k3y"));
+    let json =
+        serde_json::to_string(&kitestacks_core::api::ServicesResponse::from_config(&c)).unwrap();
+    for secret in ["admin", "hunter2", "s3cret", "probe:", "pr0be", "k3y"] {
+        assert!(!json.contains(secret), "{secret} in {json}");
+    }
+    assert!(
+        json.contains(r#""url":"https://grafana.example.com/?orgId=REDACTED&auth_token=REDACTED""#),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#""url":"https://grafana.example.com/api/health?key=REDACTED""#),
+        "{json}"
+    );
+}
+
+#[test]
 fn the_default_configures_both_upstreams() {
     let c = Config::default_embedded();
     assert_eq!(

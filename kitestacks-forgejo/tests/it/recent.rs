@@ -1,6 +1,6 @@
 //! `recent_commits`: what it returns, and how few requests it costs.
 
-use kitestacks_forgejo::{Commit, ErrorKind};
+use kitestacks_forgejo::{Commit, ErrorKind, Scope};
 use serde_json::{Value, json};
 
 use crate::fake::{Fake, Reply, fixture_json};
@@ -74,6 +74,33 @@ async fn fixtures_cost_one_search_plus_one_list_per_non_empty_repo() {
     fake.reset();
     assert_eq!(client.clone().recent_commits(5).await.unwrap(), five);
     assert_eq!(fake.total(), 1);
+}
+
+#[tokio::test]
+async fn private_repositories_are_left_out_of_a_public_scope_and_never_asked() {
+    // mara/dotfiles is `private: true` in the search fixture.
+    let fake = Fake::forgejo().await;
+    let client = fake.client();
+    let public = client.recent_commits_in(Scope::default(), 3).await.unwrap();
+    assert_eq!(shas(&public), ["9f2c", "c41d", "5ab3"]);
+    assert!(
+        public.iter().all(|c| c.repo == "homelab/portal"),
+        "{public:#?}"
+    );
+    assert_eq!(fake.hits(DOTFILES), 0, "{:#?}", fake.seen());
+
+    let scope = Scope {
+        include_private: true,
+        ..Scope::default()
+    };
+    let all = client.recent_commits_in(scope, 3).await.unwrap();
+    assert_eq!(shas(&all), ["9f2c", "3e8a", "c41d"]);
+    assert_eq!(all[1].repo, "mara/dotfiles");
+    let owned = Scope {
+        owner: Some("mara"),
+        include_private: false,
+    };
+    assert_eq!(client.recent_commits_in(owned, 3).await.unwrap(), []);
 }
 
 /// A repository of the synthetic instance: `mara/r<i>`, updated at `updated`.
