@@ -12,10 +12,7 @@ portal=$(realpath "$1")
 exporter=$(realpath "$2")
 cd "$(dirname "$0")/.."
 . .ci/lib.sh
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+scratch_and_cleanup
 
 # 2,000 connections on each side of loopback, plus the binaries' own descriptors.
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"

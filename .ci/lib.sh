@@ -29,3 +29,11 @@ start_fake_upstreams() {
     [ -s "$work/fake_port" ] || { echo "the fake upstreams did not start" >&2; return 1; }
     fake="http://127.0.0.1:$(cat "$work/fake_port")"
 }
+
+# scratch_and_cleanup: sets work (a scratch directory) and pids (an empty array to add
+# background processes to); on exit the processes are killed and the directory removed.
+scratch_and_cleanup() {
+    work=$(mktemp -d)
+    pids=()
+    trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+}

@@ -24,6 +24,12 @@ const LIMITS: Limits = Limits {
     shutdown_grace: Duration::from_secs(60),
 };
 
+/// [`LIMITS`] with a write timeout short enough to wait for.
+const SHORT_WRITE_TIMEOUT: Limits = Limits {
+    write_timeout: Duration::from_millis(500),
+    ..LIMITS
+};
+
 /// Bigger than any loopback socket buffers: a client that stops reading stalls it.
 const BIG: usize = 4 << 20;
 
@@ -172,11 +178,7 @@ async fn h2_until_closed(conn: &mut TcpStream) -> Option<H2Seen> {
 
 #[tokio::test]
 async fn an_http2_client_with_a_shut_window_is_closed_after_the_write_timeout() {
-    let srv = start(Limits {
-        write_timeout: Duration::from_millis(500),
-        ..LIMITS
-    })
-    .await;
+    let srv = start(SHORT_WRITE_TIMEOUT).await;
     for path in ["/", "/big"] {
         let mut conn = h2_window_zero(srv.addr, path).await;
         let seen = h2_until_closed(&mut conn)
@@ -197,11 +199,7 @@ async fn an_http2_client_with_a_shut_window_is_closed_after_the_write_timeout() 
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_closed_after_the_write_timeout() {
-    let srv = start(Limits {
-        write_timeout: Duration::from_millis(500),
-        ..LIMITS
-    })
-    .await;
+    let srv = start(SHORT_WRITE_TIMEOUT).await;
     let mut conn = stalled_get(srv.addr, Ipv4Addr::LOCALHOST).await;
     // The attack: read nothing for well over the write timeout.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -217,11 +215,7 @@ async fn a_client_that_stops_reading_is_closed_after_the_write_timeout() {
 
 #[tokio::test]
 async fn a_stalled_connection_does_not_hold_up_shutdown_past_the_write_timeout() {
-    let mut srv = start(Limits {
-        write_timeout: Duration::from_millis(500),
-        ..LIMITS
-    })
-    .await;
+    let mut srv = start(SHORT_WRITE_TIMEOUT).await;
     let mut h1 = stalled_get(srv.addr, Ipv4Addr::LOCALHOST).await;
     let mut h2 = h2_window_zero(srv.addr, "/big").await;
     let h2_closed = tokio::spawn(async move { h2_until_closed(&mut h2).await.is_some() });
