@@ -42,7 +42,7 @@ pub struct Limits {
     /// every client shares the proxy's address: see README "Security and limits".
     pub max_connections_per_address: usize,
     /// How long a new connection may take to send its first complete request head
-    /// (TLS handshake included), and an HTTP/1 client each later head.
+    /// (TLS handshake included); also hyper's HTTP/1 header-read timeout.
     pub header_read_timeout: Duration,
     /// How long a connection may stay between requests before it is closed.
     pub idle_timeout: Duration,
