@@ -65,12 +65,20 @@ pub struct ServerConfig {
     pub static_dir: Option<PathBuf>,
     /// Origins allowed by CORS; empty (the default) turns CORS off. `*` allows any.
     pub cors_allow_origins: Vec<String>,
-    /// Most connections open at once; further clients wait in the listen backlog.
+    /// Most connections open at once; when all are taken the idlest is closed to make
+    /// room, and when none is idle further clients wait in the listen backlog.
     pub max_connections: usize,
+    /// Most connections one client address may hold (default half of
+    /// `max_connections`; 0 turns the share off, e.g. behind a reverse proxy on the
+    /// same host, where every client shares the proxy's address).
+    pub max_connections_per_address: usize,
     /// How long a client may take to send a request's headers.
     pub header_read_timeout: Duration,
     /// How long an open connection may stay without a request before it is closed.
     pub idle_timeout: Duration,
+    /// How long a connection that owes a response may deliver none of it (the client
+    /// stopped reading, or keeps its HTTP/2 window shut) before it is closed.
+    pub write_timeout: Duration,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
     /// An exporter-toolkit web config file (the YAML node_exporter's
@@ -88,8 +96,10 @@ impl Default for ServerConfig {
             static_dir: None,
             cors_allow_origins: Vec::new(),
             max_connections: 512,
+            max_connections_per_address: 256,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            write_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             web_config: None,
         }
@@ -367,8 +377,10 @@ struct RawServer {
     #[serde(default)]
     cors_allow_origins: Vec<String>,
     max_connections: Option<i64>,
+    max_connections_per_address: Option<i64>,
     header_read_timeout: Option<ConfigDuration>,
     idle_timeout: Option<ConfigDuration>,
+    write_timeout: Option<ConfigDuration>,
     shutdown_grace: Option<ConfigDuration>,
     web_config: Option<PathBuf>,
 }
@@ -647,6 +659,19 @@ impl Validator {
                 ),
             }
         }
+        s.max_connections_per_address = (s.max_connections / 2).max(1);
+        if let Some(n) = raw.max_connections_per_address {
+            match usize::try_from(n) {
+                Ok(n) if n <= s.max_connections => s.max_connections_per_address = n,
+                _ => self.problem(
+                    "server.max_connections_per_address",
+                    format!(
+                        "{n} is not between 0 (no share) and max_connections ({})",
+                        s.max_connections
+                    ),
+                ),
+            }
+        }
         let timeouts = [
             (
                 "server.header_read_timeout",
@@ -654,6 +679,11 @@ impl Validator {
                 &mut s.header_read_timeout,
             ),
             ("server.idle_timeout", raw.idle_timeout, &mut s.idle_timeout),
+            (
+                "server.write_timeout",
+                raw.write_timeout,
+                &mut s.write_timeout,
+            ),
             (
                 "server.shutdown_grace",
                 raw.shutdown_grace,

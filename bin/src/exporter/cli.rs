@@ -124,7 +124,21 @@ pub struct ExporterArgs {
     pub log_format: String,
     /// `--web.config.file`: exporter-toolkit's web config (TLS, basic auth).
     pub web_config_file: Option<PathBuf>,
+    /// The server's connection limits; `--web.write-timeout` and
+    /// `--web.max-connections-per-address` set two of them.
+    pub limits: crate::server::Limits,
 }
+
+/// The exporter's connection limits. Prometheus keeps its connection open between
+/// scrapes (15 s apart, or more): the idle limit must be well above any scrape interval.
+const LIMITS: crate::server::Limits = crate::server::Limits {
+    max_connections: 256,
+    max_connections_per_address: 128,
+    header_read_timeout: std::time::Duration::from_secs(30),
+    idle_timeout: std::time::Duration::from_secs(300),
+    write_timeout: std::time::Duration::from_secs(10),
+    shutdown_grace: std::time::Duration::from_secs(5),
+};
 
 /// The exporter's own string flags: name, default, help.
 const TEXT_FLAGS: &[(&str, Option<&str>, &str)] = &[
@@ -142,6 +156,16 @@ const TEXT_FLAGS: &[(&str, Option<&str>, &str)] = &[
         "web.max-requests",
         Some("40"),
         "Maximum number of parallel scrape requests. Use 0 to disable.",
+    ),
+    (
+        "web.write-timeout",
+        Some("10s"),
+        "Close a connection whose response the client takes none of for this long (it stopped reading, or keeps its HTTP/2 window shut).",
+    ),
+    (
+        "web.max-connections-per-address",
+        Some("128"),
+        "Most of the 256 connections one client address may hold. Use 0 to disable (e.g. behind a reverse proxy on the same host).",
     ),
     ("path.procfs", Some("/proc"), "procfs mountpoint."),
     ("path.sysfs", Some("/sys"), "sysfs mountpoint."),
@@ -403,6 +427,27 @@ impl ExporterArgs {
             .unwrap_or_default()
             .parse()
             .map_err(|_| invalid("--web.max-requests: not a number".into()))?;
+        let mut limits = LIMITS;
+        let text = string(&m, "web.write-timeout").unwrap_or_default();
+        limits.write_timeout = options::parse_go_duration(&text)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "--web.write-timeout: {text:?} is not a positive duration (for example 10s)"
+                ))
+            })?;
+        limits.max_connections_per_address = string(&m, "web.max-connections-per-address")
+            .unwrap_or_default()
+            .parse()
+            .ok()
+            .filter(|n| *n <= limits.max_connections)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "--web.max-connections-per-address: not a number from 0 to {}",
+                    limits.max_connections
+                ))
+            })?;
 
         let disable_defaults = last_bool(&m, "collector.disable-defaults", false);
         let mut collectors = Vec::new();
@@ -465,6 +510,7 @@ impl ExporterArgs {
             log_level,
             log_format,
             web_config_file: string(&m, "web.config.file").map(PathBuf::from),
+            limits,
         })
     }
 }
@@ -486,6 +532,8 @@ mod tests {
         assert_eq!(a.telemetry_path, "/metrics");
         assert!(a.exporter_metrics);
         assert_eq!(a.max_requests, 40);
+        assert_eq!(a.limits.write_timeout, std::time::Duration::from_secs(10));
+        assert_eq!(a.limits.max_connections_per_address, 128);
         assert_eq!(a.context.roots, Roots::default());
         let enabled_by_default: Vec<&str> = COLLECTORS
             .iter()
@@ -616,6 +664,11 @@ mod tests {
         };
         assert!(bad(&["--web.listen-address=nope"]).contains("web.listen-address"));
         assert!(bad(&["--web.max-requests=x"]).contains("web.max-requests"));
+        assert!(bad(&["--web.write-timeout=0s"]).contains("--web.write-timeout: \"0s\""));
+        assert!(
+            bad(&["--web.max-connections-per-address=257"])
+                .contains("--web.max-connections-per-address: not a number from 0 to 256")
+        );
         assert!(
             bad(&[
                 "--collector.netdev.device-include=a",

@@ -44,6 +44,8 @@ struct Inner {
     encoding_errors: AtomicU64,
     /// Length of the last rendered body, to size the next one's buffer.
     last_len: AtomicU64,
+    /// The server's connection limits (from the `--web.*` flags).
+    limits: crate::server::Limits,
 }
 
 /// A `collect[]`/`exclude[]` query that cannot be served.
@@ -68,6 +70,7 @@ impl Exporter {
                 in_flight: AtomicU64::new(0),
                 encoding_errors: AtomicU64::new(0),
                 last_len: AtomicU64::new(0),
+                limits: args.limits,
             }),
         })
     }
@@ -402,14 +405,7 @@ pub async fn serve_listener(
     web: crate::webconfig::WebConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    // Prometheus keeps its connection open between scrapes (15 s apart, or more): the
-    // idle limit must be well above any scrape interval.
-    let limits = crate::server::Limits {
-        max_connections: 256,
-        header_read_timeout: std::time::Duration::from_secs(30),
-        idle_timeout: std::time::Duration::from_secs(300),
-        shutdown_grace: std::time::Duration::from_secs(5),
-    };
+    let limits = exporter.inner.limits;
     let handler = move |req| {
         let exporter = exporter.clone();
         async move { exporter.handle(req).await }

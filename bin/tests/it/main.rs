@@ -1,6 +1,7 @@
 //! Integration tests of the portal: routes driven without a socket, the server loop over
 //! real loopback sockets, the OpenAPI drift check, and the binary's flags.
 
+mod attacks;
 mod cli;
 mod exporter;
 mod fake;

@@ -1,6 +1,7 @@
 //! The server loop over real loopback sockets: traversal as an attacker sends it, slow
 //! and idle clients, panics, graceful shutdown.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -16,40 +17,45 @@ use crate::routes::{site, site_config};
 
 const LIMITS: Limits = Limits {
     max_connections: 64,
+    max_connections_per_address: 0,
     header_read_timeout: Duration::from_millis(500),
     idle_timeout: Duration::from_millis(800),
+    write_timeout: Duration::from_millis(800),
     shutdown_grace: Duration::from_secs(2),
 };
 
-struct Running {
-    addr: SocketAddr,
+pub(crate) struct Running {
+    pub(crate) addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(10), self.task)
+    /// Triggers shutdown; the task ends when `serve_with` returns.
+    pub(crate) fn begin_stop(&mut self) -> &mut tokio::task::JoinHandle<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        &mut self.task
+    }
+
+    pub(crate) async fn stop(mut self) {
+        tokio::time::timeout(Duration::from_secs(10), self.begin_stop())
             .await
             .expect("serve returns after shutdown")
             .unwrap();
     }
 }
 
-async fn start(portal: Portal, limits: Limits) -> Running {
+/// `serve_with` on 127.0.0.1:0 with `limits` and `handler`, until [`Running::stop`].
+pub(crate) async fn serve_on_loopback<H, F>(limits: Limits, handler: H) -> Running
+where
+    H: Fn(hyper::Request<hyper::body::Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = hyper::Response<server::Body>> + Send + 'static,
+{
     let listener = server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
-    let handler = move |req: hyper::Request<hyper::body::Incoming>| {
-        let portal = portal.clone();
-        async move {
-            if req.uri().path() == "/panic" {
-                panic!("boom");
-            }
-            portal.handle(req).await
-        }
-    };
     let shutdown = async {
         let _ = rx.await;
     };
@@ -62,6 +68,19 @@ async fn start(portal: Portal, limits: Limits) -> Running {
         stop: Some(tx),
         task,
     }
+}
+
+async fn start(portal: Portal, limits: Limits) -> Running {
+    let handler = move |req: hyper::Request<hyper::body::Incoming>| {
+        let portal = portal.clone();
+        async move {
+            if req.uri().path() == "/panic" {
+                panic!("boom");
+            }
+            portal.handle(req).await
+        }
+    };
+    serve_on_loopback(limits, handler).await
 }
 
 #[tokio::test]
