@@ -12,7 +12,7 @@ portal=$(realpath "$1")
 exporter=$(realpath "$2")
 cd "$(dirname "$0")/.."
 . .ci/lib.sh
-scratch_and_cleanup
+e2e_workdir
 
 # 2,000 connections on each side of loopback, plus the binaries' own descriptors.
 ulimit -n 8192 2>/dev/null || ulimit -n "$(ulimit -Hn)"
