@@ -96,8 +96,14 @@ impl WebConfig {
 
     /// Parses and validates a web config's text; relative paths are resolved against `dir`.
     pub fn parse(text: &str, dir: &Path) -> Result<Self, Invalid> {
-        let docs = yaml_rust2::YamlLoader::load_from_str(text)
-            .map_err(|e| Invalid(format!("not valid YAML: {e}")))?;
+        let not_yaml = |e: yaml_rust2::ScanError| Invalid(format!("not valid YAML: {e}"));
+        if expanded_nodes(text).map_err(not_yaml)? > MAX_YAML_NODES {
+            return invalid(format!(
+                "the web config expands to more than {MAX_YAML_NODES} YAML nodes \
+                 (aliases of aliases?)"
+            ));
+        }
+        let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(not_yaml)?;
         let root = match docs.first() {
             None | Some(Yaml::Null) => return Ok(Self::default()),
             Some(Yaml::Hash(h)) => h,
@@ -159,6 +165,47 @@ impl WebConfig {
 
 // ---------------------------------------------------------------------------------------
 // YAML helpers
+
+/// The most YAML nodes a web config may expand to. yaml-rust2 copies an anchored node
+/// for every alias of it, so a few lines of aliases of aliases ("billion laughs") would
+/// otherwise build billions of nodes. A real web config has a few dozen.
+const MAX_YAML_NODES: u64 = 100_000;
+
+/// How many nodes loading `text` builds, aliases expanded (counted from the parser's
+/// events without building anything; stops counting past [`MAX_YAML_NODES`]).
+fn expanded_nodes(text: &str) -> Result<u64, yaml_rust2::ScanError> {
+    use yaml_rust2::Event;
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
+    let mut total: u64 = 0;
+    // Nodes per anchor id, and the collections still open: (anchor id, total before).
+    let mut sizes = std::collections::HashMap::new();
+    let mut open = Vec::new();
+    while total <= MAX_YAML_NODES {
+        match parser.next_token()?.0 {
+            Event::StreamEnd => break,
+            Event::Scalar(_, _, anchor, _) => {
+                total += 1;
+                if anchor > 0 {
+                    sizes.insert(anchor, 1);
+                }
+            }
+            Event::Alias(id) => total = total.saturating_add(*sizes.get(&id).unwrap_or(&1)),
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                open.push((anchor, total));
+                total += 1;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, before)) = open.pop()
+                    && anchor > 0
+                {
+                    sizes.insert(anchor, total - before);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(total)
+}
 
 fn key_str(k: &Yaml) -> Option<&str> {
     match k {
@@ -325,5 +372,26 @@ mod tests {
             assert!(!c.tls_enabled());
             assert!(!c.access().requires_auth());
         }
+    }
+
+    #[test]
+    fn aliases_of_aliases_cannot_expand_without_bound() {
+        // Six lines that yaml-rust2 would expand to a million nodes ("billion laughs").
+        let mut text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n".to_owned();
+        for (k, prev) in ["b", "c", "d", "e", "f"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e"])
+        {
+            text.push_str(&format!(
+                "{k}: &{k} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
+        }
+        let e = WebConfig::parse(&text, Path::new(".")).unwrap_err();
+        assert!(e.0.contains("more than 100000 YAML nodes"), "{e}");
+        // An ordinary alias is still fine.
+        let c = WebConfig::parse("http_server_config: &h {http2: false}\n", Path::new("."));
+        assert!(c.is_ok(), "{c:?}");
+        assert_eq!(expanded_nodes("a: &x [1, 2]\nb: *x\n").unwrap(), 9);
     }
 }
