@@ -64,3 +64,23 @@ proptest! {
         }
     }
 }
+
+/// Nesting that random edits seldom build: refused, not a stack overflow (flow nesting
+/// by the YAML scanner's own limit, block nesting by the web config's depth limit).
+#[test]
+fn deep_nesting_is_refused_not_a_stack_overflow() {
+    for n in [1_000, 100_000] {
+        for text in [
+            format!("a: {}{}", "[".repeat(n), "]".repeat(n)),
+            format!("a: {}1{}", "{b: ".repeat(n), "}".repeat(n)),
+            format!("{}a", "- ".repeat(n)),
+        ] {
+            let e = WebConfig::parse(&text, std::path::Path::new(".")).unwrap_err();
+            assert!(
+                e.0.contains("nests YAML collections more than 64 deep")
+                    || e.0.contains("not valid YAML: recursion limit exceeded"),
+                "{e}"
+            );
+        }
+    }
+}

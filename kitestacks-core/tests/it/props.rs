@@ -55,3 +55,20 @@ proptest! {
         }
     }
 }
+
+/// Nesting that random edits seldom build: refused with a line, not a stack overflow.
+#[test]
+fn deep_nesting_is_a_syntax_error_not_a_stack_overflow() {
+    for text in [
+        format!("a = {}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        format!("a = {}1{}", "{b = ".repeat(100_000), "}".repeat(100_000)),
+    ] {
+        match Config::from_toml_with_env(&text, "<props>", None, &|_| None) {
+            Err(ConfigError::Syntax { line, message, .. }) => {
+                assert_eq!(line, 1);
+                assert!(message.contains("recursion"), "{message}");
+            }
+            other => panic!("not a syntax error: {other:?}"),
+        }
+    }
+}

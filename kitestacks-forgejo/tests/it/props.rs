@@ -102,3 +102,25 @@ proptest! {
         }
     }
 }
+
+/// Nesting that random edits seldom build: a model or an error naming its line, not a
+/// stack overflow (unknown keys are skipped, however deep their values nest).
+#[test]
+fn deep_nesting_does_not_overflow_the_stack() {
+    for text in [
+        format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        format!(
+            "[{}1{}]",
+            r#"{"content": "#.repeat(100_000),
+            "}".repeat(100_000)
+        ),
+    ] {
+        if let Err(e) = serde_json::from_str::<Vec<Activity>>(&text) {
+            assert_eq!(e.line(), 1, "{e}");
+        }
+        match serde_json::from_str::<Vec<RepoCommit>>(&text) {
+            Ok(commits) => assert!(commits.len() <= 1),
+            Err(e) => assert_eq!(e.line(), 1, "{e}"),
+        }
+    }
+}
