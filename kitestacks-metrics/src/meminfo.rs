@@ -75,9 +75,13 @@ pub fn parse(text: &str) -> Result<Meminfo, ParseError> {
             "no MemTotal line (truncated?)",
         ));
     }
-    m.cached += sreclaimable;
+    m.cached = m.cached.saturating_add(sreclaimable);
     if !has_available {
-        m.available = (m.free + m.buffers + m.cached).min(m.total);
+        m.available = m
+            .free
+            .saturating_add(m.buffers)
+            .saturating_add(m.cached)
+            .min(m.total);
     }
     Ok(m)
 }
@@ -108,6 +112,18 @@ mod tests {
     fn old_kernels_without_memavailable_get_an_estimate() {
         let m = parse("MemTotal: 100 kB\nMemFree: 10 kB\nBuffers: 1 kB\nCached: 2 kB\n").unwrap();
         assert_eq!(m.available, 13 * 1024);
+    }
+
+    #[test]
+    fn huge_values_do_not_overflow() {
+        // Found by the property tests (tests/it/props.rs): the sums overflowed.
+        let m = parse("MemTotal: 3742148 kB\nMemFree: 18014398508529056 kB\nBuffers: 22040 kB\n")
+            .unwrap();
+        assert_eq!(m.free, 18_014_398_508_529_056 * 1024);
+        assert_eq!(m.available, m.total);
+        let m =
+            parse("MemTotal: 1 kB\nCached: 18014398509481983 kB\nSReclaimable: 2 kB\n").unwrap();
+        assert_eq!(m.cached, u64::MAX);
     }
 
     #[test]

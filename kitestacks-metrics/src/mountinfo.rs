@@ -78,7 +78,8 @@ pub fn parse(text: &str) -> Result<Vec<Mount>, ParseError> {
     Ok(out)
 }
 
-/// Undoes the kernel's octal escapes (`\040` for a space, `\011`, `\012`, `\134`).
+/// Undoes the kernel's octal escapes (`\040` for a space, `\011`, `\012`, `\134`). A
+/// backslash not followed by an octal byte (`\000` to `\377`) stays as it is.
 pub fn unescape(s: &str) -> String {
     if !s.contains('\\') {
         return s.to_owned();
@@ -89,7 +90,8 @@ pub fn unescape(s: &str) -> String {
     while i < b.len() {
         if b[i] == b'\\'
             && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+            && (b'0'..=b'3').contains(&b[i + 1])
+            && b[i + 2..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
         {
             let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
             out.push(v);
@@ -141,5 +143,14 @@ mod tests {
                 .contains("type")
         );
         assert_eq!(unescape("a\\134b\\04"), "a\\b\\04");
+    }
+
+    #[test]
+    fn escapes_beyond_a_byte_stay_as_they_are() {
+        // Found by the property tests (tests/it/props.rs): `\505` overflowed a byte.
+        assert_eq!(unescape("b92113\\505\\777.vmdk"), "b92113\\505\\777.vmdk");
+        assert_eq!(unescape("\\377\\400"), "\u{fffd}\\400");
+        let m = parse("3149 3004 260:0 / /mnt/00\\5056 rw - ext4 /dev/sda rw\n").unwrap();
+        assert_eq!(m[0].mount_point, "/mnt/00\\5056");
     }
 }

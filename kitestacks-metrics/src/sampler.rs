@@ -423,7 +423,7 @@ fn modes(before: &CpuTimes, now: &CpuTimes) -> Option<CpuModes> {
         irq_percent: pct(d.irq),
         softirq_percent: pct(d.softirq),
         steal_percent: pct(d.steal),
-        guest_percent: pct(d.guest + d.guest_nice),
+        guest_percent: pct(d.guest.saturating_add(d.guest_nice)),
     })
 }
 
@@ -657,5 +657,19 @@ mod tests {
             + m.steal_percent
             + m.guest_percent;
         assert!((total - 100.0).abs() < 1e-9, "{total}");
+    }
+
+    #[test]
+    fn guest_counters_near_the_top_of_u64_do_not_overflow() {
+        // A /proc/stat claiming counters near u64::MAX (as the property tests feed it).
+        let a = CpuTimes::default();
+        let b = CpuTimes {
+            user: 10,
+            guest: u64::MAX,
+            guest_nice: 1,
+            ..a
+        };
+        let m = modes(&a, &b).unwrap();
+        assert!(m.guest_percent.is_finite());
     }
 }

@@ -32,21 +32,27 @@ pub struct CpuTimes {
 }
 
 impl CpuTimes {
-    /// All ticks, without double-counting guest time.
+    /// All ticks, without double-counting guest time (saturating: a file claiming
+    /// counters near `u64::MAX` must not overflow).
     pub fn total(&self) -> u64 {
-        self.user
-            + self.nice
-            + self.system
-            + self.idle
-            + self.iowait
-            + self.irq
-            + self.softirq
-            + self.steal
+        [
+            self.nice,
+            self.system,
+            self.idle,
+            self.iowait,
+            self.irq,
+            self.softirq,
+            self.steal,
+        ]
+        .iter()
+        .fold(self.user, |sum, t| sum.saturating_add(*t))
     }
 
     /// Ticks spent not idle (idle and iowait are idle).
     pub fn busy(&self) -> u64 {
-        self.total() - self.idle - self.iowait
+        self.total()
+            .saturating_sub(self.idle)
+            .saturating_sub(self.iowait)
     }
 }
 
@@ -206,6 +212,20 @@ softirq 5057579 250191 1481983 1647 211099 186066 0 1783454 622196 12499 508444
         let s = parse("cpu 1 2 3 4\nbtime 5\n").unwrap();
         assert_eq!(s.total.iowait, 0);
         assert_eq!(s.total.total(), 10);
+    }
+
+    #[test]
+    fn counters_near_the_top_of_u64_do_not_overflow() {
+        // Found by the property tests (tests/it/props.rs): `total()` overflowed.
+        let s = parse("cpu 1 2 3 4\ncpu7 18446744073709551615 2 3 4\nbtime 5\n").unwrap();
+        let c = s.cores[7].unwrap();
+        assert_eq!((c.total(), c.busy()), (u64::MAX, u64::MAX - 4));
+        let idle = CpuTimes {
+            idle: u64::MAX,
+            iowait: 5,
+            ..CpuTimes::default()
+        };
+        assert_eq!((idle.total(), idle.busy()), (u64::MAX, 0));
     }
 
     #[test]

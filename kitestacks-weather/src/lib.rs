@@ -64,6 +64,8 @@ mod error;
 mod json;
 mod location;
 mod open_meteo;
+#[cfg(test)]
+mod props;
 mod provider;
 mod upstream;
 mod weather;

@@ -149,7 +149,7 @@ impl WeatherProvider for OpenMeteoProvider {
 /// An Open-Meteo answer → weather, or the error its status means: 400 → [`Error::Rejected`],
 /// 429 → [`Error::OverCapacity`], any other non-200 → [`Error::Unavailable`]; each quoting
 /// the `reason` of the JSON error body (or the start of a body that is not one).
-fn interpret(reply: &Reply, name: &str) -> Result<Weather, Error> {
+pub(crate) fn interpret(reply: &Reply, name: &str) -> Result<Weather, Error> {
     let body = reply.body.trim();
     let status = reply.status;
     if status == 200 {

@@ -128,7 +128,7 @@ impl WeatherProvider for WttrProvider {
 /// | 429 | anything (a proxy in front) | [`Error::OverCapacity`] |
 /// | other non-200 | anything | [`Error::Unavailable`] |
 /// | 200 | anything else | [`Error::Undecodable`] |
-fn interpret(reply: &Reply, location: &Location) -> Result<Weather, Error> {
+pub(crate) fn interpret(reply: &Reply, location: &Location) -> Result<Weather, Error> {
     let body = reply.body.trim();
     let status = reply.status;
     let text = body.to_ascii_lowercase();

@@ -102,8 +102,20 @@ impl WebConfig {
 
     /// Parses and validates a web config's text; relative paths are resolved against `dir`.
     pub fn parse(text: &str, dir: &Path) -> Result<Self, Invalid> {
-        let docs = yaml_rust2::YamlLoader::load_from_str(text)
-            .map_err(|e| Invalid(format!("not valid YAML: {e}")))?;
+        let not_yaml = |e: yaml_rust2::ScanError| Invalid(format!("not valid YAML: {e}"));
+        let (nodes, depth) = shape(text).map_err(not_yaml)?;
+        if nodes > MAX_YAML_NODES {
+            return invalid(format!(
+                "the web config has more than {MAX_YAML_NODES} YAML nodes (an alias \
+                 counts as the nodes it repeats)"
+            ));
+        }
+        if depth > MAX_YAML_DEPTH {
+            return invalid(format!(
+                "the web config nests YAML collections more than {MAX_YAML_DEPTH} deep"
+            ));
+        }
+        let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(not_yaml)?;
         let root = match docs.first() {
             None | Some(Yaml::Null) => return Ok(Self::default()),
             Some(Yaml::Hash(h)) => h,
@@ -165,6 +177,54 @@ impl WebConfig {
 
 // ---------------------------------------------------------------------------------------
 // YAML helpers
+
+/// The most YAML nodes a web config may expand to. yaml-rust2 copies an anchored node
+/// for every alias of it, so a few lines of aliases of aliases ("billion laughs") would
+/// otherwise build billions of nodes. A real web config has a few dozen.
+const MAX_YAML_NODES: u64 = 100_000;
+
+/// How deep a web config may nest collections. Its deepest key is four levels down, and
+/// yaml-rust2's loader recurses once per level: a few thousand nested block sequences
+/// (`- - - … a`) would overflow the stack.
+const MAX_YAML_DEPTH: usize = 64;
+
+/// How many nodes loading `text` builds, aliases expanded, and how deep its collections
+/// nest: counted from the parser's events without building anything, and no further
+/// than just past [`MAX_YAML_NODES`] or [`MAX_YAML_DEPTH`].
+fn shape(text: &str) -> Result<(u64, usize), yaml_rust2::ScanError> {
+    use yaml_rust2::Event;
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
+    let (mut total, mut depth): (u64, usize) = (0, 0);
+    // Nodes per anchor id, and the collections still open: (anchor id, total before).
+    let mut sizes = std::collections::HashMap::new();
+    let mut open = Vec::new();
+    while total <= MAX_YAML_NODES && depth <= MAX_YAML_DEPTH {
+        match parser.next_token()?.0 {
+            Event::StreamEnd => break,
+            Event::Scalar(_, _, anchor, _) => {
+                total += 1;
+                if anchor > 0 {
+                    sizes.insert(anchor, 1);
+                }
+            }
+            Event::Alias(id) => total = total.saturating_add(*sizes.get(&id).unwrap_or(&1)),
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                open.push((anchor, total));
+                total += 1;
+                depth = depth.max(open.len());
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, before)) = open.pop()
+                    && anchor > 0
+                {
+                    sizes.insert(anchor, total - before);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((total, depth))
+}
 
 fn key_str(k: &Yaml) -> Option<&str> {
     match k {
@@ -341,5 +401,41 @@ mod tests {
             assert!(!c.tls_enabled());
             assert!(!c.access().requires_auth());
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_the_loader_overflows_its_stack() {
+        // Found by the property tests' nesting check (tests/it/props.rs): a thousand
+        // nested block sequences overflowed a test thread's stack in yaml-rust2's loader.
+        let text = format!("{}a", "- ".repeat(1_000));
+        let e = WebConfig::parse(&text, Path::new(".")).unwrap_err();
+        assert!(
+            e.0.contains("nests YAML collections more than 64 deep"),
+            "{e}"
+        );
+        let ok = format!("{}a", "- ".repeat(64));
+        let e = WebConfig::parse(&ok, Path::new(".")).unwrap_err();
+        assert_eq!(e.0, "the web config must be a YAML mapping");
+    }
+
+    #[test]
+    fn aliases_of_aliases_cannot_expand_without_bound() {
+        // Six lines that yaml-rust2 would expand to a million nodes ("billion laughs").
+        let mut text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n".to_owned();
+        for (k, prev) in ["b", "c", "d", "e", "f"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e"])
+        {
+            text.push_str(&format!(
+                "{k}: &{k} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
+        }
+        let e = WebConfig::parse(&text, Path::new(".")).unwrap_err();
+        assert!(e.0.contains("more than 100000 YAML nodes"), "{e}");
+        // An ordinary alias is still fine.
+        let c = WebConfig::parse("http_server_config: &h {http2: false}\n", Path::new("."));
+        assert!(c.is_ok(), "{c:?}");
+        assert_eq!(shape("a: &x [1, 2]\nb: *x\n").unwrap(), (9, 2));
     }
 }

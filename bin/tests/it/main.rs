@@ -1,5 +1,6 @@
 //! Integration tests of the portal: routes driven without a socket, the server loop over
-//! real loopback sockets, the OpenAPI drift check, and the binary's flags.
+//! real loopback sockets, the OpenAPI drift check, the binary's flags, and property tests
+//! of the web config's parsing (`props`).
 
 mod attacks;
 mod cli;
@@ -7,8 +8,11 @@ mod exporter;
 mod fake;
 mod http;
 mod metrics;
+#[path = "../../../kitestacks-metrics/tests/it/mutate.rs"]
+mod mutate;
 mod openapi;
 mod page;
+mod props;
 mod routes;
 mod schema;
 mod server;

@@ -1,5 +1,8 @@
 //! Integration tests of kitestacks-core: the embedded default, invalid configurations,
-//! loading from files.
+//! loading from files, property tests of the TOML parsing (`props`).
 
 mod config;
 mod invalid_configs;
+#[path = "../../../kitestacks-metrics/tests/it/mutate.rs"]
+mod mutate;
+mod props;

@@ -59,6 +59,8 @@ mod powersupplyclass;
 mod pressure;
 mod process;
 mod processes;
+#[cfg(test)]
+mod props;
 mod rapl;
 mod schedstat;
 mod selinux;

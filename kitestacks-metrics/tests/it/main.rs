@@ -1,8 +1,10 @@
 //! Integration tests of kitestacks-metrics: a sample from node_exporter's fixture tree,
 //! rates over synthetic counter sequences, and the live host against `free`, `df`,
-//! `/proc/loadavg` and `/proc/net/dev`.
+//! `/proc/loadavg` and `/proc/net/dev`, and property tests of every parser (`props`).
 
 mod e2e;
 mod fixture;
 mod live;
+mod mutate;
+mod props;
 mod sequences;
