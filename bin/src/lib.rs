@@ -23,6 +23,7 @@
 //! assert_eq!(resp.status(), 200);
 //! ```
 
+pub mod body;
 pub mod exporter;
 pub mod logging;
 pub mod portal;

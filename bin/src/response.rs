@@ -2,7 +2,6 @@
 //! uses. Errors are mapped to a status and a body here and nowhere else.
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use kitestacks_core::api::ErrorBody;
@@ -15,7 +14,7 @@ pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// A response with a body already serialised as JSON.
 pub fn json_bytes(status: StatusCode, body: Bytes) -> Response<Body> {
-    let mut r = Response::new(Full::new(body));
+    let mut r = Response::new(Body::new(body));
     *r.status_mut() = status;
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, JSON);

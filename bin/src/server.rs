@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http_body_util::Full;
 use hyper::body::{Body as _, Incoming};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -26,8 +25,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::response;
 
-/// The body type every handler answers with.
-pub type Body = Full<Bytes>;
+pub use crate::body::Body;
 
 /// Limits that keep slow, idle, stalled or numerous clients from holding the server.
 #[derive(Debug, Clone, Copy)]
@@ -672,12 +670,12 @@ impl TrackedBody {
 
 impl hyper::body::Body for TrackedBody {
     type Data = Bytes;
-    type Error = Infallible;
+    type Error = std::io::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
         let poll = Pin::new(&mut self.inner).poll_frame(cx);
         if self.inner.is_end_stream() {
             self.in_flight.delivered = true;

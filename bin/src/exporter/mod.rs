@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use kitestacks_metrics::collector::{NodeCollector, ProcessCollector};
@@ -200,7 +199,7 @@ impl Exporter {
             let head = req.method() == Method::HEAD;
             let mut r = self.metrics(query, gzip).await;
             if head {
-                *r.body_mut() = Full::new(Bytes::new());
+                *r.body_mut() = Body::empty();
             }
             return r;
         }
@@ -247,7 +246,7 @@ impl Exporter {
         match rendered {
             Ok((body, gzipped)) => {
                 i.requests_200.fetch_add(1, Ordering::Relaxed);
-                let mut r = Response::new(Full::new(Bytes::from(body)));
+                let mut r = Response::new(Body::new(Bytes::from(body)));
                 r.headers_mut()
                     .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
                 if gzipped {
@@ -281,7 +280,7 @@ impl Exporter {
             env!("CARGO_PKG_VERSION"),
             html_escape(&collectors)
         );
-        let mut r = Response::new(Full::new(Bytes::from(page)));
+        let mut r = Response::new(Body::new(Bytes::from(page)));
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
@@ -333,7 +332,7 @@ fn gzip_bytes(data: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_owned())));
+    let mut r = Response::new(Body::new(Bytes::from(body.to_owned())));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,

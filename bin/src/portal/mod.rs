@@ -10,7 +10,6 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use kitestacks_core::Config;
@@ -24,7 +23,7 @@ pub mod openapi;
 mod page;
 pub mod probe;
 pub mod routes;
-pub mod static_files;
+mod static_files;
 pub mod telemetry;
 pub mod upstream;
 pub mod weather;
@@ -261,7 +260,7 @@ fn strip_body(response: &mut Response<Body>) {
     response
         .headers_mut()
         .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    *response.body_mut() = Full::new(Bytes::new());
+    *response.body_mut() = Body::empty();
 }
 
 /// Liveness: the server answers. Stays 200 whatever an upstream does.

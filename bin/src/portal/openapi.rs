@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Response, StatusCode};
 
@@ -117,7 +116,7 @@ pub(super) fn openapi_json(body: &Bytes) -> Response<Body> {
     )
 )]
 pub(super) fn docs_redirect() -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::new()));
+    let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::PERMANENT_REDIRECT;
     r.headers_mut()
         .insert(header::LOCATION, HeaderValue::from_static("/api/docs/"));
@@ -148,7 +147,7 @@ pub(super) fn docs(config: &Arc<utoipa_swagger_ui::Config<'static>>, tail: &str)
                 std::borrow::Cow::Borrowed(b) => Bytes::from_static(b),
                 std::borrow::Cow::Owned(v) => Bytes::from(v),
             };
-            let mut r = Response::new(Full::new(bytes));
+            let mut r = Response::new(Body::new(bytes));
             if let Ok(ct) = HeaderValue::from_str(&file.content_type) {
                 r.headers_mut().insert(header::CONTENT_TYPE, ct);
             }

@@ -2,7 +2,6 @@
 //! `[server] static_dir` is unset, so the portal shows its page out of the box.
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::Response;
 use hyper::header::{self, HeaderValue};
 
@@ -47,7 +46,7 @@ pub fn serves(path: &str) -> bool {
 /// no such file.
 pub fn serve(path: &str) -> Option<Response<Body>> {
     let file = find(path)?;
-    let mut r = Response::new(Full::new(Bytes::from_static(file.body.as_bytes())));
+    let mut r = Response::new(Body::new(Bytes::from_static(file.body.as_bytes())));
     let headers = r.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

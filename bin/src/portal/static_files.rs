@@ -2,26 +2,17 @@
 //! `..` (plain or percent-encoded), encoded separators, NUL bytes and symlinks leading
 //! outside are all refused. Dotfiles and dot-directories (`.env`, `.git/`), asked for
 //! directly or reached through a symlink, are not served (404, as if missing), except
-//! `.well-known/` (RFC 8615). A file is read in bounded chunks up to
-//! [`MAX_STATIC_FILE_BYTES`]; a larger one is not served (404, logged).
-//!
-//! Why a cap and not a streamed body: the server's `Body` is `Full<Bytes>` for every
-//! response of both binaries; a streaming body type would change every handler. The
-//! page's files are a few kilobytes; bulk files belong behind the reverse proxy.
+//! `.well-known/` (RFC 8615). A file is streamed from disk as the client takes it
+//! ([`Body::file`]: 64 KiB at a time), so a large file costs a request no more memory
+//! than a small one.
 
 use std::path::{Component, Path, PathBuf};
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 
 use crate::response;
 use crate::server::Body;
-
-/// The largest file `static_dir` serves (4 MiB): every request reads the file it serves,
-/// so this bounds what one request may hold in memory.
-pub const MAX_STATIC_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The one dot-directory served: RFC 8615's well-known URIs (`security.txt`, ACME).
 const WELL_KNOWN: &str = ".well-known";
@@ -43,13 +34,6 @@ enum Refusal {
     Missing,
 }
 
-/// Why a resolved file was not read.
-#[derive(Debug)]
-enum ReadError {
-    TooLarge(u64),
-    Io(std::io::Error),
-}
-
 impl StaticDir {
     /// Opens `dir`; fails if it is not a directory.
     pub fn new(dir: &Path) -> std::io::Result<Self> {
@@ -66,9 +50,9 @@ impl StaticDir {
     /// Serves the file for a request path (as sent, still percent-encoded).
     pub async fn serve(&self, method: &hyper::Method, raw_path: &str) -> Response<Body> {
         match self.resolve(raw_path).await {
-            Ok(file) => match read_capped(&file, MAX_STATIC_FILE_BYTES).await {
-                Ok(bytes) => {
-                    let mut r = Response::new(Full::new(Bytes::from(bytes)));
+            Ok(file) => match open(&file).await {
+                Ok(body) => {
+                    let mut r = Response::new(body);
                     r.headers_mut().insert(
                         header::CONTENT_TYPE,
                         HeaderValue::from_static(content_type(&file)),
@@ -81,14 +65,7 @@ impl StaticDir {
                     );
                     r
                 }
-                Err(ReadError::TooLarge(len)) => {
-                    tracing::warn!(
-                        file = %file.display(),
-                        "static file not served: {len} bytes is above the {MAX_STATIC_FILE_BYTES}-byte cap"
-                    );
-                    response::not_found(method, raw_path)
-                }
-                Err(ReadError::Io(e)) => {
+                Err(e) => {
                     tracing::warn!(file = %file.display(), "cannot read static file: {e}");
                     response::not_found(method, raw_path)
                 }
@@ -147,25 +124,12 @@ impl StaticDir {
     }
 }
 
-/// Reads a whole file of at most `cap` bytes, in bounded chunks; a file that is (or grows)
-/// larger is not read past `cap + 1` bytes.
-async fn read_capped(file: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
-    use tokio::io::AsyncReadExt as _;
-    let f = tokio::fs::File::open(file).await.map_err(ReadError::Io)?;
-    let len = f.metadata().await.map_err(ReadError::Io)?.len();
-    if len > cap {
-        return Err(ReadError::TooLarge(len));
-    }
-    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    let read = f
-        .take(cap + 1)
-        .read_to_end(&mut buf)
-        .await
-        .map_err(ReadError::Io)?;
-    if read as u64 > cap {
-        return Err(ReadError::TooLarge(read as u64));
-    }
-    Ok(buf)
+/// Opens a file to stream it: its length is taken from the opened file, so what is
+/// announced is what that file held when it was opened.
+async fn open(file: &Path) -> std::io::Result<Body> {
+    let f = tokio::fs::File::open(file).await?;
+    let len = f.metadata().await?.len();
+    Ok(Body::file(f, len))
 }
 
 /// Whether a path segment names a dotfile or dot-directory that is not served.
@@ -265,18 +229,6 @@ mod tests {
             Ok(PathBuf::from(".well-known/security.txt"))
         );
         assert_eq!(sanitize("/a.b/c.d"), Ok(PathBuf::from("a.b/c.d")));
-    }
-
-    #[tokio::test]
-    async fn files_above_the_cap_are_not_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("big.bin");
-        std::fs::write(&file, vec![7u8; 1001]).unwrap();
-        assert!(matches!(
-            read_capped(&file, 1000).await,
-            Err(ReadError::TooLarge(1001))
-        ));
-        assert_eq!(read_capped(&file, 1001).await.unwrap().len(), 1001);
     }
 
     #[test]

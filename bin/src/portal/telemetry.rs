@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use kitestacks_metrics::exposition::{Distribution, MetricType, Scrape};
@@ -137,7 +136,7 @@ pub fn metrics(
     }
     let mut out = String::new();
     scrape.render(&mut out);
-    let mut r = Response::new(Full::new(Bytes::from(out)));
+    let mut r = Response::new(Body::new(Bytes::from(out)));
     *r.status_mut() = StatusCode::OK;
     let h = r.headers_mut();
     h.insert(

@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{HeaderMap, Request, Response, StatusCode};
 use subtle::ConstantTimeEq;
@@ -216,7 +215,7 @@ pub type GuardFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 
 /// Go's `http.Error(w, "Unauthorized", 401)`, which exporter-toolkit answers.
 pub fn unauthorized_text() -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from_static(b"Unauthorized\n")));
+    let mut r = Response::new(Body::new(Bytes::from_static(b"Unauthorized\n")));
     *r.status_mut() = StatusCode::UNAUTHORIZED;
     r.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -5,9 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::{Request, Response};
-use kitestacks::server::Limits;
+use kitestacks::server::{Body, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -45,7 +44,7 @@ async fn start(limits: Limits) -> Running {
         } else {
             Bytes::from_static(b"ok")
         };
-        async move { Response::new(Full::new(body)) }
+        async move { Response::new(Body::new(body)) }
     };
     serve_on_loopback(limits, handler).await
 }

@@ -239,7 +239,7 @@ async fn static_files_have_their_content_types() {
 }
 
 #[tokio::test]
-async fn dotfiles_are_not_served_and_big_files_are_capped() {
+async fn dotfiles_are_not_served_and_big_files_are_streamed_whole() {
     let dir = site();
     let site = dir.path().join("site");
     std::fs::create_dir_all(site.join(".git")).unwrap();
@@ -248,18 +248,11 @@ async fn dotfiles_are_not_served_and_big_files_are_capped() {
     std::fs::write(site.join(".git/config"), "[remote] url = hunter2").unwrap();
     std::os::unix::fs::symlink(site.join(".env"), site.join("env.txt")).unwrap();
     std::fs::write(site.join(".well-known/security.txt"), "Contact: x").unwrap();
-    let cap = kitestacks::portal::static_files::MAX_STATIC_FILE_BYTES;
-    std::fs::write(site.join("big.bin"), vec![0u8; cap as usize + 1]).unwrap();
-    std::fs::write(site.join("cap.bin"), vec![0u8; cap as usize]).unwrap();
+    // Larger than one chunk of a streamed file many times over.
+    let big: Vec<u8> = (0..5 * 1024 * 1024 + 7).map(|i| (i % 251) as u8).collect();
+    std::fs::write(site.join("big.bin"), &big).unwrap();
     let p = portal(Some(&site_config(&dir)));
-    for path in [
-        "/.env",
-        "/.git/config",
-        "/.git/",
-        "/%2eenv",
-        "/env.txt",
-        "/big.bin",
-    ] {
+    for path in ["/.env", "/.git/config", "/.git/", "/%2eenv", "/env.txt"] {
         let r = call(&p, "GET", path, &[]).await;
         assert_eq!(r.status, 404, "{path}");
         assert_eq!(r.error_code(), "not_found", "{path}");
@@ -270,8 +263,16 @@ async fn dotfiles_are_not_served_and_big_files_are_capped() {
     }
     let r = call(&p, "GET", "/.well-known/security.txt", &[]).await;
     assert_eq!(r.status, 200);
-    let r = call(&p, "GET", "/cap.bin", &[]).await;
-    assert_eq!((r.status, r.body.len() as u64), (200, cap));
+    let r = call(&p, "GET", "/big.bin", &[]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body == big, "the streamed file differs from the file");
+    let r = call(&p, "HEAD", "/big.bin", &[]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty());
+    assert_eq!(
+        r.header("content-length"),
+        Some(big.len().to_string().as_str())
+    );
 }
 
 #[tokio::test]
