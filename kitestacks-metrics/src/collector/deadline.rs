@@ -148,19 +148,13 @@ impl Worker {
 
 /// The worker thread: runs jobs until it is given up.
 fn work(shared: &Worker, slots: &[Slot], ctx: &Context) {
-    let mut job = lock(&shared.state);
     loop {
-        while job.todo.is_none() && !job.abandoned {
-            job = shared
-                .to_worker
-                .wait(job)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        if job.abandoned {
+        let mut job = shared
+            .to_worker
+            .wait_while(lock(&shared.state), |j| j.todo.is_none() && !j.abandoned)
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some((mut out, todo)) = job.todo.take().filter(|_| !job.abandoned) else {
             return;
-        }
-        let Some((mut out, todo)) = job.todo.take() else {
-            continue;
         };
         drop(job);
         let mut report = Report::default();
@@ -172,15 +166,14 @@ fn work(shared: &Worker, slots: &[Slot], ctx: &Context) {
             }
             job.running = todo.get(pos + 1).map(|_| (pos + 1, Instant::now()));
         }
-        job = lock(&shared.state);
+        let mut job = lock(&shared.state);
         job.running = None;
         job.done = Some((out, report));
         let waker = job.waker.take();
         shared.to_caller.notify_one();
+        drop(job);
         if let Some(w) = waker {
-            drop(job);
             w.wake();
-            job = lock(&shared.state);
         }
     }
 }
