@@ -69,6 +69,28 @@ pub enum Error {
         /// How long it was waited for.
         timeout: std::time::Duration,
     },
+    /// A collector did not finish within the deadline: it reports success 0 for that
+    /// scrape, and its call is left to finish on a thread of its own.
+    #[error("collector {collector} did not finish within {deadline:?}; left to finish on its own")]
+    Deadline {
+        /// The collector.
+        collector: &'static str,
+        /// The deadline it missed.
+        deadline: std::time::Duration,
+    },
+    /// A collector's call that missed its deadline in an earlier scrape has not returned
+    /// yet: the collector is not run a second time meanwhile, and reports success 0.
+    #[error("collector {collector} is still in a call that missed its deadline; skipped")]
+    StillRunning {
+        /// The collector.
+        collector: &'static str,
+    },
+    /// A collector panicked; what it had added is dropped.
+    #[error("collector {collector} panicked")]
+    Panicked {
+        /// The collector.
+        collector: &'static str,
+    },
     /// A filter (regular expression) is invalid.
     #[error("invalid {what} pattern {pattern:?}: {message}")]
     Pattern {

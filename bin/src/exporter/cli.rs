@@ -127,6 +127,9 @@ pub struct ExporterArgs {
     /// The server's connection limits; `--web.write-timeout` and
     /// `--web.max-connections-per-address` set two of them.
     pub limits: crate::server::Limits,
+    /// `--scrape.collector-deadline` (default 4s; `None` for 0s): how long one collector
+    /// may take in a scrape.
+    pub collector_deadline: Option<std::time::Duration>,
 }
 
 /// The exporter's connection limits. Prometheus keeps its connection open between
@@ -171,6 +174,13 @@ const TEXT_FLAGS: &[(&str, Option<&str>, &str)] = &[
     ("path.sysfs", Some("/sys"), "sysfs mountpoint."),
     ("path.rootfs", Some("/"), "rootfs mountpoint."),
     ("path.udev.data", Some("/run/udev/data"), "udev data path."),
+    (
+        "scrape.collector-deadline",
+        Some("4s"),
+        "How long one collector may take in a scrape (not in node_exporter): one that \
+         overruns reports node_scrape_collector_success 0 and is skipped until its call \
+         returns. 0s: no deadline.",
+    ),
     (
         "log.level",
         Some("info"),
@@ -491,6 +501,9 @@ impl ExporterArgs {
                 "--log.format: {log_format:?} is not one of logfmt, json"
             )));
         }
+        let deadline = string(&m, "scrape.collector-deadline").unwrap_or_default();
+        let collector_deadline = options::parse_go_duration(&deadline)
+            .map_err(|why| invalid(format!("--scrape.collector-deadline: {deadline:?}: {why}")))?;
         let telemetry_path = string(&m, "web.telemetry-path").unwrap_or_else(|| "/metrics".into());
         if !telemetry_path.starts_with('/') {
             return Err(invalid(format!(
@@ -511,6 +524,7 @@ impl ExporterArgs {
             log_format,
             web_config_file: string(&m, "web.config.file").map(PathBuf::from),
             limits,
+            collector_deadline: (!collector_deadline.is_zero()).then_some(collector_deadline),
         })
     }
 }
@@ -541,6 +555,30 @@ mod tests {
             .map(|d| d.name)
             .collect();
         assert_eq!(a.collectors.len(), enabled_by_default.len());
+    }
+
+    #[test]
+    fn the_collector_deadline_defaults_to_the_librarys_and_zero_turns_it_off() {
+        let deadline = kitestacks_metrics::collector::DEFAULT_DEADLINE;
+        assert_eq!(parse(&[]).collector_deadline, Some(deadline));
+        let a = parse(&["--scrape.collector-deadline=250ms"]);
+        assert_eq!(
+            a.collector_deadline,
+            Some(std::time::Duration::from_millis(250))
+        );
+        assert_eq!(
+            parse(&["--scrape.collector-deadline=0s"]).collector_deadline,
+            None
+        );
+        let bad = ExporterArgs::parse_from(vec![
+            "kitestacks-exporter".into(),
+            "--scrape.collector-deadline=soon".into(),
+        ]);
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("--scrape.collector-deadline")
+        );
     }
 
     #[test]

@@ -5,15 +5,15 @@
 pub mod cli;
 
 use std::io::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use kitestacks_metrics::collector::{NodeCollector, ProcessCollector};
 use kitestacks_metrics::exposition::Scrape;
-use tokio::sync::Semaphore;
+use tokio::sync::{Mutex, Semaphore};
 
 use crate::server::Body;
 use cli::ExporterArgs;
@@ -29,7 +29,8 @@ pub struct Exporter {
 
 struct Inner {
     /// The collectors, the scrape object reused from one scrape to the next, and the
-    /// exporter's own `process_*` families.
+    /// exporter's own `process_*` families. An async lock: a scrape awaits its
+    /// collectors' worker thread while holding it, and later scrapes queue behind it.
     node: Mutex<(NodeCollector, Scrape, ProcessCollector)>,
     enabled: Vec<&'static str>,
     telemetry_path: String,
@@ -54,7 +55,8 @@ pub struct BadFilter(pub String);
 impl Exporter {
     /// Builds the enabled collectors (compiling their patterns).
     pub fn new(args: &ExporterArgs) -> anyhow::Result<Self> {
-        let node = NodeCollector::new(args.context.clone(), &args.collectors, &args.options)?;
+        let node = NodeCollector::new(args.context.clone(), &args.collectors, &args.options)?
+            .with_deadline(args.collector_deadline);
         Ok(Self {
             inner: Arc::new(Inner {
                 node: Mutex::new((node, Scrape::new(), ProcessCollector::new())),
@@ -128,14 +130,30 @@ impl Exporter {
         Ok(out)
     }
 
-    /// One scrape of the selected collectors, rendered.
-    pub fn render(&self, selected: &[&'static str]) -> String {
-        let mut guard = self.inner.node.lock().unwrap_or_else(|p| p.into_inner());
+    /// One scrape of the selected collectors, rendered. The collectors run on their
+    /// worker thread, each under `--scrape.collector-deadline`, while this task waits
+    /// without blocking the runtime: a collector that overruns costs its own figures,
+    /// and the other connections are served meanwhile.
+    pub async fn render(&self, selected: &[&'static str]) -> String {
+        let mut guard = self.inner.node.lock().await;
         let (node, scrape, process) = &mut *guard;
         scrape.clear();
-        let failures = node.scrape_into(scrape, |name| selected.contains(&name));
-        for (name, e) in failures {
+        let mut running = node.start(std::mem::take(scrape), |name| selected.contains(&name));
+        let (done, report) = loop {
+            // The worker wakes this task when it is done; a stuck one cannot, hence the
+            // timeout at the running collector's deadline (the poll then goes on without it).
+            let check = tokio::time::Instant::from_std(running.next_check());
+            if let Ok(done) = tokio::time::timeout_at(check, &mut running).await {
+                break done;
+            }
+        };
+        drop(running);
+        *scrape = done;
+        for (name, e) in report.failures {
             tracing::error!(collector = name, "collector failed: {e}");
+        }
+        for (name, e) in report.warnings {
+            tracing::warn!(collector = name, "{e}");
         }
         build_info(scrape);
         if self.inner.exporter_metrics {
@@ -231,18 +249,17 @@ impl Exporter {
             Ok(s) => s,
             Err(BadFilter(msg)) => return text(StatusCode::BAD_REQUEST, &msg),
         };
-        i.in_flight.fetch_add(1, Ordering::Relaxed);
-        // The scrape runs right here: it reads kernel files (which answer at once), and
-        // the one call that can hang, statfs of a network filesystem, has its own timeout
-        // in the filesystem collector. Handing it to another thread cost more than the
-        // reads themselves.
-        let scrape = self.render(&selected);
+        let in_flight = InFlight::new(&i.in_flight);
+        // The collectors run on one worker thread (one hand-over per scrape), each under
+        // the deadline; the request is dropped mid-scrape when the client goes away, and
+        // the guard still counts it out.
+        let scrape = self.render(&selected).await;
         let rendered = if gzip {
             gzip_bytes(scrape.as_bytes()).map(|b| (b, true))
         } else {
             Ok((scrape.into_bytes(), false))
         };
-        i.in_flight.fetch_sub(1, Ordering::Relaxed);
+        drop(in_flight);
         match rendered {
             Ok((body, gzipped)) => {
                 i.requests_200.fetch_add(1, Ordering::Relaxed);
@@ -286,6 +303,22 @@ impl Exporter {
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
         r
+    }
+}
+
+/// One scrape counted in `promhttp_metric_handler_requests_in_flight` until dropped.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn new(count: &'a AtomicU64) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

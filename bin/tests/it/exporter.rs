@@ -191,3 +191,77 @@ async fn the_path_flags_are_the_roots_read() {
             .contains("\nnode_boot_time_seconds 1.418183276e+09\n")
     );
 }
+
+/// One scrape on a thread (and runtime) of its own: a scrape that hangs, and its runtime
+/// thread with it, fails the test after 10 s instead of hanging it.
+fn scrape_bounded(e: &Exporter) -> Got {
+    let e = e.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = tx.send(rt.block_on(get(&e, "/metrics", false)));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the scrape hung")
+}
+
+/// A procfs whose `loadavg` is a FIFO without a writer: opening it waits forever, as a
+/// read of a hung kernel file does.
+#[test]
+fn a_collector_that_hangs_costs_its_own_figures_and_the_scrape_is_served() {
+    use rustix::fs::{CWD, FileType, Mode, OFlags};
+    let tmp = tempfile::tempdir().unwrap();
+    let proc = tmp.path().join("proc");
+    std::fs::create_dir(&proc).unwrap();
+    std::fs::copy("/proc/meminfo", proc.join("meminfo")).unwrap();
+    let loadavg = proc.join("loadavg");
+    rustix::fs::mknodat(CWD, &loadavg, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+    let e = exporter(&[
+        "--collector.disable-defaults",
+        "--collector.loadavg",
+        "--collector.meminfo",
+        &format!("--path.procfs={}", proc.display()),
+        "--scrape.collector-deadline=200ms",
+    ]);
+    for _ in 0..2 {
+        let r = scrape_bounded(&e);
+        assert_eq!(r.status, 200);
+        let lines = success_lines(&r.body);
+        assert!(
+            lines.contains(&"node_scrape_collector_success{collector=\"loadavg\"} 0"),
+            "{lines:?}"
+        );
+        assert!(
+            lines.contains(&"node_scrape_collector_success{collector=\"meminfo\"} 1"),
+            "{lines:?}"
+        );
+        assert!(r.body.contains("\nnode_memory_MemTotal_bytes "));
+        assert!(!r.body.contains("\nnode_load1 "));
+    }
+    // Release the hung open: a regular file in the FIFO's place for later reads, then a
+    // writer for the FIFO (refused at once if nobody were waiting to read), which lets
+    // the open return.
+    std::fs::write(proc.join("loadavg.new"), "0.5 0.25 0.125 1/100 42\n").unwrap();
+    let fifo = proc.join("loadavg.fifo");
+    std::fs::rename(&loadavg, &fifo).unwrap();
+    std::fs::rename(proc.join("loadavg.new"), &loadavg).unwrap();
+    let writer = rustix::fs::open(&fifo, OFlags::WRONLY | OFlags::NONBLOCK, Mode::empty())
+        .expect("a reader is waiting on the FIFO");
+    drop(writer);
+    // Once the call has returned, the collector runs again.
+    let mut recovered = None;
+    for _ in 0..500 {
+        let r = scrape_bounded(&e);
+        let loadavg_ok = "node_scrape_collector_success{collector=\"loadavg\"} 1";
+        if success_lines(&r.body).contains(&loadavg_ok) {
+            recovered = Some(r.body);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let body = recovered.expect("loadavg never ran again");
+    assert!(body.contains("\nnode_load1 0.5\n"), "{body}");
+}

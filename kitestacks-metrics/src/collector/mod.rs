@@ -2,19 +2,23 @@
 //! [`Collector`] trait, all listed in [`COLLECTORS`]. Each has node_exporter's name,
 //! metric families, labels, HELP text and default on/off. [`NodeCollector`] runs the
 //! enabled ones and adds `node_scrape_collector_duration_seconds` and
-//! `node_scrape_collector_success` for each. [`ProcessCollector`] adds the exporter's own
+//! `node_scrape_collector_success` for each; with a deadline
+//! ([`NodeCollector::with_deadline`]) they run on a worker thread and one that overruns
+//! costs its own figures only ([`Running`]). [`ProcessCollector`] adds the exporter's own
 //! `process_*` families.
 //!
 //! Collectors read through the same [`Roots`] and the same sans-IO parsers as the
 //! [`Sampler`](crate::Sampler), so the portal's figures and the exporter's agree.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::error::Error;
 use crate::exposition::Scrape;
 use crate::roots::Roots;
 
+pub use deadline::Running;
 pub use process::ProcessCollector;
 
 mod arp;
@@ -27,6 +31,7 @@ mod buddyinfo;
 mod conntrack;
 mod cpu;
 mod cpufreq;
+mod deadline;
 mod device_filter;
 mod diskstats;
 mod dmi;
@@ -106,6 +111,24 @@ impl Default for Context {
 pub trait Collector: Send {
     /// Reads the host and adds series.
     fn update(&mut self, ctx: &Context, out: &mut Scrape) -> Result<(), Error>;
+
+    /// Moves the problems of the last successful `update` that did not fail it into
+    /// `into` (a textfile left out): the library logs nothing, so [`NodeCollector`] hands
+    /// them to its caller in [`Report::warnings`]. None by default.
+    fn warnings(&mut self, into: &mut Vec<Error>) {
+        let _ = into;
+    }
+}
+
+/// What went wrong in one scrape, for the caller to log (the library logs nothing).
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The collectors that reported `node_scrape_collector_success 0`, and why: their
+    /// own error, [`Error::Deadline`], [`Error::StillRunning`] or [`Error::Panicked`].
+    pub failures: Vec<(&'static str, Error)>,
+    /// Problems of collectors that succeeded, e.g. a textfile left out (which sets
+    /// `node_textfile_scrape_error`).
+    pub warnings: Vec<(&'static str, Error)>,
 }
 
 /// How a collector is found and built.
@@ -356,22 +379,33 @@ pub fn definition(name: &str) -> Option<&'static Definition> {
 
 /// Runs the enabled collectors and gathers one scrape.
 pub struct NodeCollector {
-    context: Context,
-    collectors: Vec<(&'static str, Box<dyn Collector>)>,
+    context: Arc<Context>,
+    /// The collectors, sorted by name, each behind its own lock.
+    slots: Arc<[deadline::Slot]>,
+    /// How long one collector may take; `None`: no deadline, they run on the caller's
+    /// thread.
+    deadline: Option<Duration>,
+    /// The worker thread of [`NodeCollector::start`], started on first use.
+    worker: Option<Arc<deadline::Worker>>,
 }
 
 impl std::fmt::Debug for NodeCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.collectors.iter().map(|(n, _)| *n).collect();
         f.debug_struct("NodeCollector")
             .field("context", &self.context)
-            .field("collectors", &names)
+            .field("collectors", &self.names().collect::<Vec<_>>())
+            .field("deadline", &self.deadline)
             .finish()
     }
 }
 
+/// The default per-collector deadline of the exporter (`--scrape.collector-deadline`):
+/// well under Prometheus' default scrape timeout of 10 s.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(4);
+
 impl NodeCollector {
-    /// Builds the named collectors (unknown names are an error).
+    /// Builds the named collectors (unknown names are an error). They run on the
+    /// caller's thread without a deadline until [`NodeCollector::with_deadline`].
     pub fn new(context: Context, enabled: &[&str], options: &Options) -> Result<Self, Error> {
         let mut collectors = Vec::with_capacity(enabled.len());
         for name in enabled {
@@ -379,68 +413,87 @@ impl NodeCollector {
                 definition(name).ok_or_else(|| Error::UnknownCollector((*name).to_owned()))?;
             collectors.push((def.name, (def.build)(options)?));
         }
+        Ok(Self::from_collectors(context, collectors))
+    }
+
+    /// Collectors given as they are, sorted by name.
+    fn from_collectors(
+        context: Context,
+        mut collectors: Vec<(&'static str, Box<dyn Collector>)>,
+    ) -> Self {
         collectors.sort_by_key(|(n, _)| *n);
-        Ok(Self {
-            context,
-            collectors,
-        })
+        Self {
+            context: Arc::new(context),
+            slots: collectors
+                .into_iter()
+                .map(|(name, c)| deadline::Slot {
+                    name,
+                    collector: Mutex::new(c),
+                })
+                .collect(),
+            deadline: None,
+            worker: None,
+        }
+    }
+
+    /// Runs the collectors on a worker thread, each under `deadline` (`None`: on the
+    /// caller's thread, without one). A collector that overruns reports
+    /// `node_scrape_collector_success 0` and the rest of the scrape goes on without it;
+    /// it is not run again until its call returns (see [`Running`]). node_exporter has
+    /// no such deadline.
+    pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     /// The names of the enabled collectors, sorted.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.collectors.iter().map(|(n, _)| *n)
+        self.slots.iter().map(|s| s.name)
     }
 
     /// Runs the collectors that `wanted` accepts (all if it always says yes) and returns
     /// their families plus the per-collector duration and success series. A failing
-    /// collector's partial output is dropped and its error returned in the list.
-    pub fn scrape(
-        &mut self,
-        wanted: impl FnMut(&str) -> bool,
-    ) -> (Scrape, Vec<(&'static str, Error)>) {
+    /// collector's partial output is dropped and its error reported.
+    pub fn scrape(&mut self, wanted: impl FnMut(&str) -> bool) -> (Scrape, Report) {
         let mut all = Scrape::new();
-        let failures = self.scrape_into(&mut all, wanted);
-        (all, failures)
+        let report = self.scrape_into(&mut all, wanted);
+        (all, report)
     }
 
     /// [`NodeCollector::scrape`] into `out`: pass the same [`Scrape`] every time, emptied
     /// with [`Scrape::clear`], and its families are found without building an index anew.
-    pub fn scrape_into(
-        &mut self,
-        out: &mut Scrape,
-        mut wanted: impl FnMut(&str) -> bool,
-    ) -> Vec<(&'static str, Error)> {
-        let mut failures = Vec::new();
-        for (name, collector) in &mut self.collectors {
-            if !wanted(name) {
-                continue;
-            }
-            let start = Instant::now();
-            let before = out.checkpoint();
-            let result = collector.update(&self.context, out);
-            let secs = start.elapsed().as_secs_f64();
-            let success = match result {
-                Ok(()) => 1.0,
-                Err(e) => {
-                    out.rollback(&before);
-                    failures.push((*name, e));
-                    0.0
-                }
-            };
-            out.gauge(
-                "node_scrape_collector_duration_seconds",
-                "node_exporter: Duration of a collector scrape.",
-                &[("collector", name)],
-                secs,
-            );
-            out.gauge(
-                "node_scrape_collector_success",
-                "node_exporter: Whether a collector succeeded.",
-                &[("collector", name)],
-                success,
-            );
+    /// Blocks until done (with a deadline: at most the deadline per collector).
+    pub fn scrape_into(&mut self, out: &mut Scrape, wanted: impl FnMut(&str) -> bool) -> Report {
+        let (done, report) = self.start(std::mem::take(out), wanted).wait();
+        *out = done;
+        report
+    }
+
+    /// Starts a scrape of the collectors that `wanted` accepts into `out` (emptied
+    /// with [`Scrape::clear`]): await the [`Running`] (polling it again by
+    /// [`Running::next_check`]) or [`Running::wait`] for it. Without a deadline the
+    /// collectors run right here, and it is finished when returned.
+    pub fn start(&mut self, out: Scrape, mut wanted: impl FnMut(&str) -> bool) -> Running<'_> {
+        let wanted = (0..self.slots.len())
+            .filter(|&i| wanted(self.slots[i].name))
+            .collect();
+        Running::new(self, wanted, out)
+    }
+
+    /// The worker thread, started if there is none; `None` if none can be started.
+    fn worker(&mut self) -> Option<Arc<deadline::Worker>> {
+        if self.worker.is_none() {
+            self.worker = deadline::Worker::spawn(self.slots.clone(), self.context.clone());
         }
-        failures
+        self.worker.clone()
+    }
+}
+
+impl Drop for NodeCollector {
+    fn drop(&mut self) {
+        if let Some(w) = self.worker.take() {
+            w.abandon();
+        }
     }
 }
 

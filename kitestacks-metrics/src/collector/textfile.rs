@@ -37,11 +37,15 @@ pub const DEFINITION: Definition = Definition {
 fn build(options: &Options) -> Result<Box<dyn Collector>, Error> {
     Ok(Box::new(TextFileCollector {
         patterns: options.textfile_directories.clone(),
+        problems: Vec::new(),
     }))
 }
 
 struct TextFileCollector {
     patterns: Vec<String>,
+    /// Why the last update set `node_textfile_scrape_error`: handed to the caller
+    /// through [`Collector::warnings`], to be logged.
+    problems: Vec<Error>,
 }
 
 /// The families of all files, in file order, after node_exporter's HELP checks.
@@ -63,7 +67,7 @@ struct NameInfo {
 
 impl Collector for TextFileCollector {
     fn update(&mut self, _ctx: &Context, out: &mut Scrape) -> Result<(), Error> {
-        let mut errored = false;
+        self.problems.clear();
         let mut gathered = Gathered::default();
         let mut mtimes: BTreeMap<String, f64> = BTreeMap::new();
 
@@ -79,8 +83,13 @@ impl Collector for TextFileCollector {
         for dir in &dirs {
             let entries = match std::fs::read_dir(dir) {
                 Ok(e) => e,
-                Err(_) => {
-                    errored |= !dir.as_os_str().is_empty();
+                Err(source) => {
+                    if !dir.as_os_str().is_empty() {
+                        self.problems.push(Error::Read {
+                            path: dir.clone(),
+                            source,
+                        });
+                    }
                     continue;
                 }
             };
@@ -95,10 +104,17 @@ impl Collector for TextFileCollector {
                 let path = dir.join(&name);
                 match read_file(&path) {
                     Ok((families, mtime)) => {
-                        errored |= gathered.add_file(families, &display);
+                        if gathered.add_file(families, &display) {
+                            self.problems.push(Error::Invalid {
+                                path,
+                                message: "a family's HELP differs from an earlier file's; \
+                                          left out"
+                                    .into(),
+                            });
+                        }
                         mtimes.insert(display, mtime);
                     }
-                    Err(_) => errored = true,
+                    Err(e) => self.problems.push(e),
                 }
             }
         }
@@ -116,15 +132,64 @@ impl Collector for TextFileCollector {
             "node_textfile_scrape_error",
             "1 if there was an error opening or reading a file, 0 otherwise",
             &[],
-            if errored { 1.0 } else { 0.0 },
+            if self.problems.is_empty() { 0.0 } else { 1.0 },
         );
         Ok(())
     }
+
+    fn warnings(&mut self, into: &mut Vec<Error>) {
+        into.append(&mut self.problems);
+    }
 }
 
-/// Reads and parses one file; a file with timestamps is refused, as upstream does.
+/// The most a textfile may hold: 16 MiB. node_exporter reads without a limit; a file
+/// larger than this is left out (and sets `node_textfile_scrape_error`) rather than read
+/// until memory runs out (a link to `/dev/zero`, a runaway script).
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads and parses one file; a file with timestamps is refused, as upstream does. Only
+/// a regular file (or a link to one) is read: it is opened without blocking (a FIFO
+/// would wait for a writer forever) and refused unless `fstat` of the opened file says
+/// it is regular, and at most [`MAX_FILE_BYTES`] are read. The mtime is that of the
+/// opened file, taken after parsing, as upstream does.
 fn read_file(path: &Path) -> Result<(Vec<ParsedFamily>, f64), Error> {
-    let text = crate::source::read_to_string(path)?;
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let read_error = |source| Error::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(read_error)?;
+    let meta = file.metadata().map_err(read_error)?;
+    if !meta.is_file() {
+        return Err(Error::Invalid {
+            path: path.to_owned(),
+            message: "not a regular file, left out".into(),
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len().min(MAX_FILE_BYTES) as usize + 1);
+    (&file)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::Invalid {
+            path: path.to_owned(),
+            message: format!("larger than {MAX_FILE_BYTES} bytes, left out"),
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let line = e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        Error::parse(path, ParseError::new(line, "not UTF-8 text"))
+    })?;
     let families = parse(&text).map_err(|e| Error::parse(path, e))?;
     if families
         .iter()
@@ -136,10 +201,7 @@ fn read_file(path: &Path) -> Result<(Vec<ParsedFamily>, f64), Error> {
             message: "client-side timestamps are not supported".into(),
         });
     }
-    let meta = std::fs::metadata(path).map_err(|source| Error::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let meta = file.metadata().map_err(read_error)?;
     let mtime = meta
         .modified()
         .ok()
@@ -1003,6 +1065,88 @@ mod tests {
         // Globs select directories.
         let pattern = format!("{}/*", dir.path().parent().unwrap().display());
         assert!(!glob(&pattern).is_empty());
+    }
+
+    /// Runs the collector over `dir` on a thread of its own and returns the text and the
+    /// problems it reported; a scrape that has not completed after 10 s (it hangs) fails
+    /// the test instead of hanging it.
+    fn scrape_with_problems(dir: &Path) -> (String, Vec<String>) {
+        let dirs = vec![dir.display().to_string()];
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut c = build(&Options {
+                textfile_directories: dirs,
+                ..Options::default()
+            })
+            .unwrap();
+            let text = testing::text(&mut *c, &Context::default()).unwrap();
+            let mut problems = Vec::new();
+            c.warnings(&mut problems);
+            let _ = tx.send((text, problems.iter().map(ToString::to_string).collect()));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the textfile scrape did not complete")
+    }
+
+    #[test]
+    fn fifos_devices_and_oversized_files_are_left_out_and_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::write(d.join("good.prom"), "# TYPE g gauge\ng 1\n").unwrap();
+        // A FIFO without a writer: opening it to read would wait forever.
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            d.join("fifo.prom"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        // Endless: reading it whole would fill memory.
+        std::os::unix::fs::symlink("/dev/zero", d.join("zero.prom")).unwrap();
+        // A regular file one byte over the cap (sparse: no disk used).
+        std::fs::File::create(d.join("huge.prom"))
+            .unwrap()
+            .set_len(MAX_FILE_BYTES + 1)
+            .unwrap();
+        // A link to a regular file is read, as upstream does.
+        std::os::unix::fs::symlink(d.join("good.prom.txt"), d.join("linked.prom")).unwrap();
+        std::fs::write(d.join("good.prom.txt"), "# TYPE l gauge\nl 2\n").unwrap();
+
+        let (text, problems) = scrape_with_problems(d);
+        let file = |name: &str| format!("{}/{name}", d.display());
+        assert!(
+            text.contains("\ng 1\n") && text.contains("\nl 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("node_textfile_scrape_error 1"), "{text}");
+        for good in ["good.prom", "linked.prom"] {
+            let mtime = format!("node_textfile_mtime_seconds{{file=\"{}\"}}", file(good));
+            assert!(text.contains(&mtime), "{text}");
+        }
+        for bad in ["fifo.prom", "zero.prom", "huge.prom"] {
+            assert!(!text.contains(&file(bad)), "{text}");
+        }
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        for (bad, why) in [
+            ("fifo.prom", "not a regular file"),
+            ("huge.prom", "larger than 16777216 bytes"),
+            ("zero.prom", "not a regular file"),
+        ] {
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.contains(&file(bad)) && p.contains(why)),
+                "{bad}: {problems:?}"
+            );
+        }
+        // Without the bad files: no error, nothing reported.
+        for bad in ["fifo.prom", "zero.prom", "huge.prom"] {
+            std::fs::remove_file(d.join(bad)).unwrap();
+        }
+        let (text, problems) = scrape_with_problems(d);
+        assert!(text.contains("node_textfile_scrape_error 0"), "{text}");
+        assert_eq!(problems, Vec::<String>::new());
     }
 
     const SCRAPE_OK: &str = "# HELP node_textfile_scrape_error 1 if there was an error opening or reading a file, 0 otherwise\n\
