@@ -46,6 +46,15 @@ struct Inner {
     last_len: AtomicU64,
     /// The server's connection limits (from the `--web.*` flags).
     limits: crate::server::Limits,
+    /// The last scrape's body, when it began and what it selected: a request that waited
+    /// for the lock while that scrape ran gets it (see [`Exporter::render`]).
+    last: std::sync::Mutex<Option<LastScrape>>,
+}
+
+struct LastScrape {
+    started: std::time::Instant,
+    selected: Vec<&'static str>,
+    body: Bytes,
 }
 
 /// A `collect[]`/`exclude[]` query that cannot be served.
@@ -72,6 +81,7 @@ impl Exporter {
                 encoding_errors: AtomicU64::new(0),
                 last_len: AtomicU64::new(0),
                 limits: args.limits,
+                last: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -134,8 +144,30 @@ impl Exporter {
     /// worker thread, each under `--scrape.collector-deadline`, while this task waits
     /// without blocking the runtime: a collector that overruns costs its own figures,
     /// and the other connections are served meanwhile.
-    pub async fn render(&self, selected: &[&'static str]) -> String {
+    ///
+    /// Scrapes queue on one lock. A request that had to wait while a scrape of the same
+    /// collectors ran, and that scrape began after the request arrived, is answered with
+    /// that scrape's body instead of a second one: the figures were read after it asked,
+    /// so they are as fresh as its own would be. Many clients at once (an HA pair of
+    /// Prometheus servers, or a crowd of stalled connections) then cost one scrape, not
+    /// one each in a row.
+    pub async fn render(&self, selected: &[&'static str]) -> Bytes {
+        let arrived = std::time::Instant::now();
         let mut guard = self.inner.node.lock().await;
+        {
+            let last = self
+                .inner
+                .last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(l) = last.as_ref()
+                && l.started >= arrived
+                && l.selected == selected
+            {
+                return l.body.clone();
+            }
+        }
+        let started = std::time::Instant::now();
         let (node, scrape, process) = &mut *guard;
         scrape.clear();
         let mut running = node.start(std::mem::take(scrape), |name| selected.contains(&name));
@@ -168,7 +200,17 @@ impl Exporter {
         self.inner
             .last_len
             .store(text.len() as u64, Ordering::Relaxed);
-        text
+        let body = Bytes::from(text);
+        *self
+            .inner
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(LastScrape {
+            started,
+            selected: selected.to_vec(),
+            body: body.clone(),
+        });
+        body
     }
 
     fn handler_metrics(&self, out: &mut Scrape) {
@@ -255,15 +297,15 @@ impl Exporter {
         // the guard still counts it out.
         let scrape = self.render(&selected).await;
         let rendered = if gzip {
-            gzip_bytes(scrape.as_bytes()).map(|b| (b, true))
+            gzip_bytes(&scrape).map(|b| (Bytes::from(b), true))
         } else {
-            Ok((scrape.into_bytes(), false))
+            Ok((scrape, false))
         };
         drop(in_flight);
         match rendered {
             Ok((body, gzipped)) => {
                 i.requests_200.fetch_add(1, Ordering::Relaxed);
-                let mut r = Response::new(Body::new(Bytes::from(body)));
+                let mut r = Response::new(Body::new(body));
                 r.headers_mut()
                     .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
                 if gzipped {

@@ -265,3 +265,75 @@ fn a_collector_that_hangs_costs_its_own_figures_and_the_scrape_is_served() {
     let body = recovered.expect("loadavg never ran again");
     assert!(body.contains("\nnode_load1 0.5\n"), "{body}");
 }
+
+/// Requests that queue behind a scrape get the next scrape's body, not one scrape each
+/// in a row: a crowd of clients costs one scrape. Here the first scrape is slow (its
+/// loadavg is a FIFO that never answers, cut off by a 300 ms deadline), five more
+/// requests arrive meanwhile, and the scrape after it serves all five.
+#[test]
+fn requests_waiting_for_a_scrape_share_the_next_one() {
+    use rustix::fs::{CWD, FileType, Mode, OFlags};
+    let tmp = tempfile::tempdir().unwrap();
+    let proc = tmp.path().join("proc");
+    std::fs::create_dir(&proc).unwrap();
+    std::fs::copy("/proc/meminfo", proc.join("meminfo")).unwrap();
+    let loadavg = proc.join("loadavg");
+    rustix::fs::mknodat(CWD, &loadavg, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+    let e = exporter(&[
+        "--collector.disable-defaults",
+        "--collector.loadavg",
+        "--collector.meminfo",
+        &format!("--path.procfs={}", proc.display()),
+        "--scrape.collector-deadline=300ms",
+    ]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let e2 = e.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let bodies = rt.block_on(async {
+            let first = tokio::spawn({
+                let e = e2.clone();
+                async move { get(&e, "/metrics", false).await.body }
+            });
+            // The first scrape is under way (and waiting on its FIFO) before the others ask.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let rest: Vec<_> = (0..5)
+                .map(|_| {
+                    let e = e2.clone();
+                    tokio::spawn(async move { get(&e, "/metrics", false).await.body })
+                })
+                .collect();
+            let mut bodies = vec![first.await.unwrap()];
+            for r in rest {
+                bodies.push(r.await.unwrap());
+            }
+            bodies
+        });
+        let _ = tx.send(bodies);
+    });
+    let bodies = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the scrapes hung");
+    // Release the FIFO's hung open.
+    let writer = rustix::fs::open(&loadavg, OFlags::WRONLY | OFlags::NONBLOCK, Mode::empty());
+    drop(writer);
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b.contains("\nnode_memory_MemTotal_bytes "))
+    );
+    assert!(
+        bodies[0].contains("node_scrape_collector_success{collector=\"loadavg\"} 0"),
+        "{}",
+        bodies[0]
+    );
+    // Each scrape's durations differ: identical bodies are one scrape.
+    let mut distinct = bodies.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 2, "scrapes: {}", distinct.len());
+    assert!(bodies[1..].iter().all(|b| *b == bodies[1]));
+}
