@@ -69,6 +69,15 @@ pub enum Error {
         /// How long it was waited for.
         timeout: std::time::Duration,
     },
+    /// A sensor file did not answer in time (a driver asking a failing disk or a hung
+    /// bus). The sensor is left out, and not asked again while that read hangs.
+    #[error("{path}: no answer within {timeout:?}, left out")]
+    SensorTimeout {
+        /// The sensor's value file.
+        path: PathBuf,
+        /// How long it was waited for.
+        timeout: std::time::Duration,
+    },
     /// A collector did not finish within the deadline: it reports success 0 for that
     /// scrape, and its call is left to finish on a thread of its own.
     #[error("collector {collector} did not finish within {deadline:?}; left to finish on its own")]

@@ -37,6 +37,10 @@ pub struct Sampler {
     mounts: MountTable<Selected>,
     statfs: Guard<std::io::Result<Option<FsStats>>>,
     sensors: Vec<Sensor>,
+    /// The sensors' value files, read from a guard's worker: a driver that asks a failing
+    /// disk (`drivetemp`, NVMe) can hold a read for as long as its command timeout.
+    sensor_paths: Arc<[PathBuf]>,
+    sensor_reads: Guard<Result<f64, Error>>,
     statics: Statics,
     previous: Option<Previous>,
     virtual_interfaces: HashMap<String, bool>,
@@ -101,6 +105,11 @@ impl Sampler {
                 probe(Arc::new(mounts::statfs)),
                 mounts::DEFAULT_MOUNT_TIMEOUT,
             ),
+            sensor_paths: sensors.iter().map(|s| s.path().to_owned()).collect(),
+            sensor_reads: Guard::new(
+                Arc::new(thermal::read_celsius_at),
+                mounts::DEFAULT_MOUNT_TIMEOUT,
+            ),
             sensors,
             statics,
             previous: None,
@@ -121,12 +130,15 @@ impl Sampler {
     }
 
     /// This sampler with another limit (by default [`mounts::DEFAULT_MOUNT_TIMEOUT`]) on
-    /// how long one filesystem's `statfs(2)` is waited for. A filesystem that does not
-    /// answer in time is left out of [`Sample::filesystems`] and named in
+    /// how long one filesystem's `statfs(2)`, or one temperature sensor's read, is
+    /// waited for. A filesystem or sensor that does not answer in time is left out of
+    /// [`Sample::filesystems`] or [`Sample::temperatures`] and named in
     /// [`Sample::errors`]; while its call hangs, later samples do not wait for it again.
     pub fn with_mount_timeout(mut self, timeout: Duration) -> Self {
         let probe = self.statfs.probe();
         self.statfs = Guard::new(probe, timeout);
+        let read = self.sensor_reads.probe();
+        self.sensor_reads = Guard::new(read, timeout);
         self
     }
 
@@ -258,16 +270,27 @@ impl Sampler {
         out
     }
 
+    /// Every sensor's temperature. The reads go through a guard (one hand-over to its
+    /// worker per sample): a sensor whose read hangs is left out and named in the errors,
+    /// and is not waited for again while that read hangs; the others are reported.
     fn temperatures(&mut self, note: &mut impl FnMut(Error)) -> Vec<Temperature> {
+        if self.sensors.is_empty() {
+            return Vec::new();
+        }
+        let answers = self.sensor_reads.run(&self.sensor_paths, |_| true);
         let mut out = Vec::with_capacity(self.sensors.len());
-        for s in &mut self.sensors {
-            match s.read_celsius() {
-                Ok(celsius) => out.push(Temperature {
+        for ((s, path), answer) in self.sensors.iter().zip(&*self.sensor_paths).zip(answers) {
+            match answer {
+                Some(Ok(celsius)) => out.push(Temperature {
                     chip: s.chip.clone(),
                     label: s.label.clone(),
                     celsius,
                 }),
-                Err(e) => note(e),
+                Some(Err(e)) => note(e),
+                None => note(Error::SensorTimeout {
+                    path: path.clone(),
+                    timeout: self.sensor_reads.timeout(),
+                }),
             }
         }
         out
@@ -549,6 +572,55 @@ mod tests {
             user,
             idle,
             ..CpuTimes::default()
+        }
+    }
+
+    /// A sensor whose value file does not answer (a FIFO without a writer stands for a
+    /// driver asking a failing disk) costs that sensor, not the sample.
+    #[test]
+    fn a_stuck_sensor_costs_its_own_figure() {
+        use rustix::fs::{CWD, FileType, Mode, OFlags};
+        let dir = tempfile::tempdir().unwrap();
+        let hwmon = dir.path().join("sys/class/hwmon/hwmon0");
+        std::fs::create_dir_all(&hwmon).unwrap();
+        std::fs::create_dir_all(dir.path().join("proc")).unwrap();
+        std::fs::write(dir.path().join("proc/loadavg"), "0.5 0.25 0.125 1/100 42\n").unwrap();
+        std::fs::write(hwmon.join("name"), "drivetemp\n").unwrap();
+        std::fs::write(hwmon.join("temp2_input"), "45000\n").unwrap();
+        let stuck = hwmon.join("temp1_input");
+        rustix::fs::mknodat(CWD, &stuck, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let roots = Roots::under(dir.path());
+        std::thread::spawn(move || {
+            let mut sampler = Sampler::new(roots, Filters::default())
+                .with_mount_timeout(Duration::from_millis(50));
+            let samples = [sampler.sample(), sampler.sample()];
+            let _ = tx.send(samples);
+        });
+        let samples = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a stuck sensor held the sample");
+        // Release the hung open.
+        drop(rustix::fs::open(
+            &stuck,
+            OFlags::WRONLY | OFlags::NONBLOCK,
+            Mode::empty(),
+        ));
+        for s in &samples {
+            assert_eq!(s.load.as_ref().map(|l| l.load1), Some(0.5));
+            let temps: Vec<_> = s
+                .temperatures
+                .iter()
+                .map(|t| (&*t.label, t.celsius))
+                .collect();
+            assert_eq!(temps, [("temp2", 45.0)]);
+            assert!(
+                s.errors
+                    .iter()
+                    .any(|e| e.contains("temp1_input") && e.contains("no answer")),
+                "{:?}",
+                s.errors
+            );
         }
     }
 

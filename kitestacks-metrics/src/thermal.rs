@@ -2,7 +2,7 @@
 //! (`/sys/class/thermal/thermal_zone*/temp`). The sensor list is found once; each sample
 //! reads only the value files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::roots::Roots;
 use crate::source::TextFile;
@@ -20,13 +20,28 @@ pub struct Sensor {
 impl Sensor {
     /// Reads the temperature in °C (sysfs gives millidegrees).
     pub fn read_celsius(&mut self) -> Result<f64, crate::Error> {
-        self.file.parse(|t| {
-            let t = t.trim();
-            t.parse::<i64>()
-                .map(|m| m as f64 / 1000.0)
-                .map_err(|_| crate::ParseError::new(1, format!("{t:?} is not millidegrees")))
-        })
+        self.file.parse(parse_millidegrees)
     }
+
+    /// The value file.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+}
+
+/// A sensor value file's text (millidegrees Celsius) in °C.
+pub fn parse_millidegrees(text: &str) -> Result<f64, crate::ParseError> {
+    let t = text.trim();
+    t.parse::<i64>()
+        .map(|m| m as f64 / 1000.0)
+        .map_err(|_| crate::ParseError::new(1, format!("{t:?} is not millidegrees")))
+}
+
+/// Opens, reads and parses a sensor value file: what the sampler asks from its guard's
+/// worker, so that a read that hangs costs that sensor only.
+pub fn read_celsius_at(path: &Path) -> Result<f64, crate::Error> {
+    let text = crate::source::read_to_string(path)?;
+    parse_millidegrees(&text).map_err(|e| crate::Error::parse(path.to_owned(), e))
 }
 
 /// Finds every temperature sensor. Missing directories mean no sensors (a VM, a
