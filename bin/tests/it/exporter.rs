@@ -208,11 +208,18 @@ fn scrape_bounded(e: &Exporter) -> Got {
         .expect("the scrape hung")
 }
 
-/// A procfs whose `loadavg` is a FIFO without a writer: opening it waits forever, as a
-/// read of a hung kernel file does.
-#[test]
-fn a_collector_that_hangs_costs_its_own_figures_and_the_scrape_is_served() {
-    use rustix::fs::{CWD, FileType, Mode, OFlags};
+/// An exporter (loadavg and meminfo, under `deadline`) over a procfs whose `loadavg` is a
+/// FIFO without a writer: opening it waits forever, as a read of a hung kernel file does.
+/// Returns the directory (keep it), the procfs, the FIFO and the exporter.
+fn hung_loadavg(
+    deadline: &str,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    Exporter,
+) {
+    use rustix::fs::{CWD, FileType, Mode};
     let tmp = tempfile::tempdir().unwrap();
     let proc = tmp.path().join("proc");
     std::fs::create_dir(&proc).unwrap();
@@ -224,8 +231,15 @@ fn a_collector_that_hangs_costs_its_own_figures_and_the_scrape_is_served() {
         "--collector.loadavg",
         "--collector.meminfo",
         &format!("--path.procfs={}", proc.display()),
-        "--scrape.collector-deadline=200ms",
+        &format!("--scrape.collector-deadline={deadline}"),
     ]);
+    (tmp, proc, loadavg, e)
+}
+
+#[test]
+fn a_collector_that_hangs_costs_its_own_figures_and_the_scrape_is_served() {
+    use rustix::fs::{Mode, OFlags};
+    let (_tmp, proc, loadavg, e) = hung_loadavg("200ms");
     for _ in 0..2 {
         let r = scrape_bounded(&e);
         assert_eq!(r.status, 200);
@@ -272,20 +286,8 @@ fn a_collector_that_hangs_costs_its_own_figures_and_the_scrape_is_served() {
 /// requests arrive meanwhile, and the scrape after it serves all five.
 #[test]
 fn requests_waiting_for_a_scrape_share_the_next_one() {
-    use rustix::fs::{CWD, FileType, Mode, OFlags};
-    let tmp = tempfile::tempdir().unwrap();
-    let proc = tmp.path().join("proc");
-    std::fs::create_dir(&proc).unwrap();
-    std::fs::copy("/proc/meminfo", proc.join("meminfo")).unwrap();
-    let loadavg = proc.join("loadavg");
-    rustix::fs::mknodat(CWD, &loadavg, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
-    let e = exporter(&[
-        "--collector.disable-defaults",
-        "--collector.loadavg",
-        "--collector.meminfo",
-        &format!("--path.procfs={}", proc.display()),
-        "--scrape.collector-deadline=300ms",
-    ]);
+    use rustix::fs::{Mode, OFlags};
+    let (_tmp, _proc, loadavg, e) = hung_loadavg("300ms");
     let (tx, rx) = std::sync::mpsc::channel();
     let e2 = e.clone();
     std::thread::spawn(move || {
