@@ -21,6 +21,9 @@ async fn main() -> ExitCode {
             "collector not implemented by kitestacks-exporter; ignored"
         );
     }
+    for msg in &args.deprecated {
+        tracing::warn!("{msg}");
+    }
     for f in &args.ignored_flags {
         tracing::warn!(flag = f, "flag of an unimplemented collector; ignored");
     }

@@ -114,6 +114,9 @@ pub struct ExporterArgs {
     pub unimplemented: Vec<String>,
     /// Flags of unimplemented collectors that were ignored.
     pub ignored_flags: Vec<String>,
+    /// node_exporter's deprecation warnings for the old flag names given (still honoured:
+    /// `--collector.filesystem.ignored-mount-points` sets `mount-points-exclude`).
+    pub deprecated: Vec<String>,
     /// Per-collector options.
     pub options: Options,
     /// Roots and udev path.
@@ -324,6 +327,32 @@ fn command_with(flags: &[&'static Flag]) -> Command {
     cmd
 }
 
+/// The deprecated names (a row's aliases) given in `args`, as node_exporter warns of them;
+/// an error, as node_exporter's, when a row is given under both its old and new name.
+fn deprecated_names(args: &[String], flags: &[&'static Flag]) -> Result<Vec<String>, String> {
+    let given = |name: &str| {
+        args.iter()
+            .filter_map(|a| a.strip_prefix("--"))
+            .any(|f| f.split('=').next() == Some(name))
+    };
+    let mut warnings = Vec::new();
+    for flag in flags {
+        for alias in flag.aliases.iter().filter(|a| given(a)) {
+            if given(flag.name) {
+                return Err(format!(
+                    "--{alias} and --{} are mutually exclusive",
+                    flag.name
+                ));
+            }
+            warnings.push(format!(
+                "--{alias} is DEPRECATED and will be removed in 2.0.0, use --{}",
+                flag.name
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
 /// Drops `--collector.<x>.<option>` flags of collectors this exporter does not implement
 /// (a node_exporter command line may carry them), returning them for a warning.
 fn split_unknown(args: Vec<String>, cmd: &Command) -> (Vec<String>, Vec<String>) {
@@ -421,6 +450,10 @@ impl ExporterArgs {
     /// [`ExporterArgs::parse_from`] with the collector options of `flags`.
     fn parse_with(args: Vec<String>, flags: &[&'static Flag]) -> Result<Self, clap::Error> {
         let cmd = command_with(flags);
+        let deprecated = deprecated_names(&args, flags).map_err(|msg| {
+            cmd.clone()
+                .error(clap::error::ErrorKind::ArgumentConflict, msg)
+        })?;
         let (args, ignored_flags) = split_unknown(args, &cmd);
         let mut cmd = cmd;
         let m = cmd.try_get_matches_from_mut(args)?;
@@ -518,6 +551,7 @@ impl ExporterArgs {
             collectors,
             unimplemented,
             ignored_flags,
+            deprecated,
             options,
             context,
             log_level,
@@ -854,5 +888,62 @@ mod tests {
         assert!(!a.options.stat_softirq);
         let help = command_with(&[&OLD_EXCLUDE]).render_long_help().to_string();
         assert!(!help.contains("ignored-mount-points"), "aliases are hidden");
+    }
+
+    /// A node_exporter unit file with the deprecated names still works: each sets its
+    /// new flag's field, with node_exporter's warning; old and new together are refused.
+    #[test]
+    fn node_exporters_deprecated_flag_names_are_honoured_with_its_warning() {
+        let parse = |args: &[&str]| {
+            let mut v = vec!["kitestacks-exporter".to_owned()];
+            v.extend(args.iter().map(|s| (*s).to_owned()));
+            ExporterArgs::parse_from(v)
+        };
+        let a = parse(&[
+            "--collector.filesystem.ignored-mount-points=^/old$",
+            "--collector.filesystem.ignored-fs-types",
+            "^oldfs$",
+            "--collector.diskstats.ignored-devices=^olddisk$",
+            "--collector.netdev.device-blacklist=^oldnet$",
+        ])
+        .unwrap();
+        assert_eq!(a.options.filesystem_mount_points_exclude, "^/old$");
+        assert_eq!(a.options.filesystem_fs_types_exclude, "^oldfs$");
+        assert_eq!(a.options.diskstats_device_exclude, "^olddisk$");
+        assert_eq!(a.options.netdev_device_exclude.as_deref(), Some("^oldnet$"));
+        assert!(a.ignored_flags.is_empty(), "{:?}", a.ignored_flags);
+        assert_eq!(a.deprecated.len(), 4, "{:?}", a.deprecated);
+        assert!(
+            a.deprecated.contains(
+                &"--collector.filesystem.ignored-mount-points is DEPRECATED and will be removed \
+              in 2.0.0, use --collector.filesystem.mount-points-exclude"
+                    .to_owned()
+            )
+        );
+        let a = parse(&["--collector.netdev.device-whitelist=^eth"]).unwrap();
+        assert_eq!(a.options.netdev_device_include.as_deref(), Some("^eth"));
+        assert_eq!(
+            a.deprecated,
+            [
+                "--collector.netdev.device-whitelist is DEPRECATED and will be removed in 2.0.0, \
+              use --collector.netdev.device-include"
+            ]
+        );
+        let e = parse(&[
+            "--collector.filesystem.ignored-mount-points=^/a",
+            "--collector.filesystem.mount-points-exclude=^/b",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("--collector.filesystem.ignored-mount-points and --collector.filesystem.mount-points-exclude are mutually exclusive"),
+            "{e}"
+        );
+        assert!(
+            parse(&["--collector.filesystem.mount-points-exclude=^/b"])
+                .unwrap()
+                .deprecated
+                .is_empty()
+        );
     }
 }

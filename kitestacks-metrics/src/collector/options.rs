@@ -247,7 +247,8 @@ pub const DISKSTATS_DEVICE_EXCLUDE: Flag = Flag::new(
     Slot::Text(field!(diskstats_device_exclude)),
     "Regexp of diskstats devices to exclude (mutually exclusive to device-include).",
 )
-.exclusive_with(&DISKSTATS_DEVICE_INCLUDE);
+.exclusive_with(&DISKSTATS_DEVICE_INCLUDE)
+.aliases(&["collector.diskstats.ignored-devices"]);
 /// `--collector.diskstats.device-include`.
 pub const DISKSTATS_DEVICE_INCLUDE: Flag = Flag::new(
     "collector.diskstats.device-include",
@@ -260,7 +261,8 @@ pub const FILESYSTEM_FS_TYPES_EXCLUDE: Flag = Flag::new(
     Slot::Text(field!(filesystem_fs_types_exclude)),
     "Regexp of filesystem types to exclude for filesystem collector (mutually exclusive to fs-types-include).",
 )
-.exclusive_with(&FILESYSTEM_FS_TYPES_INCLUDE);
+.exclusive_with(&FILESYSTEM_FS_TYPES_INCLUDE)
+.aliases(&["collector.filesystem.ignored-fs-types"]);
 /// `--collector.filesystem.fs-types-include`.
 pub const FILESYSTEM_FS_TYPES_INCLUDE: Flag = Flag::new(
     "collector.filesystem.fs-types-include",
@@ -273,7 +275,8 @@ pub const FILESYSTEM_MOUNT_POINTS_EXCLUDE: Flag = Flag::new(
     Slot::Text(field!(filesystem_mount_points_exclude)),
     "Regexp of mount points to exclude for filesystem collector (mutually exclusive to mount-points-include).",
 )
-.exclusive_with(&FILESYSTEM_MOUNT_POINTS_INCLUDE);
+.exclusive_with(&FILESYSTEM_MOUNT_POINTS_INCLUDE)
+.aliases(&["collector.filesystem.ignored-mount-points"]);
 /// `--collector.filesystem.mount-points-include`.
 pub const FILESYSTEM_MOUNT_POINTS_INCLUDE: Flag = Flag::new(
     "collector.filesystem.mount-points-include",
@@ -372,13 +375,15 @@ pub const NETDEV_DEVICE_EXCLUDE: Flag = Flag::new(
     Slot::OptionalText(field!(netdev_device_exclude)),
     "Regexp of net devices to exclude (mutually exclusive to device-include).",
 )
-.exclusive_with(&NETDEV_DEVICE_INCLUDE);
+.exclusive_with(&NETDEV_DEVICE_INCLUDE)
+.aliases(&["collector.netdev.device-blacklist"]);
 /// `--collector.netdev.device-include`.
 pub const NETDEV_DEVICE_INCLUDE: Flag = Flag::new(
     "collector.netdev.device-include",
     Slot::OptionalText(field!(netdev_device_include)),
     "Regexp of net devices to include (mutually exclusive to device-exclude).",
-);
+)
+.aliases(&["collector.netdev.device-whitelist"]);
 /// `--collector.netstat.fields`.
 pub const NETSTAT_FIELDS: Flag = Flag::new(
     "collector.netstat.fields",
