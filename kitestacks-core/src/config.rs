@@ -605,12 +605,9 @@ impl Validator {
     fn server(&mut self, raw: RawServer, base_dir: Option<&Path>) -> ServerConfig {
         let mut s = ServerConfig::default();
         if let Some(listen) = raw.listen {
-            match listen.parse::<SocketAddr>() {
+            match parse_listen_address(&listen) {
                 Ok(addr) => s.listen = addr,
-                Err(_) => self.problem(
-                    "server.listen",
-                    format!("{listen:?} is not a socket address (expected IP:PORT, e.g. \"127.0.0.1:8000\")"),
-                ),
+                Err(why) => self.problem("server.listen", why),
             }
         }
         if let Some(dir) = raw.static_dir {
@@ -1225,6 +1222,28 @@ fn is_origin(s: &str) -> bool {
         matches!(u.scheme(), "http" | "https")
             && u.origin().ascii_serialization() == s.trim_end_matches('/')
     })
+}
+
+/// Parses a listen address the way both binaries take one (node_exporter's forms):
+/// `:9100` (every interface, IPv6 and IPv4), `127.0.0.1:9100`, `[::1]:9100`,
+/// `localhost:9100`. The error says what was wrong and shows the forms.
+pub fn parse_listen_address(text: &str) -> Result<SocketAddr, String> {
+    let bad = || {
+        format!(
+            "{text:?} is not a socket address (expected IP:PORT, e.g. \"127.0.0.1:8000\", \":8000\" or \"[::1]:8000\")"
+        )
+    };
+    let port = |p: &str| p.parse::<u16>().map_err(|_| bad());
+    if let Some(p) = text.strip_prefix(':') {
+        return Ok(SocketAddr::from((
+            std::net::Ipv6Addr::UNSPECIFIED,
+            port(p)?,
+        )));
+    }
+    if let Some(p) = text.strip_prefix("localhost:") {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port(p)?)));
+    }
+    text.parse().map_err(|_| bad())
 }
 
 #[cfg(test)]

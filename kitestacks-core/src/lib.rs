@@ -31,7 +31,7 @@ mod secret;
 pub use config::{
     Config, DEFAULT_CONFIG_TOML, FORGEJO_TOKEN_ENV, ForgejoConfig, HomelabConfig, MetricsConfig,
     SHORTEST_METRICS_INTERVAL, ServerConfig, StatusConfig, Units, WeatherConfig,
-    WeatherProviderKind,
+    WeatherProviderKind, parse_listen_address,
 };
 pub use error::{ConfigError, Problem};
 pub use registry::{

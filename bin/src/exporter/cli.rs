@@ -4,7 +4,7 @@
 //! collector options are registered, documented, mapped into [`Options`] and checked for
 //! exclusive pairs from one table, [`kitestacks_metrics::collector::options::FLAGS`].
 
-use std::net::{Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
@@ -426,19 +426,8 @@ fn string(m: &ArgMatches, name: &str) -> Option<String> {
 }
 
 /// Parses a listen address: `:9100` (all interfaces), `0.0.0.0:9100`, `[::1]:9100`,
-/// `localhost:9100`.
-pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
-    if let Some(port) = text.strip_prefix(':') {
-        let port: u16 = port.parse().map_err(|_| format!("{text:?}: bad port"))?;
-        return Ok(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)));
-    }
-    if let Some(port) = text.strip_prefix("localhost:") {
-        let port: u16 = port.parse().map_err(|_| format!("{text:?}: bad port"))?;
-        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    text.parse()
-        .map_err(|_| format!("{text:?} is not HOST:PORT (e.g. :9100, 127.0.0.1:9100, [::1]:9100)"))
-}
+/// `localhost:9100`; the portal's `--listen` and `[server] listen` take the same forms.
+pub use kitestacks_core::parse_listen_address as parse_listen;
 
 impl ExporterArgs {
     /// Parses a command line (the first item is the program name). `Err` is clap's
@@ -566,6 +555,7 @@ impl ExporterArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
 
     fn parse(args: &[&str]) -> ExporterArgs {
         let mut v = vec!["kitestacks-exporter".to_owned()];

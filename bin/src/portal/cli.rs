@@ -25,8 +25,9 @@ pub struct PortalArgs {
     /// Print the embedded default configuration and exit.
     #[arg(long, conflicts_with = "check_config")]
     pub print_default_config: bool,
-    /// Listen address, overriding `[server] listen`.
-    #[arg(long, value_name = "IP:PORT")]
+    /// Listen address, overriding `[server] listen`: `127.0.0.1:8000`, `:8000` (every
+    /// interface), `[::1]:8000`, `localhost:8000` (the exporter's forms too).
+    #[arg(long, value_name = "IP:PORT", value_parser = kitestacks_core::parse_listen_address)]
     pub listen: Option<SocketAddr>,
 }
 
@@ -65,12 +66,13 @@ impl PortalArgs {
                 }
             },
         };
+        // Before the summary: `--check-config` shows the address that would be used.
+        if let Some(addr) = self.listen {
+            config.server.listen = addr;
+        }
         if self.check_config {
             println!("{}", config.summary());
             return Plan::Exit(ExitCode::SUCCESS);
-        }
-        if let Some(addr) = self.listen {
-            config.server.listen = addr;
         }
         Plan::Serve(Box::new(config), web)
     }

@@ -98,3 +98,29 @@ fn a_missing_config_file_is_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/k.toml"));
 }
+
+/// Both binaries take the same listen-address forms: the portal's `--listen :8123` works
+/// as the exporter's `--web.listen-address=:9100` does.
+#[test]
+fn the_portal_takes_the_exporters_listen_address_forms() {
+    for (form, shown) in [
+        (":8123", "[::]:8123"),
+        ("localhost:8123", "127.0.0.1:8123"),
+        ("127.0.0.1:8123", "127.0.0.1:8123"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kitestacks-portal"))
+            .args(["--check-config", "--listen", form])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{form}: {text}");
+        assert!(text.contains(&format!("listen {shown}")), "{form}: {text}");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kitestacks-portal"))
+        .args(["--check-config", "--listen", ":eighty"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a socket address"));
+}
