@@ -330,11 +330,7 @@ fn command_with(flags: &[&'static Flag]) -> Command {
 /// The deprecated names (a row's aliases) given in `args`, as node_exporter warns of them;
 /// an error, as node_exporter's, when a row is given under both its old and new name.
 fn deprecated_names(args: &[String], flags: &[&'static Flag]) -> Result<Vec<String>, String> {
-    let given = |name: &str| {
-        args.iter()
-            .filter_map(|a| a.strip_prefix("--"))
-            .any(|f| f.split('=').next() == Some(name))
-    };
+    let given = |name: &str| args.iter().any(|a| flag_name(a) == Some(name));
     let mut warnings = Vec::new();
     for flag in flags {
         for alias in flag.aliases.iter().filter(|a| given(a)) {
@@ -353,6 +349,13 @@ fn deprecated_names(args: &[String], flags: &[&'static Flag]) -> Result<Vec<Stri
     Ok(warnings)
 }
 
+/// The flag an argument names: `collector.cpu` for `--collector.cpu` and
+/// `--collector.cpu=x`; `None` for a value or the program name.
+fn flag_name(arg: &str) -> Option<&str> {
+    let flag = arg.strip_prefix("--")?;
+    Some(flag.split_once('=').map_or(flag, |(name, _)| name))
+}
+
 /// Drops `--collector.<x>.<option>` flags of collectors this exporter does not implement
 /// (a node_exporter command line may carry them), returning them for a warning.
 fn split_unknown(args: Vec<String>, cmd: &Command) -> (Vec<String>, Vec<String>) {
@@ -368,10 +371,7 @@ fn split_unknown(args: Vec<String>, cmd: &Command) -> (Vec<String>, Vec<String>)
         kept.push(prog);
     }
     while let Some(arg) = iter.next() {
-        let flag = arg
-            .strip_prefix("--")
-            .map(|f| f.split('=').next().unwrap_or(f).to_owned());
-        match flag {
+        match flag_name(&arg).map(str::to_owned) {
             Some(f)
                 if (f.starts_with("collector.") || f.starts_with("no-collector."))
                     && !known(&f) =>
