@@ -18,6 +18,7 @@ import re
 import shlex
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -237,11 +238,10 @@ def check_compose(copied, bins):
     check("services portal and node-exporter", set(services) == {"portal", "node-exporter"}, str(set(services)))
     info = {}
     for name, svc in services.items():
-        b = svc.get("build", {})
-        ctx = (DEPLOY / b.get("context", ".")).resolve()
-        check(f"{name}: builds the workspace with examples/deploy/Dockerfile",
-              ctx == ROOT and (ctx / b.get("dockerfile", "")).resolve() == DEPLOY / "Dockerfile",
-              str(b))
+        # No build: section: the folder is copied out of the repository (README, step 2)
+        # and the image is built beforehand by name (step 1).
+        check(f"{name}: runs the image kitestacks, with no build context to lose",
+              svc.get("image") == "kitestacks" and "build" not in svc, str(svc.get("image")))
         check(f"{name}: network_mode host, pid host, read_only",
               svc.get("network_mode") == "host" and svc.get("pid") == "host" and svc.get("read_only") is True)
         mounts = {}  # container path -> (host path, options)
@@ -265,7 +265,10 @@ def check_compose(copied, bins):
         for flag, tree in (("path.procfs", "/proc"), ("path.sysfs", "/sys"), ("path.rootfs", "/")):
             check(f"exporter --{flag} is the mount of the host's {tree}",
                   flags.get(flag) == exp["trees"].get(tree), f"{flags.get(flag)} vs {exp['trees'].get(tree)}")
-        check("exporter listens on :9100", port_of(flags.get("web.listen-address", ":9100")) == EXPORTER_PORT)
+        listen = interpolate(flags.get("web.listen-address", ":9100"), {})
+        check("exporter listens on :9100", port_of(listen) == EXPORTER_PORT, listen)
+        check("exporter listens on loopback unless told otherwise (not the internet)",
+              listen.startswith("127.0.0.1:"), listen)
 
     # The portal: its config file is mounted, its [metrics] roots are the mounts.
     por = info.get("portal")
@@ -290,6 +293,11 @@ def check_compose(copied, bins):
             check("[server] listen is 127.0.0.1:8000 (host network, for nginx)",
                   cfg.get("server", {}).get("listen") == f"127.0.0.1:{PORTAL_PORT}")
     return info
+
+
+def interpolate(value, env):
+    """Compose's ${VAR:-default} and ${VAR}."""
+    return re.sub(r"\$\{(\w+)(:-([^}]*))?\}", lambda m: env.get(m.group(1)) or m.group(3) or "", value)
 
 
 def remap(value, trees):
@@ -348,6 +356,7 @@ def run_exporter(exporter, argv, trees, label):
     args = []
     telemetry = "/metrics"
     for a in argv:
+        a = interpolate(a, {})
         name, _, value = a.partition("=")
         if name in ("--path.procfs", "--path.sysfs", "--path.rootfs"):
             a = f"{name}={remap(value, trees)}"
@@ -371,6 +380,57 @@ def run_exporter(exporter, argv, trees, label):
         # (Collectors failing on hardware this machine lacks are not the files' business.)
         warnings = [line for line in log_of(log).splitlines() if " WARN " in line and "ignored" in line]
         check(f"exporter ({label}) ignores none of its flags", not warnings, "; ".join(warnings))
+    p.terminate()
+    p.wait(timeout=15)
+
+
+def check_web_config(exporter):
+    """web-config.yml works as its comments say: their openssl and htpasswd commands make
+    the key pair and the hash, and the exporter then wants TLS and the password."""
+    print("--- web-config.yml")
+    path = DEPLOY / "web-config.yml"
+    cfg = yaml.safe_load(path.read_text())
+    tls, users = cfg.get("tls_server_config", {}), cfg.get("basic_auth_users", {})
+    check("web-config.yml sets TLS and basic auth", bool(tls.get("cert_file") and users), str(cfg))
+    comments = "\n".join(line.lstrip("# ") for line in path.read_text().splitlines() if line.startswith("#"))
+    if not (shutil.which("openssl") and shutil.which("htpasswd")):
+        print("skip the live web-config check (no openssl or htpasswd here)")
+        return
+    d = work / "webcfg"
+    (d / "tls").mkdir(parents=True)
+    cmd = re.search(r"openssl req[^\n]*", comments.replace("\\\n", " ").replace("\n  ", " "))
+    r = subprocess.run(cmd.group(0) if cmd else "false", shell=True, cwd=d, capture_output=True, text=True)
+    check("its openssl command makes the key pair it names",
+          r.returncode == 0 and (d / tls["cert_file"]).exists() and (d / tls["key_file"]).exists(),
+          (r.stderr or "no openssl command in its comments")[-300:])
+    password = os.urandom(12).hex()
+    user = next(iter(users))
+    r = subprocess.run(["htpasswd", "-nbBC", "10", user, password], capture_output=True, text=True)
+    text = path.read_text().replace(users[user], r.stdout.strip().split(":", 1)[1])
+    (d / "web-config.yml").write_text(text)
+    port = free_port()
+    p = start([exporter, f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={d / 'web-config.yml'}"],
+              "exporter-webcfg.log")
+    ctx = ssl.create_default_context(cafile=str(d / tls["cert_file"]))
+    ctx.check_hostname = False
+    import base64
+    def fetch(auth):
+        req = urllib.request.Request(f"https://127.0.0.1:{port}/metrics")
+        if auth:
+            req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+        try:
+            with urllib.request.urlopen(req, timeout=5, context=ctx) as resp:
+                return resp.status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except OSError as e:
+            return str(e)
+    for _ in range(50):
+        if isinstance(fetch(None), int):
+            break
+        time.sleep(0.1)
+    check("exporter with web-config.yml: no password, 401", fetch(None) == 401, log_of("exporter-webcfg.log")[-300:])
+    check("exporter with web-config.yml: the password, 200 over TLS", fetch(f"{user}:{password}") == 200)
     p.terminate()
     p.wait(timeout=15)
 
@@ -417,7 +477,9 @@ def check_units(portal, exporter, bins, info):
         start_argv = shlex.split(svc.get("ExecStart", ""))
         if name == "kitestacks-exporter":
             flags = dict(flag_values(start_argv[1:]))
-            check(f"{path.name}: listens on :9100", port_of(flags.get("web.listen-address", ":9100")) == EXPORTER_PORT)
+            listen = flags.get("web.listen-address", ":9100")
+            check(f"{path.name}: listens on :9100", port_of(listen) == EXPORTER_PORT)
+            check(f"{path.name}: listens on loopback (not the internet)", listen.startswith("127.0.0.1:"), listen)
             run_exporter(exporter, start_argv[1:], {}, "systemd unit")
         if name == "kitestacks-portal":
             flags = dict(flag_values(start_argv[1:]))
@@ -471,30 +533,7 @@ def nginx_directives(text):
     return out
 
 
-def check_nginx(portal, info):
-    print("--- nginx site")
-    path = DEPLOY / "nginx" / "kitestacks.conf"
-    text = path.read_text()
-    ds = nginx_directives(text)
-    proxies = [a[0] for loc, d, a in ds if d == "proxy_pass"]
-    check("nginx proxies /api/ and nothing else",
-          [loc for loc, d, _ in ds if d == "proxy_pass"] == ["/api/"], str(proxies))
-    check("nginx proxy_pass is http://127.0.0.1:8000 (no URI: the path passes unchanged)",
-          proxies == [f"http://127.0.0.1:{PORTAL_PORT}"], str(proxies))
-    roots = [a[0] for loc, d, a in ds if d == "root"]
-    check("nginx serves / from a root directory", len(roots) == 1 and roots[0].startswith("/"), str(roots))
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-    if not nginx:
-        print("skip nginx -t and the live check (no nginx here)")
-        return
-    prefix = work / "nginx"
-    (prefix / "logs").mkdir(parents=True)
-    page = ROOT / "examples" / "portal"
-    if not (page / "index.html").exists():  # the page may not be there yet: a stand-in
-        page = work / "page"
-        page.mkdir()
-        (page / "index.html").write_text("<!doctype html><title>kitestacks</title>\n")
-    main = """pid {p}/nginx.pid;
+NGINX_MAIN = """pid {p}/nginx.pid;
 error_log {p}/logs/error.log;
 events {{ worker_connections 64; }}
 http {{
@@ -507,10 +546,43 @@ http {{
     include {site};
 }}
 """
-    (prefix / "as-is.conf").write_text(main.format(p=prefix, site=path))
+
+
+def check_nginx(portal, info):
+    print("--- nginx sites")
+    site = DEPLOY / "nginx" / "kitestacks.conf"
+    simple = DEPLOY / "nginx" / "kitestacks-simple.conf"
+    ds = nginx_directives(site.read_text())
+    proxies = [a[0] for loc, d, a in ds if d == "proxy_pass"]
+    check("kitestacks.conf proxies /api/ and nothing else",
+          [loc for loc, d, _ in ds if d == "proxy_pass"] == ["/api/"], str(proxies))
+    check("kitestacks.conf proxy_pass is http://127.0.0.1:8000 (no URI: the path passes unchanged)",
+          proxies == [f"http://127.0.0.1:{PORTAL_PORT}"], str(proxies))
+    roots = [a[0] for loc, d, a in ds if d == "root"]
+    check("kitestacks.conf serves / from a root directory", len(roots) == 1 and roots[0].startswith("/"), str(roots))
+    ds = nginx_directives(simple.read_text())
+    check("kitestacks-simple.conf proxies everything to http://127.0.0.1:8000, serves no files",
+          [(loc, a[0]) for loc, d, a in ds if d == "proxy_pass"] == [("/", f"http://127.0.0.1:{PORTAL_PORT}")]
+          and not [d for _, d, _ in ds if d == "root"])
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if not nginx:
+        print("skip nginx -t and the live checks (no nginx here)")
+        return
+    page = ROOT / "examples" / "portal"
+    serve_site(nginx, site, portal, info, page, None)
+    serve_site(nginx, simple, portal, info, page, page)
+
+
+def serve_site(nginx, path, portal, info, page, static_dir):
+    """nginx -t on the site as written, then served live in front of a real portal."""
+    name = path.stem
+    prefix = work / f"nginx-{name}"
+    (prefix / "logs").mkdir(parents=True)
+    text = path.read_text()
+    (prefix / "as-is.conf").write_text(NGINX_MAIN.format(p=prefix, site=path))
     r = subprocess.run([nginx, "-t", "-q", "-p", str(prefix), "-e", str(prefix / "logs/error.log"),
                         "-c", str(prefix / "as-is.conf")], capture_output=True, text=True)
-    check("nginx -t (the site as written)", r.returncode == 0, r.stderr.strip())
+    check(f"nginx -t ({path.name} as written)", r.returncode == 0, r.stderr.strip())
 
     # Live: the site with its listen port, root and upstream port remapped to loopback.
     portal_port, nginx_port = free_port(), free_port()
@@ -519,31 +591,50 @@ http {{
     live = re.sub(r"(?m)^(\s*)root\s+\S+;", rf"\1root {page};", live)
     live = live.replace(f"http://127.0.0.1:{PORTAL_PORT}", f"http://127.0.0.1:{portal_port}")
     (prefix / "site-live.conf").write_text(live)
-    (prefix / "live.conf").write_text(
-        "daemon off;\n" + main.format(p=prefix, site=prefix / "site-live.conf"))
+    (prefix / "live.conf").write_text("daemon off;\n" + NGINX_MAIN.format(p=prefix, site=prefix / "site-live.conf"))
     cfg = remapped_config(info, listen=f"127.0.0.1:{portal_port}", status_off=True)
-    pp = start([portal, "--config", str(cfg)], "portal.log")
-    if not check("portal starts with kitestacks.toml (roots remapped, loopback port)",
-                 wait_http(f"http://127.0.0.1:{portal_port}/api/health", pp), log_of("portal.log")[-500:]):
+    if static_dir:
+        text = cfg.read_text()
+        text = re.sub(r"(?m)^\[server\]\n", f'[server]\nstatic_dir = "{static_dir}"\n', text, count=1)
+        cfg = cfg.with_name(f"portal-{name}.toml")
+        cfg.write_text(text)
+    pp = start([portal, "--config", str(cfg)], f"portal-{name}.log")
+    if not check(f"portal starts with kitestacks.toml for {path.name} (roots remapped, loopback port)",
+                 wait_http(f"http://127.0.0.1:{portal_port}/api/health", pp), log_of(f"portal-{name}.log")[-500:]):
         return
     np = start([nginx, "-p", str(prefix), "-e", str(prefix / "logs/error.log"),
-                "-c", str(prefix / "live.conf")], "nginx.log")
-    if not check("nginx serves the site on loopback", wait_http(f"http://127.0.0.1:{nginx_port}/", np),
-                 log_of("nginx.log")[-500:]):
+                "-c", str(prefix / "live.conf")], f"nginx-{name}.log")
+    if not check(f"nginx serves {path.name} on loopback", wait_http(f"http://127.0.0.1:{nginx_port}/", np),
+                 log_of(f"nginx-{name}.log")[-500:]):
         return
     base = f"http://127.0.0.1:{nginx_port}"
     status, body = get(base + "/")
-    check("nginx / is the page's index.html", status == 200 and body == (page / "index.html").read_bytes(), str(status))
+    check(f"{name}: / is the page's index.html", status == 200 and body == (page / "index.html").read_bytes(), str(status))
     status, body = get(base + "/api/health")
-    check("nginx /api/health reaches the portal", status == 200 and json.loads(body) == {"ok": True}, f"{status} {body[:200]!r}")
+    check(f"{name}: /api/health reaches the portal", status == 200 and json.loads(body) == {"ok": True}, f"{status} {body[:200]!r}")
     status, body = get(base + "/api/services")
-    check("nginx /api/services reaches the portal", status == 200 and "services" in json.loads(body), str(status))
+    check(f"{name}: /api/services reaches the portal", status == 200 and "services" in json.loads(body), str(status))
     status, body = get(base + "/api/nope")
-    check("nginx passes the portal's JSON 404 through",
+    check(f"{name}: the portal's JSON 404 passes through",
           status == 404 and json.loads(body).get("error", {}).get("code") == "not_found", f"{status} {body[:200]!r}")
     status, body = get(f"http://127.0.0.1:{portal_port}/metrics")
     check("the portal serves /metrics (scraped by prometheus.yml)",
           status == 200 and body.startswith(b"#"), f"{status} {body[:120]!r}")
+    # The portal stops: /api/ answers in its JSON error shape, not nginx's HTML page.
+    pp.terminate()
+    pp.wait(timeout=15)
+    status, body = get(base + "/api/health")
+    try:
+        code = json.loads(body)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        code = None
+    check(f"{name}: portal down: /api/ answers 502 with the JSON error shape",
+          status == 502 and code == "portal_unavailable", f"{status} {body[:200]!r}")
+    if static_dir:
+        status, body = get(base + "/")
+        check(f"{name}: portal down: the page gets nginx's plain 502", status == 502 and b"{" not in body[:1], str(status))
+    np.terminate()
+    np.wait(timeout=15)
 
 
 # ------------------------------------------------------------------------- Prometheus
@@ -555,9 +646,10 @@ def check_prometheus(config):
     jobs = {j["job_name"]: j for j in prom.get("scrape_configs", [])}
     node = jobs.get("node", {})
     targets = [t for sc in node.get("static_configs", []) for t in sc.get("targets", [])]
-    hosts = [h["name"] for h in config.get("hosts", [])]
-    check("job node scrapes every [[hosts]] name on :9100",
-          sorted(targets) == sorted(f"{h}:{EXPORTER_PORT}" for h in hosts), f"{targets} vs {hosts}")
+    labelled = sorted(sc.get("labels", {}).get("host") for sc in node.get("static_configs", []))
+    hosts = sorted(h["name"] for h in config.get("hosts", []))
+    check("job node scrapes every [[hosts]] name (its host label)", labelled == hosts, f"{labelled} vs {hosts}")
+    check("job node's targets are on :9100", targets and all(port_of(x) == EXPORTER_PORT for x in targets), str(targets))
     node_path = node.get("metrics_path", "/metrics")
     check("job node scrapes /metrics (the exporter's --web.telemetry-path)", node_path == "/metrics")
     portal_jobs = [j for n, j in jobs.items() if n != "node"]
@@ -582,6 +674,7 @@ def main():
         config = check_portal_config(portal, info)
         exp = info["node-exporter"]
         run_exporter(exporter, exp["svc"]["command"], exp["trees"], "compose")
+        check_web_config(exporter)
         check_units(portal, exporter, bins, info)
         check_nginx(portal, info)
         check_prometheus(config)
