@@ -39,6 +39,17 @@ pub enum Error {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A file could not be written (a history snapshot).
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A history could not be made, queried or restored: the message says why.
+    #[error("{0}")]
+    History(String),
     /// The file's text is not what the kernel writes.
     #[error("{path}:{line}: {message}")]
     Parse {

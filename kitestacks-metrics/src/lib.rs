@@ -12,6 +12,8 @@
 //!   text and returns typed data or a [`ParseError`] naming the line.
 //! - [`mounts`]: the mount table and a `statfs(2)` that a dead NFS server cannot hang,
 //!   shared by the [`Sampler`] and the `filesystem` collector.
+//! - [`history`]: a fixed-memory history of every sampled figure in tiers of
+//!   min/max/sum/count buckets, with gap-preserving queries and atomic snapshots.
 //! - [`Filters`]: which filesystems, disks and interfaces are reported (node_exporter's
 //!   defaults).
 //!
@@ -31,6 +33,7 @@ pub mod diskstats;
 mod error;
 pub mod exposition;
 mod filters;
+pub mod history;
 pub mod loadavg;
 pub mod meminfo;
 pub mod mountinfo;

@@ -8,10 +8,12 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
 
 use kitestacks_metrics::collector::{COLLECTORS, Context, NodeCollector};
+use kitestacks_metrics::history::{History, HistoryConfig, Tier};
 use kitestacks_metrics::{
     Filters, ParseError, Sampler, diskstats, loadavg, meminfo, mountinfo, net_dev, os_release, stat,
 };
 use proptest::prelude::*;
+use std::time::Duration;
 
 use crate::e2e::e2e_options;
 use crate::fixture::{fixture_roots, unpack};
@@ -285,4 +287,53 @@ fn every_collector_and_the_sampler_survive_mutated_fixture_files() {
             Ok(())
         })
         .unwrap();
+}
+
+/// A history snapshot with a few series, as the portal writes it.
+fn snapshot() -> (Vec<u8>, HistoryConfig) {
+    let config = HistoryConfig {
+        tiers: vec![
+            Tier {
+                step: Duration::from_secs(2),
+                span: Duration::from_secs(20),
+            },
+            Tier {
+                step: Duration::from_secs(60),
+                span: Duration::from_secs(600),
+            },
+        ],
+        max_series: 3,
+    };
+    let mut h = History::new(config.clone());
+    for i in 0..12 {
+        let t = 1_800_000_000.0 + 2.0 * f64::from(i);
+        h.record("cpu.busy_percent", "percent", t, f64::from(i));
+        h.record("filesystem.used_percent[/]", "percent", t, 40.0);
+    }
+    (h.encode(), config)
+}
+
+proptest! {
+    #![proptest_config(mutate::config(256))]
+
+    /// A damaged snapshot (flipped bytes, cut short, grown) is an error or a history
+    /// within the configured cap, never a panic or an allocation beyond the file.
+    #[test]
+    fn history_snapshot_decode(
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        cut in any::<prop::sample::Index>(),
+        grow in proptest::collection::vec(any::<u8>(), 0..64),
+    ) {
+        let (mut bytes, config) = snapshot();
+        for (i, b) in &flips {
+            let i = i.index(bytes.len());
+            bytes[i] ^= b;
+        }
+        bytes.truncate(cut.index(bytes.len() + 1).max(bytes.len() / 2));
+        bytes.extend_from_slice(&grow);
+        if let Ok(h) = History::decode(&bytes, config.clone()) {
+            prop_assert!(h.series_count() <= config.max_series);
+            prop_assert!(h.bytes_used() <= bytes.len() * 2);
+        }
+    }
 }
