@@ -1,6 +1,7 @@
 //! The body every handler of both binaries answers with: bytes already in memory (JSON,
-//! `/metrics`, the embedded page), or a file streamed from disk in bounded chunks (the
-//! portal's `static_dir`), so serving a large file never holds the whole file per request.
+//! `/metrics`, the embedded page), a file streamed from disk in bounded chunks (the
+//! portal's `static_dir`), so serving a large file never holds the whole file per request,
+//! or frames from a bounded channel (the portal's event stream).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -21,6 +22,7 @@ pub struct Body {
 enum Kind {
     Full(Full<Bytes>),
     File(FileBody),
+    Channel(tokio::sync::mpsc::Receiver<Bytes>),
 }
 
 impl Body {
@@ -51,6 +53,16 @@ impl Body {
     }
 }
 
+impl Body {
+    /// A body of the frames sent on `rx`, ending when every sender is gone. The channel's
+    /// capacity bounds what the body holds for a client that does not read.
+    pub fn channel(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Self {
+        Self {
+            kind: Kind::Channel(rx),
+        }
+    }
+}
+
 impl Default for Body {
     fn default() -> Self {
         Self::empty()
@@ -62,6 +74,7 @@ impl std::fmt::Debug for Body {
         match &self.kind {
             Kind::Full(_) => f.write_str("Body::Full"),
             Kind::File(b) => write!(f, "Body::File({} bytes left)", b.remaining),
+            Kind::Channel(_) => f.write_str("Body::Channel"),
         }
     }
 }
@@ -86,6 +99,7 @@ impl hyper::body::Body for Body {
                 .poll_frame(cx)
                 .map(|f| f.map(|f| f.map_err(|never| match never {}))),
             Kind::File(file) => file.poll_chunk(cx),
+            Kind::Channel(rx) => rx.poll_recv(cx).map(|f| f.map(|b| Ok(Frame::data(b)))),
         }
     }
 
@@ -93,6 +107,7 @@ impl hyper::body::Body for Body {
         match &self.kind {
             Kind::Full(full) => full.is_end_stream(),
             Kind::File(file) => file.remaining == 0,
+            Kind::Channel(rx) => rx.is_closed() && rx.is_empty(),
         }
     }
 
@@ -100,6 +115,7 @@ impl hyper::body::Body for Body {
         match &self.kind {
             Kind::Full(full) => full.size_hint(),
             Kind::File(file) => SizeHint::with_exact(file.remaining),
+            Kind::Channel(_) => SizeHint::default(),
         }
     }
 }
