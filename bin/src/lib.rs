@@ -27,6 +27,7 @@ pub mod body;
 pub mod exporter;
 pub mod logging;
 pub mod portal;
+pub mod query;
 pub mod resident;
 pub mod response;
 pub mod server;

@@ -30,7 +30,8 @@
 //! }
 //! let points = history
 //!     .query("cpu.busy_percent", 1_800_000_000.0, 1_800_000_060.0, 60.0)
-//!     .unwrap();
+//!     .unwrap()
+//!     .points;
 //! assert_eq!(points.len(), 1);
 //! assert_eq!(points[0].avg, Some(50.0));
 //! ```
@@ -185,6 +186,16 @@ pub struct Point {
     pub max: Option<f64>,
 }
 
+/// A query's answer: the step it was answered at (the one asked for, rounded to whole
+/// buckets of the tier that answers) and the points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Points {
+    /// Seconds between two points.
+    pub step: f64,
+    /// From the step holding `from` to the one holding `to`.
+    pub points: Vec<Point>,
+}
+
 /// A series' name and unit, as listed by [`History::series`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeriesInfo {
@@ -330,7 +341,7 @@ impl History {
     /// seconds: the finest tier that reaches back to `from` with a step no longer than
     /// `step` answers (a coarser one when none does; then `step` becomes its step).
     /// Each point is the min, mean and max of the buckets in it, `None` where empty.
-    pub fn query(&self, name: &str, from: f64, to: f64, step: f64) -> Result<Vec<Point>, Error> {
+    pub fn query(&self, name: &str, from: f64, to: f64, step: f64) -> Result<Points, Error> {
         let &i = self
             .index
             .get(name)
@@ -402,7 +413,10 @@ impl History {
                 }
             });
         }
-        Ok(out)
+        Ok(Points {
+            step: ostep,
+            points: out,
+        })
     }
 
     /// The snapshot's bytes: magic, version, the tiers, every series' rings, a checksum.
@@ -514,29 +528,9 @@ impl History {
         Ok(history)
     }
 
-    /// Writes the snapshot atomically: a temporary file beside `path`, fsync, rename,
-    /// fsync of the directory. A crash leaves the old snapshot or the new one, whole.
+    /// Writes the snapshot atomically ([`write_atomic`]).
     pub fn save(&self, path: &Path) -> Result<(), Error> {
-        let io = |source| Error::Write {
-            path: path.to_owned(),
-            source,
-        };
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
-        tmp_name.push(".tmp");
-        let tmp = dir.join(tmp_name);
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&self.encode()).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(io)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        write_atomic(path, &self.encode())
     }
 
     /// Reads a snapshot written by [`Self::save`] (see [`Self::decode`]).
@@ -547,6 +541,31 @@ impl History {
         })?;
         Self::decode(&bytes, config)
     }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename, fsync
+/// of the directory. A crash leaves the old file or the new one, whole.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let io = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = dir.join(tmp_name);
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 const MAGIC: &[u8; 8] = b"KSHIST\0\0";
@@ -709,7 +728,7 @@ mod tests {
         h.record("a", "percent", T0, 10.0);
         h.record("a", "percent", T0 + 2.0, 20.0);
         h.record("a", "percent", T0 + 6.0, 40.0); // T0 + 4 missing
-        let p = h.query("a", T0, T0 + 8.0, 2.0).unwrap();
+        let p = h.query("a", T0, T0 + 8.0, 2.0).unwrap().points;
         let avgs: Vec<_> = p.iter().map(|p| p.avg).collect();
         assert_eq!(avgs, [Some(10.0), Some(20.0), None, Some(40.0)]);
         assert_eq!(p[0].t, T0);
@@ -725,7 +744,7 @@ mod tests {
         }
         // 10 minutes later the raw tier no longer reaches T0: the minute tier answers.
         h.record("a", "percent", T0 + 600.0, 10.0);
-        let p = h.query("a", T0, T0 + 60.0, 60.0).unwrap();
+        let p = h.query("a", T0, T0 + 60.0, 60.0).unwrap().points;
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].max, Some(99.0));
         assert_eq!(p[0].min, Some(10.0));
@@ -742,13 +761,13 @@ mod tests {
         let p = h
             .query("a", T0 + 3600.0 * 2.0 - 3000.0, T0 + 7200.0 + 60.0, 60.0)
             .unwrap();
-        let known: Vec<_> = p.iter().filter_map(|p| p.avg).collect();
+        let known: Vec<_> = p.points.iter().filter_map(|p| p.avg).collect();
         assert_eq!(known, [2.0]);
         // A lap later, the same slot with an old tag reads as empty.
         let p = h
             .query("a", T0 + 3600.0 * 2.0 - 3600.0, T0 + 7200.0 - 3540.0, 60.0)
             .unwrap();
-        assert!(p.iter().all(|p| p.avg.is_none()), "{p:?}");
+        assert!(p.points.iter().all(|p| p.avg.is_none()), "{p:?}");
     }
 
     #[test]
@@ -807,8 +826,8 @@ mod tests {
         let back = History::decode(&bytes, small()).unwrap();
         for name in ["a", "b"] {
             assert_eq!(
-                back.query(name, T0, T0 + 40.0, 2.0).unwrap(),
-                h.query(name, T0, T0 + 40.0, 2.0).unwrap()
+                back.query(name, T0, T0 + 40.0, 2.0).unwrap().points,
+                h.query(name, T0, T0 + 40.0, 2.0).unwrap().points
             );
         }
         assert_eq!(
@@ -840,6 +859,7 @@ mod tests {
         let avgs: Vec<_> = back
             .query("a", T0, T0 + 4.0, 2.0)
             .unwrap()
+            .points
             .iter()
             .map(|p| p.avg)
             .collect();

@@ -19,6 +19,7 @@ pub mod activity;
 pub mod cli;
 mod cors;
 pub mod events;
+pub mod history;
 pub mod host_metrics;
 pub mod openapi;
 mod page;
