@@ -18,6 +18,7 @@ use kitestacks_core::api::{ErrorBody, Health, ServicesResponse};
 pub mod activity;
 pub mod cli;
 mod cors;
+pub mod failure;
 pub mod host_metrics;
 pub mod openapi;
 mod page;

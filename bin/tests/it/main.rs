@@ -5,8 +5,10 @@
 mod attacks;
 mod cli;
 mod exporter;
+mod failures;
 mod fake;
 mod http;
+mod logs;
 mod metrics;
 #[path = "../../../kitestacks-metrics/tests/it/mutate.rs"]
 mod mutate;
