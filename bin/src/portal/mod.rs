@@ -24,6 +24,7 @@ pub mod openapi;
 mod page;
 pub mod probe;
 pub mod routes;
+pub mod startup;
 mod static_files;
 pub mod telemetry;
 pub mod upstream;

@@ -18,6 +18,7 @@ mod props;
 mod routes;
 mod schema;
 mod server;
+mod startup;
 mod status;
 mod tidy;
 mod upstreams;
