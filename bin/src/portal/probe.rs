@@ -100,7 +100,7 @@ pub struct ServiceStatus {
 /// The body of `GET /api/status`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[schema(example = json!({
-    "interval_seconds": 30.0, "checked_at_seconds": 1763856000.5,
+    "enabled": true, "interval_seconds": 30.0, "checked_at_seconds": 1763856000.5,
     "services": [
         {"id": "grafana", "state": "up", "http_status": 200, "latency_ms": 12.5,
          "checked_at_seconds": 1763856000.2, "since_seconds": 1763850000.0, "error": null},
@@ -109,6 +109,9 @@ pub struct ServiceStatus {
     ]
 }))]
 pub struct StatusResponse {
+    /// Whether services are probed at all (`[status] enabled`); when false every
+    /// service stays `unknown` and the page says how to turn probing on.
+    pub enabled: bool,
     /// How often every service is probed (`[status] interval`), in seconds.
     pub interval_seconds: f64,
     /// When the last full round finished, seconds since the Unix epoch; null before the first.
@@ -333,6 +336,7 @@ impl Status {
             })
             .collect();
         StatusResponse {
+            enabled: self.config.enabled,
             interval_seconds: self.config.interval.as_secs_f64(),
             checked_at_seconds: st.checked_at.map(unix),
             services,
@@ -378,7 +382,8 @@ impl Status {
     description = "Every registry service with a `probe`, in registry order, with the result \
                    of its latest probe. Services are probed in the background every \
                    `[status] interval` (default 30 s); a request never triggers a probe. \
-                   `unknown` means not probed yet (or probing is disabled).",
+                   `unknown` means not probed yet; with `[status] enabled = false`, `enabled` \
+                   is false and every service stays `unknown`.",
     responses(
         (status = 200, description = "The latest probe results", body = StatusResponse),
         (status = 500, description = "Internal error", body = ErrorBody),
