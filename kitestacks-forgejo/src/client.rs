@@ -431,7 +431,7 @@ impl Client {
         mut response: reqwest::Response,
     ) -> Result<Vec<u8>, Error> {
         let too_large = || {
-            tracing::warn!(endpoint, limit = MAX_BODY_BYTES, "forgejo answer too large");
+            tracing::debug!(endpoint, limit = MAX_BODY_BYTES, "forgejo answer too large");
             Error::BodyTooLarge {
                 endpoint: endpoint.to_owned(),
                 limit: MAX_BODY_BYTES,

@@ -30,7 +30,7 @@ async fn a_dns_failure_is_dns_on_every_surface_and_one_warning_each() {
     let (_guard, logs) = capture();
     let config = format!(
         "[forgejo]\nurl = \"http://{UNRESOLVABLE}/\"\ntimeout = \"5s\"\n\n\
-         [weather]\nlocation = \"Heideck\"\nbase_url = \"http://{UNRESOLVABLE}/\"\ntimeout = \"5s\"\n\n\
+         [weather]\nlocation = \"Heideck\"\nbase_url = \"http://wx:hunter2@{UNRESOLVABLE}/\"\ntimeout = \"5s\"\n\n\
          [status]\ninterval = \"5s\"\n\n{HOSTS}{}",
         probed("nowhere", &format!("http://{UNRESOLVABLE}/"))
     );
@@ -69,6 +69,10 @@ async fn a_dns_failure_is_dns_on_every_surface_and_one_warning_each() {
         assert!(line[0].contains("kind=\"dns\""), "{}", line[0]);
         assert!(line[0].contains("dns error"), "{}", line[0]);
     }
+    assert!(
+        warnings.iter().all(|l| !l.contains("hunter2")),
+        "{warnings:#?}"
+    );
 }
 
 #[tokio::test]
