@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Real-browser check of the portal page: start .ci/fake_upstreams.py and the release
-# portal on loopback with a small config (Forgejo pointed at the fake's /broken/ prefix so
-# the activity card must degrade, weather at the fake wttr.in, every service URL and
-# probe on loopback), then drive Debian's headless Chromium with playwright-core
-# (.ci/browser/portal.mjs). Nothing leaves 127.0.0.1: the browser aborts any other request
-# and the check fails if one was made.
-# Screenshots go to target/ci-artifacts/; UPDATE_SCREENSHOT=1 also copies the wide one to
-# examples/portal/screenshot.png (the README's picture).
+# Real-browser check of the portal page, in two runs, each driving Debian's headless
+# Chromium with playwright-core (.ci/browser/portal.mjs):
+# - live: .ci/fake_upstreams.py and the portal on loopback with a small config (Forgejo
+#   pointed at the fake's /broken/ prefix so the activity card must degrade, weather at
+#   the fake wttr.in, probes on loopback: up, down with a 500, and down because a host name
+#   does not resolve; its first label is longer than DNS allows, so the resolver fails
+#   without sending a query).
+# - first-run: the embedded default's registry with probes, Forgejo and weather off (what
+#   a first run without a configuration file shows): the weather and commits cards give
+#   way to one line each saying how to turn them on, every dot reads "not probed".
+# Nothing leaves 127.0.0.1: the browser aborts any other request and the check fails if
+# one was made.
+# Screenshots go to target/ci-artifacts/; UPDATE_SCREENSHOT=1 also copies the first-run
+# one to examples/portal/screenshot.png (the README's picture).
 # usage: e2e-browser.sh PATH/TO/kitestacks-portal
 set -euo pipefail
 bin=$(realpath "$1")
@@ -14,9 +20,11 @@ cd "$(dirname "$0")/.."
 . .ci/lib.sh
 work=$(mktemp -d)
 pid=""
+first_pid=""
 fake_pid=""
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    [ -n "$first_pid" ] && kill "$first_pid" 2>/dev/null || true
     [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -28,6 +36,8 @@ fail() { echo "FAIL: $*" >&2; [ -f "$work/log" ] && tail -20 "$work/log" >&2; ex
 (cd .ci/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 shared=$(realpath ../shared)
+# Refused by the resolver itself (a label over 63 bytes): no DNS query leaves the machine.
+unresolvable="a-label-longer-than-sixty-three-characters-fails-in-the-resolver-itself.invalid"
 start_fake_upstreams "$work" || fail "the fake upstreams did not start"
 port=$(free_port)
 base="http://127.0.0.1:$port"
@@ -101,11 +111,23 @@ visibility = "public"
 probe = {}
 
 [[services]]
+id = "lost"
+name = "Lost"
+url = "http://$unresolvable/"
+category = "apps"
+description = "A host name that does not resolve (down: dns)"
+container = "lost"
+hosts = ["monk"]
+auth = "none"
+visibility = "internal"
+probe = {}
+
+[[services]]
 id = "gitforge"
 name = "Forgejo"
 url = "$fake/broken/git/"
 category = "apps"
-description = "Git hosting (not probed: unknown)"
+description = "Git hosting (no probe: not probed)"
 container = "forgejo"
 hosts = ["monk"]
 auth = "oidc"
@@ -121,8 +143,8 @@ hosts = ["monk"]
 auth = "forward-auth"
 visibility = "internal"
 TOML
-# Every URL in the config is on loopback.
-if grep -Eo 'https?://[^"]*' "$work/portal.toml" | grep -Ev '^http://127\.0\.0\.1:[0-9]+(/|$)'; then
+# Every URL in the config is on loopback (or the name no resolver sends anywhere).
+if grep -Eo 'https?://[^"]*' "$work/portal.toml" | grep -Ev "^http://(127\.0\.0\.1:[0-9]+|$unresolvable)(/|\$)"; then
     fail "the test config names a URL off loopback"
 fi
 "$bin" --check-config --config "$work/portal.toml" || fail "the test config is invalid"
@@ -138,11 +160,46 @@ done
 mkdir -p target/ci-artifacts
 EXPECT_HOSTNAME=$(cat /proc/sys/kernel/hostname) \
 EXPECT_TEMPERATURE="$(python3 -c 'import json,sys; print(round(float(json.load(open(sys.argv[1]))["current_condition"][0]["temp_C"])), "°C")' "$shared/fixtures/wttr/j1-ok.json")" \
-EXPECT_STATUS='{"portal":"up","grafana":"up","auth":"down","gitforge":"unknown","notes":"unknown"}' \
+EXPECT_STATUS='{"portal":"up","grafana":"up","auth":"down","lost":"down","gitforge":"unprobed","notes":"unprobed"}' \
+EXPECT_REASONS='{"auth":"down · unexpected status — HTTP 500","lost":"down · dns — host name did not resolve"}' \
     node .ci/browser/portal.mjs "$base" target/ci-artifacts/portal.png target/ci-artifacts/portal-narrow.png \
     || fail "the browser check failed"
+grep -q 'probe failed: .* service=lost .*kind="dns"' "$work/log" \
+    || fail "the portal's log does not name the lost service's failure dns"
+
+# First run: the embedded default with probes, Forgejo and weather off. (Once the embedded
+# default turns them off itself, this file equals it: a run without --config shows the same.)
+"$bin" --print-default-config | python3 -c '
+import re, sys
+section = None
+for line in sys.stdin:
+    m = re.match(r"\[+([a-z]+)\]+", line)
+    if m:
+        section = m.group(1)
+    if (section, line.split("=")[0].strip()) in {("forgejo", "url"), ("weather", "location")}:
+        continue
+    if section == "status" and line.startswith("enabled"):
+        line = "enabled = false\n"
+    sys.stdout.write(line)
+' >"$work/first-run.toml"
+"$bin" --check-config --config "$work/first-run.toml" || fail "the first-run config is invalid"
+first_port=$(free_port)
+first_base="http://127.0.0.1:$first_port"
+RUST_LOG=info "$bin" --config "$work/first-run.toml" --listen "127.0.0.1:$first_port" >"$work/first-log" 2>&1 &
+first_pid=$!
+for _ in $(seq 1 100); do
+    curl -fsS "$first_base/api/health" >/dev/null 2>&1 && break
+    kill -0 "$first_pid" 2>/dev/null || fail "the first-run portal exited at start"
+    sleep 0.1
+done
+grep -q "contacts nobody beyond this machine" "$work/first-log" \
+    || { cat "$work/first-log" >&2; fail "the first-run portal does not say it contacts nobody"; }
+SCENARIO=first-run EXPECT_HOSTNAME=$(cat /proc/sys/kernel/hostname) \
+    node .ci/browser/portal.mjs "$first_base" target/ci-artifacts/portal-first-run.png \
+    target/ci-artifacts/portal-first-run-narrow.png \
+    || fail "the first-run browser check failed"
 
 if [ "${UPDATE_SCREENSHOT:-}" = 1 ]; then
-    cp target/ci-artifacts/portal.png examples/portal/screenshot.png
-    echo "updated examples/portal/screenshot.png"
+    cp target/ci-artifacts/portal-first-run.png examples/portal/screenshot.png
+    echo "updated examples/portal/screenshot.png (the first run)"
 fi

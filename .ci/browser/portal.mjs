@@ -1,6 +1,9 @@
 // Real-browser check of the portal page: Debian's headless Chromium, driven by
 // playwright-core, loads the page from a running portal and checks what a person sees.
 // Every request the browser makes outside 127.0.0.1 is aborted and fails the check.
+// SCENARIO=live (the default) expects working weather, a degraded commits card and the
+// probes of EXPECT_STATUS / EXPECT_REASONS; SCENARIO=first-run expects probes, Forgejo and
+// weather off, each saying in one line how to turn it on.
 //
 // usage: node portal.mjs BASE_URL SCREENSHOT.png [NARROW_SCREENSHOT.png]
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,6 +18,7 @@ if (!base || !shot) {
 }
 const expectHostname = process.env.EXPECT_HOSTNAME;
 const expectTemp = process.env.EXPECT_TEMPERATURE; // e.g. "9 °C"
+const firstRun = process.env.SCENARIO === "first-run";
 
 let passed = 0;
 let failed = 0;
@@ -59,13 +63,16 @@ try {
 
   const page = await context.newPage();
   const consoleErrors = [];
-  const expectedFailures = []; // the degraded activity card's own failed request
+  // The degraded activity card's own failed request; in the first run, the 503s of the
+  // routes that are off.
+  const expectedFailures = [];
+  const expectedFailing = firstRun ? ["/api/activity", "/api/weather"] : ["/api/activity"];
   page.on("console", (msg) => {
     if (msg.type() !== "error") return;
     const where = msg.location().url || "";
     // Chromium logs every 4xx/5xx fetch as "Failed to load resource"; the one the test
     // provokes on purpose (Forgejo is broken, so /api/activity answers 502) is expected.
-    if (msg.text().startsWith("Failed to load resource") && where.endsWith("/api/activity")) {
+    if (msg.text().startsWith("Failed to load resource") && expectedFailing.some((p) => where.endsWith(p))) {
       expectedFailures.push(where);
       return;
     }
@@ -100,6 +107,26 @@ try {
   const body = await page.textContent("body");
   check("no NaN or undefined anywhere", !/NaN|undefined/.test(body));
 
+  if (firstRun) {
+    // weather and commits are off: their cards give way to one line each
+    await page.waitForFunction(() => document.querySelectorAll("#off-notes li").length >= 3, null,
+      { timeout: 15000 }).catch(() => {});
+    const notes = await page.$$eval("#off-notes li", (ls) => Object.fromEntries(ls.map((l) => [l.dataset.off, l.textContent])));
+    const want = {
+      "weather-card": "Weather is off — set [weather] location to show the weather",
+      "activity-card": "Recent commits are off — set [forgejo] url to show recent commits",
+      status: "Status probes are off — set [status] enabled = true to see which services are up",
+    };
+    check("each part that is off says in one line how to turn it on", JSON.stringify(notes) === JSON.stringify(want),
+      JSON.stringify(notes));
+    check("the off notes are visible", await page.isVisible("#off-notes"));
+    check("the weather card is hidden", !(await page.isVisible("#weather-card")));
+    check("the commits card is hidden", !(await page.isVisible("#activity-card")));
+    check("no greyed-out card", (await page.locator(".card.degraded").count()) === 0);
+    const visibleDashes = await page.evaluate(() => [...document.querySelectorAll(".card:not([hidden]) .value, .card:not([hidden]) dd")]
+      .filter((e) => e.offsetParent !== null && e.textContent.trim() === "–").map((e) => e.id || e.className));
+    check("no stray – on the page", visibleDashes.length === 0, visibleDashes.join(" "));
+  } else {
   // weather: the fixture's temperature
   await page.waitForFunction(() => document.getElementById("weather-temp").textContent !== "–", null,
     { timeout: 10000 }).catch(() => {});
@@ -113,6 +140,8 @@ try {
   check("activity card is degraded", (await page.locator("#activity-card.degraded").count()) === 1);
   const reason = (await page.textContent("#activity-card > .reason")).trim();
   check("activity card says why", /bad_upstream|upstream_timeout|unavailable|HTTP 5/.test(reason), reason);
+  check("the off notes are hidden when everything is on", !(await page.isVisible("#off-notes")));
+  }
   check("host card is not degraded", !(await page.locator("#host-card.degraded").count()));
 
   // services: grouped by category, in the order of `categories`
@@ -134,8 +163,21 @@ try {
 
   // status dots: every card has one; with probes on loopback, some are known
   const states = await page.$$eval(".service", (cs) => cs.map((c) => c.dataset.state));
-  check("every service card has a status", states.length > 0 && states.every((s) => ["up", "down", "unknown"].includes(s)),
+  check("every service card has a status", states.length > 0 && states.every((s) => ["up", "down", "unprobed", "unknown"].includes(s)),
     JSON.stringify(states));
+  const legend = (await page.$$eval("#legend li", (ls) => ls.map((l) => [l.querySelector(".dot").className, l.textContent.trim()])));
+  check("a legend explains the dots", JSON.stringify(legend) === JSON.stringify([
+    ["dot up", "up"], ["dot down", "down (the reason is on the card)"],
+    ["dot unprobed", "not probed"], ["dot unknown", "unknown (no result yet)"],
+  ]), JSON.stringify(legend));
+  if (firstRun) {
+    await page.waitForFunction(() => document.querySelector('.service[data-state="unprobed"]'), null, { timeout: 15000 })
+      .catch(() => {});
+    const all = await page.$$eval(".service", (cs) => cs.map((c) => c.dataset.state));
+    check("with probes off every dot reads not probed", all.length > 0 && all.every((s) => s === "unprobed"),
+      JSON.stringify(all));
+    check("no down reason without probes", (await page.locator(".service .why:not([hidden])").count()) === 0);
+  }
   if (process.env.EXPECT_STATUS) {
     await page.waitForFunction(() => document.querySelector('.service[data-state="up"]'), null, { timeout: 20000 })
       .catch(() => {});
@@ -145,6 +187,17 @@ try {
       `${JSON.stringify(known)} vs ${JSON.stringify(want)}`);
     const latency = (await page.textContent(`.service[data-state="up"] .latency`)).trim();
     check("an up service shows its latency", /^(<1|\d+) ms$/.test(latency), latency);
+  }
+  if (process.env.EXPECT_REASONS) {
+    const want = JSON.parse(process.env.EXPECT_REASONS);
+    const shown = await page.$$eval(".service", (cs) => Object.fromEntries(cs.map((c) => {
+      const why = c.querySelector(".why");
+      return [c.dataset.service, why && !why.hidden ? why.textContent : null];
+    })));
+    check("a down service shows its reason on the card", Object.entries(want).every(([id, r]) => shown[id] === r),
+      `${JSON.stringify(shown)} vs ${JSON.stringify(want)}`);
+    const up = Object.entries(shown).filter(([id, r]) => r !== null && !(id in want));
+    check("only down services show a reason", up.length === 0, JSON.stringify(up));
   }
 
   // the page pauses while hidden and refreshes on return (no errors on the way)

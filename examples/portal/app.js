@@ -1,7 +1,8 @@
 // kitestacks portal page: fetches the portal API with relative URLs (so it works served
 // by kitestacks-portal and behind a proxy that forwards /api/), refreshes each card on
 // its own timer, pauses while the tab is hidden, and greys out only the card whose
-// upstream failed. No build step, no external resources.
+// upstream failed. A card whose upstream is not configured is hidden and replaced by one
+// line saying how to turn it on. No build step, no external resources.
 "use strict";
 
 const PERIODS = {
@@ -85,9 +86,9 @@ function bar(pct) {
 }
 
 /**
- * Fetches `api/<path>` as JSON. Never throws: answers {ok, status, data, reason}, where
- * reason is the error code and message of the portal's one error shape, or the kind of
- * network failure.
+ * Fetches `api/<path>` as JSON. Never throws: answers {ok, status, data, reason, code,
+ * message}, where reason is the error code and message of the portal's one error shape
+ * (code and message apart), or the kind of network failure.
  */
 async function api(path) {
   const ctrl = new AbortController();
@@ -107,7 +108,7 @@ async function api(path) {
     if (!resp.ok) {
       const e = data && data.error;
       const reason = e && e.code ? `${e.code}: ${e.message}` : `HTTP ${resp.status}`;
-      return { ok: false, status: resp.status, data, reason };
+      return { ok: false, status: resp.status, data, reason, code: e && e.code, message: e && e.message };
     }
     if (data === null) return { ok: false, status: resp.status, data, reason: "not JSON" };
     return { ok: true, status: resp.status, data, reason: null };
@@ -126,6 +127,51 @@ function setDegraded(card, reason) {
   card.classList.toggle("degraded", Boolean(reason));
   r.hidden = !reason;
   r.textContent = reason || "";
+}
+
+/** Shows (or, with `text` null, removes) the one line in #off-notes keyed `key`. */
+function offNote(key, text) {
+  const notes = $("off-notes");
+  let note = notes.querySelector(`[data-off="${key}"]`);
+  if (!text) {
+    if (note) note.remove();
+  } else {
+    if (!note) {
+      note = el("li");
+      note.dataset.off = key;
+      notes.append(note);
+    }
+    note.textContent = text;
+  }
+  notes.hidden = notes.children.length === 0;
+}
+
+/**
+ * Hides a card that is turned off in the configuration and shows, instead, one line
+ * saying so (`off`, "Weather is off") and how to turn it on (`how`, the portal's hint);
+ * `how` null shows the card again.
+ */
+function setOff(card, off, how) {
+  card.removeAttribute("aria-busy");
+  card.hidden = Boolean(how);
+  offNote(card.id, how ? `${off} — ${how}` : null);
+}
+
+/**
+ * Applies an upstream route's answer to its card: off (503 not_configured: `off` and the
+ * portal's hint), degraded with the reason, or rendered. Answers whether to render.
+ */
+function settle(card, off, r) {
+  if (!r.ok && r.status === 503 && r.code === "not_configured") {
+    setOff(card, off, r.message);
+    return false;
+  }
+  setOff(card, off, null);
+  if (!r.ok) {
+    setDegraded(card, r.reason);
+    return false;
+  }
+  return true;
 }
 
 /** The reason a cached upstream answer is stale, if it is. */
@@ -242,7 +288,7 @@ function renderWeather(resp) {
 async function refreshWeather() {
   const r = await api("weather");
   const card = $("weather-card");
-  if (!r.ok) return setDegraded(card, r.reason);
+  if (!settle(card, "Weather is off", r)) return;
   renderWeather(r.data);
   setDegraded(card, staleReason(r.data));
 }
@@ -268,7 +314,7 @@ function renderActivity(resp) {
 async function refreshActivity() {
   const r = await api("activity");
   const card = $("activity-card");
-  if (!r.ok) return setDegraded(card, r.reason);
+  if (!settle(card, "Recent commits are off", r)) return;
   renderActivity(r.data);
   setDegraded(card, staleReason(r.data));
 }
@@ -299,11 +345,13 @@ function serviceCard(s) {
     name.rel = "noopener";
   }
   head.append(dot, name, el("span", "latency"));
+  const why = el("p", "why");
+  why.hidden = true;
   const tags = el("div", "tags");
   for (const h of s.hosts || []) tags.append(el("span", "tag", h));
   tags.append(el("span", "tag", AUTH[s.auth] || s.auth));
   if (s.visibility === "internal") tags.append(el("span", "tag", "internal"));
-  card.append(head, el("p", "desc", s.description), tags);
+  card.append(head, why, el("p", "desc", s.description), tags);
   return card;
 }
 
@@ -345,23 +393,55 @@ async function refreshServices() {
 
 const latency = (ms) => (ms < 1 ? "<1 ms" : `${Math.round(ms)} ms`);
 
-/** Paints each service's dot; a service missing from the status (or no status) is unknown. */
+/** A probe failure's name (as /api/status, /api/activity and the log name it) explained. */
+const FAILURES = {
+  timeout: "no answer in time",
+  refused: "connection refused",
+  dns: "host name did not resolve",
+  tls: "TLS handshake failed",
+  connection: "connection failed",
+};
+
+/** Why a down service is down, for its card: "down · dns — host name did not resolve". */
+function downReason(s) {
+  const name = s.error || "unknown failure";
+  const detail = s.error === "unexpected_status" && s.http_status ? `HTTP ${s.http_status}` : FAILURES[s.error];
+  return `down · ${name.replace(/_/g, " ")}${detail ? ` — ${detail}` : ""}`;
+}
+
+const STATE_LABELS = {
+  up: "up",
+  down: "down",
+  unprobed: "not probed",
+  unknown: "status unknown",
+};
+
+/**
+ * Paints each service's dot and, when it is down, its reason on the card: `unprobed` when
+ * probing is off or the service has no probe, `unknown` until the first result.
+ */
 function applyStatus(status) {
   const byId = new Map();
   for (const s of (status && status.services) || []) byId.set(s.id, s);
+  const probing = Boolean(status && status.enabled !== false);
   for (const [id, card] of serviceCards) {
     const s = byId.get(id);
-    const state = s && (s.state === "up" || s.state === "down") ? s.state : "unknown";
+    let state = "unknown";
+    if (status && (!probing || !s)) state = "unprobed";
+    else if (s && (s.state === "up" || s.state === "down")) state = s.state;
     const dot = card.querySelector(".dot");
     dot.className = `dot ${state}`;
-    let label = `status ${state}`;
-    if (s && s.http_status) label += ` (HTTP ${s.http_status})`;
-    if (s && s.error) label += ` (${s.error.replace(/_/g, " ")})`;
+    let label = STATE_LABELS[state];
+    if (state === "up" && s.http_status) label += ` (HTTP ${s.http_status})`;
+    const why = card.querySelector(".why");
+    why.hidden = state !== "down";
+    why.textContent = state === "down" ? downReason(s) : "";
+    if (state === "down") label = why.textContent;
     dot.title = label;
     dot.setAttribute("aria-label", label);
     card.dataset.state = state;
     card.querySelector(".latency").textContent =
-      s && state !== "unknown" && isNum(s.latency_ms) ? latency(s.latency_ms) : "";
+      state === "up" && isNum(s.latency_ms) ? latency(s.latency_ms) : "";
   }
 }
 
@@ -369,6 +449,8 @@ async function refreshStatus() {
   const r = await api("status");
   lastStatus = r.ok ? r.data : null;
   applyStatus(lastStatus);
+  const off = r.ok && r.data.enabled === false;
+  offNote("status", off ? "Status probes are off — set [status] enabled = true to see which services are up" : null);
   if (r.ok && isNum(r.data.interval_seconds) && r.data.interval_seconds >= 5) {
     tasks.status.period = r.data.interval_seconds * 1000;
   }

@@ -384,7 +384,7 @@ impl Client {
         let response = request
             .send()
             .await
-            .map_err(|e| self.transport_error(&endpoint, &e))?;
+            .map_err(|e| self.transport_error(&endpoint, e))?;
         let status = response.status();
         let headers = response.headers();
         let total = page::total_count(headers.get("x-total-count").and_then(|v| v.to_str().ok()));
@@ -431,7 +431,7 @@ impl Client {
         mut response: reqwest::Response,
     ) -> Result<Vec<u8>, Error> {
         let too_large = || {
-            tracing::warn!(endpoint, limit = MAX_BODY_BYTES, "forgejo answer too large");
+            tracing::debug!(endpoint, limit = MAX_BODY_BYTES, "forgejo answer too large");
             Error::BodyTooLarge {
                 endpoint: endpoint.to_owned(),
                 limit: MAX_BODY_BYTES,
@@ -447,7 +447,7 @@ impl Client {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| self.transport_error(endpoint, &e))?
+            .map_err(|e| self.transport_error(endpoint, e))?
         {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(too_large());
@@ -457,8 +457,10 @@ impl Client {
         Ok(body)
     }
 
+    // The caller (the portal's upstream cache) logs the returned error once, with its
+    // kind: these are debug lines, so that one failure is one warning.
     fn decode_error(&self, endpoint: &str, reason: String, body: &[u8]) -> Error {
-        tracing::warn!(endpoint, %reason, "undecodable answer from forgejo");
+        tracing::debug!(endpoint, %reason, "undecodable answer from forgejo");
         Error::Decode {
             endpoint: endpoint.to_owned(),
             reason,
@@ -466,21 +468,25 @@ impl Client {
         }
     }
 
-    fn transport_error(&self, endpoint: &str, e: &reqwest::Error) -> Error {
+    fn transport_error(&self, endpoint: &str, e: reqwest::Error) -> Error {
         let endpoint = endpoint.to_owned();
         if e.is_timeout() {
-            tracing::warn!(endpoint, "forgejo request timed out");
+            tracing::debug!(endpoint, "forgejo request timed out");
             Error::Timeout { endpoint }
-        } else if let Some(OtherOrigin(to)) = source_of::<OtherOrigin>(e) {
-            tracing::warn!(endpoint, to = %to, "forgejo redirected to another origin");
+        } else if let Some(OtherOrigin(to)) = source_of::<OtherOrigin>(&e) {
+            tracing::debug!(endpoint, to = %to, "forgejo redirected to another origin");
             Error::Redirected {
                 endpoint,
                 to: to.clone(),
             }
         } else {
-            let detail = self.scrub(&error_chain(e));
-            tracing::warn!(endpoint, %detail, "forgejo request failed");
-            Error::Connection { endpoint, detail }
+            let detail = self.scrub(&error_chain(&e));
+            tracing::debug!(endpoint, %detail, "forgejo request failed");
+            Error::Connection {
+                endpoint,
+                detail,
+                cause: e.into(),
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 //! The crate's error type: everything that can go wrong talking to a Forgejo server.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 /// Why a call to Forgejo failed.
@@ -84,6 +86,10 @@ pub enum Error {
         endpoint: String,
         /// The underlying I/O, DNS or TLS error.
         detail: String,
+        /// That error itself, whose `source()` chain tells a DNS failure from a refused
+        /// connection or a TLS failure.
+        #[source]
+        cause: Transport,
     },
     /// A success status, but a body that is not the expected JSON (an HTML login page of a
     /// proxy, a truncated document, another API...).
@@ -116,6 +122,38 @@ pub enum Error {
         to: String,
     },
 }
+
+/// The transport error behind an [`Error::Connection`] (without the request URL), kept
+/// whole so that a caller can walk its `source()` chain: the portal names a DNS failure
+/// `dns` from it, as it does for its own probes. Displays and compares as its text.
+#[derive(Debug, Clone)]
+pub struct Transport(Arc<reqwest::Error>);
+
+impl From<reqwest::Error> for Transport {
+    fn from(e: reqwest::Error) -> Self {
+        Self(Arc::new(e.without_url()))
+    }
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Transport {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Transport {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Transport {}
 
 /// How many characters of an undecodable body [`Error::Decode`] keeps.
 pub const BODY_PREFIX_CHARS: usize = 200;

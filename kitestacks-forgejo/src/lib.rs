@@ -61,7 +61,7 @@ pub use client::{
     MAX_BODY_BYTES, MAX_PAGE_SIZE, MAX_REDIRECTS,
 };
 pub use commit::{Commit, CommitDetail, ParentCommit, RepoCommit, SHORT_SHA_LEN, Signature};
-pub use error::{BODY_PREFIX_CHARS, Error, ErrorKind};
+pub use error::{BODY_PREFIX_CHARS, Error, ErrorKind, Transport};
 pub use page::Page;
 pub use recent::{MAX_REPOS_PER_CALL, Scope};
 pub use repository::{Repository, User};

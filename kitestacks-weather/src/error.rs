@@ -1,5 +1,6 @@
 //! The crate's error type: every way getting the weather can fail, and its stable kind.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -120,6 +121,10 @@ pub enum Error {
         url: String,
         /// The transport's explanation, causes joined by `: `.
         reason: String,
+        /// The transport error itself, whose `source()` chain tells a DNS failure from a
+        /// refused connection or a TLS failure.
+        #[source]
+        cause: Transport,
     },
     /// The provider redirected to another origin (scheme, host or port), which is never
     /// followed: set the base URL to where the provider really is.
@@ -161,6 +166,36 @@ pub enum Error {
         /// The first ~200 characters of the body.
         body_prefix: String,
     },
+}
+
+/// The transport error behind an [`Error::Connection`] (without the request URL), kept
+/// whole so that a caller can walk its `source()` chain: the portal names a DNS failure
+/// `dns` from it, as it does for its own probes. Displays and compares as its text.
+#[derive(Debug, Clone)]
+pub struct Transport(Arc<reqwest::Error>);
+
+impl From<reqwest::Error> for Transport {
+    fn from(e: reqwest::Error) -> Self {
+        Self(Arc::new(e.without_url()))
+    }
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Transport {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Transport {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
 }
 
 /// The kind of an [`Error`]: a small stable set a server can map to a status and report.

@@ -71,7 +71,7 @@ mod upstream;
 mod weather;
 mod wttr;
 
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, Transport};
 pub use location::Location;
 pub use open_meteo::{OpenMeteoBuilder, OpenMeteoProvider};
 pub use provider::WeatherProvider;

@@ -121,10 +121,12 @@ impl Http {
                 timeout: self.timeout,
             }
         } else {
+            let e = e.without_url();
             Error::Connection {
                 provider: self.provider,
                 url: url.to_owned(),
-                reason: chain(&e.without_url()),
+                reason: chain(&e),
+                cause: e.into(),
             }
         }
     }

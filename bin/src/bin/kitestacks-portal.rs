@@ -9,11 +9,13 @@ use kitestacks::server;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let (config, web) = match PortalArgs::parse().plan() {
+    let args = PortalArgs::parse();
+    let (config, web) = match args.plan() {
         Plan::Exit(code) => return code,
         Plan::Serve(config, web) => (config, web),
     };
     kitestacks::logging::init_portal();
+    portal::startup::log(&config, args.config.as_deref());
     let run = async {
         let portal = Portal::new(&config)?.with_access(web.access());
         let background = tokio::spawn(portal.background());

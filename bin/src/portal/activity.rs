@@ -65,12 +65,8 @@ impl Activity {
                     include_private,
                 };
                 let result = client.recent_commits_in(scope, limit).await;
-                result.map_err(|e| {
-                    tracing::warn!("forgejo: {e}");
-                    let kind = e.kind();
-                    let timeout = kind == kitestacks_forgejo::ErrorKind::Timeout;
-                    Failure::new("the Forgejo request", kind.as_str(), timeout)
-                })
+                // Logged once, by the cache, with the name `Failure::of` gives it.
+                result.map_err(|e| Failure::of("the Forgejo request", e.kind().as_str(), &e))
             }
         });
         Ok(Self {

@@ -10,7 +10,6 @@
 //! [`Portal::background`](crate::portal::Portal::background), so a portal built in a test
 //! probes nothing unless the test calls [`Status::probe_now`].
 
-use std::error::Error as StdError;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -22,6 +21,7 @@ use kitestacks_metrics::exposition::Scrape;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::portal::failure;
 use crate::portal::unix_seconds as unix;
 use crate::response;
 use crate::server::Body;
@@ -60,7 +60,9 @@ pub enum ProbeError {
 }
 
 impl ProbeError {
-    fn as_str(self) -> &'static str {
+    /// The failure's name on every surface (JSON, log): `timeout`, `refused`, `dns`,
+    /// `tls`, `unexpected_status`, `connection`.
+    pub fn as_str(self) -> &'static str {
         match self {
             ProbeError::Timeout => "timeout",
             ProbeError::Refused => "refused",
@@ -98,7 +100,7 @@ pub struct ServiceStatus {
 /// The body of `GET /api/status`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[schema(example = json!({
-    "interval_seconds": 30.0, "checked_at_seconds": 1763856000.5,
+    "enabled": true, "interval_seconds": 30.0, "checked_at_seconds": 1763856000.5,
     "services": [
         {"id": "grafana", "state": "up", "http_status": 200, "latency_ms": 12.5,
          "checked_at_seconds": 1763856000.2, "since_seconds": 1763850000.0, "error": null},
@@ -107,6 +109,9 @@ pub struct ServiceStatus {
     ]
 }))]
 pub struct StatusResponse {
+    /// Whether services are probed at all (`[status] enabled`); when false every
+    /// service stays `unknown` and the page says how to turn probing on.
+    pub enabled: bool,
     /// How often every service is probed (`[status] interval`), in seconds.
     pub interval_seconds: f64,
     /// When the last full round finished, seconds since the Unix epoch; null before the first.
@@ -116,7 +121,7 @@ pub struct StatusResponse {
 }
 
 /// What one probe found.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Outcome {
     up: bool,
     http_status: Option<u16>,
@@ -124,6 +129,8 @@ struct Outcome {
     /// The whole probe's duration (blackbox's `probe_duration_seconds`).
     elapsed: Duration,
     error: Option<ProbeError>,
+    /// What went wrong, for the log (never published): the error chain, or the status.
+    detail: String,
     at: SystemTime,
 }
 
@@ -201,7 +208,8 @@ impl Status {
         while let Some((i, outcome)) = probes.next().await {
             let mut st = self.lock();
             let entry = &mut st.entries[i];
-            if entry.last.is_none_or(|l| l.up != outcome.up) {
+            self.log_change(i, entry.last.as_ref(), &outcome);
+            if entry.last.as_ref().is_none_or(|l| l.up != outcome.up) {
                 entry.since = Some(outcome.at);
             }
             entry.last = Some(outcome);
@@ -220,6 +228,28 @@ impl Status {
         loop {
             tick.tick().await;
             self.probe_now().await;
+        }
+    }
+
+    /// Logs a change of a service's state, not every probe: one warning when it goes
+    /// down (or fails another way while down), one line when it is up again.
+    fn log_change(&self, i: usize, last: Option<&Outcome>, now: &Outcome) {
+        let (id, spec) = &self.targets[i];
+        let url = kitestacks_core::redacted(&spec.url);
+        match (last, now.error) {
+            (Some(l), None) if !l.up => {
+                tracing::info!(service = %id, url = %url, "probe up again: {}", now.detail);
+            }
+            (last, Some(kind)) if last.is_none_or(|l| l.error != Some(kind)) => {
+                tracing::warn!(
+                    service = %id,
+                    url = %url,
+                    kind = kind.as_str(),
+                    "probe failed: {}",
+                    now.detail
+                );
+            }
+            _ => {}
         }
     }
 
@@ -252,21 +282,21 @@ impl Status {
                     latency: Some(elapsed),
                     elapsed,
                     error: (!up).then_some(ProbeError::UnexpectedStatus),
+                    detail: format!("status {code}"),
                     at,
                 }
             }
             Err(e) => {
-                let kind = classify(&e);
+                let kind = failure::classify(&e);
                 // reqwest's errors quote the URL, credentials and all: leave it out.
-                let e = e.without_url();
-                let url = kitestacks_core::redacted(&spec.url);
-                tracing::debug!(url = %url, kind = kind.as_str(), "probe failed: {e}");
+                let detail = failure::chain(&e.without_url());
                 Outcome {
                     up: false,
                     http_status: None,
                     latency: None,
                     elapsed,
                     error: Some(kind),
+                    detail,
                     at,
                 }
             }
@@ -306,6 +336,7 @@ impl Status {
             })
             .collect();
         StatusResponse {
+            enabled: self.config.enabled,
             interval_seconds: self.config.interval.as_secs_f64(),
             checked_at_seconds: st.checked_at.map(unix),
             services,
@@ -341,37 +372,6 @@ impl Status {
     }
 }
 
-/// The error kind of a failed request, found by walking the error's source chain.
-fn classify(e: &reqwest::Error) -> ProbeError {
-    if e.is_timeout() {
-        return ProbeError::Timeout;
-    }
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if err.downcast_ref::<rustls::Error>().is_some() {
-            return ProbeError::Tls;
-        }
-        let mut next = err.source();
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => return ProbeError::Refused,
-                std::io::ErrorKind::TimedOut => return ProbeError::Timeout,
-                _ => {}
-            }
-            // io::Error's `source` skips the error it wraps (tokio-rustls wraps rustls's).
-            if let Some(inner) = io.get_ref() {
-                next = Some(inner as &(dyn StdError + 'static));
-            }
-        }
-        // hyper-util's connector names a resolver failure "dns error".
-        if err.to_string().starts_with("dns error") {
-            return ProbeError::Dns;
-        }
-        cur = next;
-    }
-    ProbeError::Connection
-}
-
 /// The latest probe result of every service with a probe.
 #[utoipa::path(
     get,
@@ -382,7 +382,8 @@ fn classify(e: &reqwest::Error) -> ProbeError {
     description = "Every registry service with a `probe`, in registry order, with the result \
                    of its latest probe. Services are probed in the background every \
                    `[status] interval` (default 30 s); a request never triggers a probe. \
-                   `unknown` means not probed yet (or probing is disabled).",
+                   `unknown` means not probed yet; with `[status] enabled = false`, `enabled` \
+                   is false and every service stays `unknown`.",
     responses(
         (status = 200, description = "The latest probe results", body = StatusResponse),
         (status = 500, description = "Internal error", body = ErrorBody),

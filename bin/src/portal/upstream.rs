@@ -38,6 +38,9 @@ pub struct Failure {
     /// any other failure is 502).
     #[serde(skip)]
     pub timeout: bool,
+    /// What went wrong in full, for the one log line of the failure (never sent).
+    #[serde(skip)]
+    pub detail: String,
 }
 
 impl Failure {
@@ -48,6 +51,24 @@ impl Failure {
             kind: kind.to_owned(),
             message: format!("{what} failed ({kind})"),
             timeout,
+            detail: String::new(),
+        }
+    }
+
+    /// A failed request to an upstream, named by the one classifier
+    /// ([`failure::upstream_kind`](super::failure::upstream_kind)): `what` names the
+    /// request, `library_kind` is the upstream library's kind of `err`, and `err`'s text
+    /// (the libraries' messages already quote their causes) is the detail the log line
+    /// carries.
+    pub fn of(
+        what: &str,
+        library_kind: &'static str,
+        err: &(dyn std::error::Error + 'static),
+    ) -> Self {
+        let kind = super::failure::upstream_kind(library_kind, err);
+        Self {
+            detail: err.to_string(),
+            ..Self::new(what, kind, kind == "timeout")
         }
     }
 
@@ -269,11 +290,16 @@ impl<T: Send + Sync + 'static> Upstream<T> {
             Err(f) => {
                 self.failures
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                // The one line of this failure: the client and the fetch log nothing more.
                 tracing::warn!(
                     upstream = self.name,
                     kind = f.kind,
                     "refresh failed: {}",
-                    f.message
+                    if f.detail.is_empty() {
+                        &f.message
+                    } else {
+                        &f.detail
+                    }
                 );
                 st.failure = Some((f, Instant::now()));
             }
@@ -341,6 +367,7 @@ fn answer<T>(st: &State<T>, due: bool) -> Answer<T> {
             kind: "unknown".into(),
             message: "no answer yet".into(),
             timeout: false,
+            detail: String::new(),
         }),
     }
 }
@@ -367,6 +394,7 @@ mod tests {
                     kind: "x".into(),
                     message: "failed".into(),
                     timeout,
+                    detail: String::new(),
                 })
             }
         });

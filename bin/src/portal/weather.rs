@@ -68,14 +68,27 @@ impl CurrentWeather {
             WeatherProviderKind::Wttr => build!(WttrProvider),
             WeatherProviderKind::OpenMeteo => build!(OpenMeteoProvider),
         };
+        // The provider's errors quote the request URL: never with the base URL's password.
+        let credentials = config.base_url.as_ref().and_then(|u| {
+            let user = u.username();
+            let password = u.password();
+            (!user.is_empty() || password.is_some()).then(|| {
+                format!(
+                    "{user}{}@",
+                    password.map(|p| format!(":{p}")).unwrap_or_default()
+                )
+            })
+        });
         let upstream = Upstream::new("weather", config.refresh, config.timeout, move || {
-            let provider = provider.clone();
+            let (provider, credentials) = (provider.clone(), credentials.clone());
             async move {
+                // Logged once, by the cache, with the name `Failure::of` gives it.
                 provider.current().await.map_err(|e| {
-                    tracing::warn!("weather: {e}");
-                    let kind = e.kind();
-                    let timeout = kind == kitestacks_weather::ErrorKind::Timeout;
-                    Failure::new("the weather request", kind.as_str(), timeout)
+                    let mut f = Failure::of("the weather request", e.kind().as_str(), &e);
+                    if let Some(c) = &credentials {
+                        f.detail = f.detail.replace(c, "");
+                    }
+                    f
                 })
             }
         });

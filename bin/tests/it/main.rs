@@ -5,8 +5,10 @@
 mod attacks;
 mod cli;
 mod exporter;
+mod failures;
 mod fake;
 mod http;
+mod logs;
 mod metrics;
 #[path = "../../../kitestacks-metrics/tests/it/mutate.rs"]
 mod mutate;
@@ -16,6 +18,7 @@ mod props;
 mod routes;
 mod schema;
 mod server;
+mod startup;
 mod status;
 mod tidy;
 mod upstreams;

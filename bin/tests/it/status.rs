@@ -85,6 +85,7 @@ async fn before_the_first_round_everything_is_unknown() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/json"));
     let v = r.json();
+    assert_eq!(v["enabled"], true);
     assert_eq!(v["interval_seconds"], 5.0);
     assert!(v["checked_at_seconds"].is_null());
     let ids: Vec<&str> = v["services"]
@@ -396,4 +397,19 @@ async fn a_self_signed_certificate_fails_verification_unless_tls_verify_is_off()
     let internal = crate::status::service(&v, "internal");
     assert_eq!(internal["state"], "up", "{internal}");
     assert_eq!(internal["http_status"], 200);
+}
+
+#[tokio::test]
+async fn with_probing_off_the_status_says_so_and_every_service_is_unknown() {
+    let (fake, _) = setup().await;
+    let text = config(&fake.addr.to_string(), 9).replace(
+        "[status]\ninterval = \"5s\"",
+        "[status]\nenabled = false\ninterval = \"5s\"",
+    );
+    let p = portal(Some(&text));
+    let v = call(&p, "GET", "/api/status", &[]).await.json();
+    assert_eq!(v["enabled"], false, "{v}");
+    let services = v["services"].as_array().unwrap();
+    assert_eq!(services.len(), 6);
+    assert!(services.iter().all(|s| s["state"] == "unknown"), "{v}");
 }
