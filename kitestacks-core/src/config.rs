@@ -722,7 +722,7 @@ impl Config {
             s.listen,
         );
         let mut line = |key: &str, value: String| {
-            out.push_str(&format!("  {:<11} {value}\n", format!("{key}:")));
+            out.push_str(&format!("  {key:<10} {value}\n"));
         };
         line(
             "source",

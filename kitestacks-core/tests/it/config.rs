@@ -301,14 +301,14 @@ fn check_config_summary_says_what_the_portal_will_contact() {
     assert_eq!(
         c.summary(),
         "<embedded default>: ok: 2 hosts, 23 services on kitestacks.com; listen 127.0.0.1:8000
-  source:     the embedded default (no --config FILE or KITESTACKS_CONFIG): a demo that contacts nobody
-  probes:     off — set [status] enabled = true to turn on (17 services have a probe)
-  forgejo:    off — set [forgejo] url to turn on
-  weather:    off — set [weather] location to turn on
-  static_dir: none (the page is not served: only /api/ and /metrics)
-  web_config: none (plain HTTP, no basic auth)
-  cors:       off
-  timeouts:   header_read 10s, idle 1m, write 10s"
+  source     the embedded default (no --config FILE or KITESTACKS_CONFIG): a demo that contacts nobody
+  probes     off — set [status] enabled = true to turn on (17 services have a probe)
+  forgejo    off — set [forgejo] url to turn on
+  weather    off — set [weather] location to turn on
+  static_dir none (the page is not served: only /api/ and /metrics)
+  web_config none (plain HTTP, no basic auth)
+  cors       off
+  timeouts   header_read 10s, idle 1m, write 10s"
     );
     let text = r#"
 [forgejo]
@@ -345,15 +345,15 @@ probe = {}
         lines[0],
         "lab.toml: ok: 1 hosts, 1 services; listen 127.0.0.1:8000"
     );
-    assert_eq!(lines[1], "  source:     file lab.toml");
-    assert_eq!(lines[2], "  probes:     1 services every 45s, 4 at once");
+    assert_eq!(lines[1], "  source     file lab.toml");
+    assert_eq!(lines[2], "  probes     1 services every 45s, 4 at once");
     assert_eq!(
         lines[3],
-        "  forgejo:    https://git.example.com/?token=REDACTED every 2m, no token (public repositories only)"
+        "  forgejo    https://git.example.com/?token=REDACTED every 2m, no token (public repositories only)"
     );
     assert_eq!(
         lines[4],
-        "  weather:    open-meteo \"52.52,13.41\" every 15m (http://127.0.0.1:9/meteo)"
+        "  weather    open-meteo \"52.52,13.41\" every 15m (http://127.0.0.1:9/meteo)"
     );
     assert!(!summary.contains("s3cret"), "{summary}");
 }
