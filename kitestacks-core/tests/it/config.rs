@@ -476,3 +476,38 @@ fn upstream_settings_are_read() {
     .unwrap();
     assert_eq!(c.weather.location.as_deref(), Some("52.52, 13.41"));
 }
+
+/// The example in the README's configuration reference is a valid file, and it contacts
+/// what the reference says: the probes (the internal one on loopback, from the server),
+/// Forgejo and the weather.
+#[test]
+fn the_readmes_configuration_example_is_valid() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .unwrap();
+    let section = &readme[readme.find("## Configuration reference").unwrap()..];
+    let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let c = Config::from_toml(example, "README.md", None).unwrap();
+    let contacts: Vec<(String, String)> = c
+        .contacts()
+        .into_iter()
+        .map(|c| (c.what, c.url.to_string()))
+        .collect();
+    assert_eq!(
+        contacts,
+        [
+            (
+                "probe of service \"git\"".to_owned(),
+                "https://git.example.org/api/healthz".to_owned()
+            ),
+            (
+                "probe of service \"prometheus\"".to_owned(),
+                "http://127.0.0.1:9090/-/healthy".to_owned()
+            ),
+            ("forgejo".to_owned(), "https://git.example.org/".to_owned()),
+            ("weather (wttr)".to_owned(), "https://wttr.in/".to_owned()),
+        ]
+    );
+}
