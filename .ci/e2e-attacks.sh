@@ -24,7 +24,7 @@ write_deadline=2
 # The embedded default with a short write deadline; upstreams and probes point nowhere
 # (a closed loopback port), so nothing leaves 127.0.0.1.
 "$portal" --print-default-config \
-    | sed -e 's|^url = "https://gitforge.kitestacks.com/"|url = "http://127.0.0.1:9/"|' \
+    | sed -e 's|^# url = "https://git.example.com/"|url = "http://127.0.0.1:9/"|' \
           -e 's|^# base_url = "https://wttr.in".*|base_url = "http://127.0.0.1:9/wttr"|' \
           -e 's|^enabled = true|enabled = false|' \
           -e "s|^write_timeout = .*|write_timeout = \"${write_deadline}s\"|" >"$work/portal.toml"

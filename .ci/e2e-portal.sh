@@ -24,11 +24,13 @@ fail() { echo "FAIL: $*" >&2; [ -f "$work/log" ] && tail -20 "$work/log" >&2; ex
 
 start_fake_upstreams "$work" || fail "the fake upstreams did not start"
 "$bin" --print-default-config \
-    | sed -e "s|^url = \"https://gitforge.kitestacks.com/\"|url = \"$fake/\"|" \
+    | sed -e "s|^# url = \"https://git.example.com/\"|url = \"$fake/\"|" \
+          -e "s|^# location = \"Berlin\" |location = \"Berlin\" |" \
           -e "s|^# base_url = \"https://wttr.in\".*|base_url = \"$fake/wttr\"|" \
           -e "s|^enabled = true|enabled = false|" >"$work/portal.toml"
 grep -q "^enabled = false" "$work/portal.toml" || fail "could not turn off the status probes (public URLs)"
 grep -q "^url = \"$fake/\"" "$work/portal.toml" && grep -q "^base_url = \"$fake/wttr\"" "$work/portal.toml" \
+    && grep -q "^location = " "$work/portal.toml" \
     || fail "could not point the config at the fake upstreams"
 
 port=$(free_port)

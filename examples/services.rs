@@ -9,7 +9,10 @@ use kitestacks_core::{Category, Config};
 fn main() -> anyhow::Result<()> {
     let path = std::env::args_os().nth(1).map(PathBuf::from);
     let config = Config::load_or_default(path.as_deref())?;
-    println!("{} on {}", config.homelab.name, config.homelab.base_domain);
+    match &config.homelab.base_domain {
+        Some(domain) => println!("{} on {domain}", config.homelab.name),
+        None => println!("{}", config.homelab.name),
+    }
     for category in Category::ALL {
         println!("\n{}", category.title());
         for s in config.registry.in_category(category) {

@@ -45,7 +45,8 @@ impl ServicesResponse {
     pub fn from_config(config: &Config) -> Self {
         Self {
             homelab: config.homelab.name.clone(),
-            base_domain: config.homelab.base_domain.clone(),
+            // Empty when none is configured (a registry of `url`s needs none).
+            base_domain: config.homelab.base_domain.clone().unwrap_or_default(),
             categories: Category::ALL
                 .iter()
                 .map(|&c| CategoryInfo {

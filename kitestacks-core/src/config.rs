@@ -1,6 +1,11 @@
 //! The configuration file: a raw serde layer (`deny_unknown_fields`) validated into a
 //! typed [`Config`]. A file is only ever named explicitly; without one the embedded
-//! default (the homelab of the original system) is used.
+//! default (the homelab of the original system, as a demo that contacts nobody) is used.
+//!
+//! Reading goes in three steps, each reporting every problem it finds: the keys
+//! (unknown ones, with a suggestion, and misshapen sections: [`crate::keys`]), the
+//! types (each section and each `[[hosts]]`/`[[services]]` entry on its own, so one bad
+//! entry does not hide the next), then the values ([`Validator`]).
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -8,10 +13,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 use url::Url;
 
 use crate::duration::{self, ConfigDuration};
-use crate::error::{ConfigError, Problem};
+use crate::error::{ConfigError, Position, Problem};
+use crate::keys::{self, Keys, Schema, Section};
 use crate::registry::{
     AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Registry, Service, StatusRange,
     Visibility,
@@ -49,10 +58,12 @@ pub struct Config {
 /// `[homelab]`: settings that concern every service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HomelabConfig {
-    /// Name shown by the page.
+    /// Name shown by the page (default `kitestacks`).
     pub name: String,
-    /// Base domain: a service's `subdomain` is published at `https://<subdomain>.<base_domain>/`.
-    pub base_domain: String,
+    /// Base domain: a service's `subdomain` is published at
+    /// `https://<subdomain>.<base_domain>/`. No default: required when a service uses
+    /// `subdomain`.
+    pub base_domain: Option<String>,
 }
 
 /// `[server]`: the HTTP server of the portal.
@@ -156,10 +167,11 @@ impl Default for MetricsConfig {
 /// The environment variable the Forgejo token is read from (it wins over `token_file`).
 pub const FORGEJO_TOKEN_ENV: &str = "KITESTACKS_FORGEJO_TOKEN";
 
-/// `[forgejo]`: recent commits for `/api/activity`. Without `url` the route answers 503.
+/// `[forgejo]`: recent commits for `/api/activity`. Off without `url` (the default): the
+/// route answers 503 `not_configured` and Forgejo is never contacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForgejoConfig {
-    /// The Forgejo (or Gitea) base URL, e.g. `https://gitforge.kitestacks.com/`.
+    /// The Forgejo (or Gitea) base URL, e.g. `https://git.example.com/`; `None` is off.
     pub url: Option<Url>,
     /// The API token, from `KITESTACKS_FORGEJO_TOKEN` or the file named by `token_file`;
     /// without one only public repositories are seen.
@@ -202,6 +214,25 @@ pub enum WeatherProviderKind {
     OpenMeteo,
 }
 
+impl WeatherProviderKind {
+    /// The configuration's name for it (`wttr`, `open-meteo`).
+    pub fn id(self) -> &'static str {
+        match self {
+            WeatherProviderKind::Wttr => "wttr",
+            WeatherProviderKind::OpenMeteo => "open-meteo",
+        }
+    }
+
+    /// The public service asked when `[weather] base_url` is unset (the weather crate's
+    /// `DEFAULT_BASE_URL`; a test in `bin/` checks they agree).
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            WeatherProviderKind::Wttr => "https://wttr.in",
+            WeatherProviderKind::OpenMeteo => "https://api.open-meteo.com",
+        }
+    }
+}
+
 /// Which units the page shows (the API sends both °C and °F either way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -212,14 +243,15 @@ pub enum Units {
     Imperial,
 }
 
-/// `[weather]`: current conditions for `/api/weather`. Without `location` the route
-/// answers 503. The location is set here, never by the caller, so the API cannot be
-/// used as an open proxy to exhaust the upstream.
+/// `[weather]`: current conditions for `/api/weather`. Off without `location` (the
+/// default: there is no built-in location): the route answers 503 `not_configured` and
+/// no provider is contacted. The location is set here, never by the caller, so the API
+/// cannot be used as an open proxy to exhaust the upstream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WeatherConfig {
     /// wttr.in (default) or Open-Meteo.
     pub provider: WeatherProviderKind,
-    /// A place name (`Berlin`) or `latitude,longitude` (`52.52,13.41`).
+    /// A place name (`Berlin`) or `latitude,longitude` (`52.52,13.41`); `None` is off.
     pub location: Option<String>,
     /// The units the page shows.
     pub units: Units,
@@ -248,7 +280,8 @@ impl Default for WeatherConfig {
 /// `[status]`: the background prober of the registry's services (`/api/status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusConfig {
-    /// Whether services are probed at all (default true); when off every service is
+    /// Whether services with a `probe` are probed at all (default true; the embedded
+    /// default sets false, so a first run contacts nobody); when off every service is
     /// `unknown`.
     pub enabled: bool,
     /// How often every service is probed (default 30 s, 5 s to 1 h).
@@ -274,27 +307,61 @@ pub const SHORTEST_METRICS_INTERVAL: Duration = Duration::from_millis(500);
 // ---------------------------------------------------------------------------------------
 // raw layer: exactly what the TOML may contain
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+/// The sections, each deserialised on its own ([`Config::from_toml_with_env`]). Entries
+/// of `[[hosts]]` and `[[services]]` keep their index in the file, which their problems
+/// are named by, even when an entry before them could not be read.
+#[derive(Default)]
 struct RawConfig {
-    #[serde(default)]
     homelab: RawHomelab,
-    #[serde(default)]
     server: RawServer,
-    // Sections whose keys later features define: parsed so that any key in them is
-    // refused as unknown rather than silently ignored.
-    #[serde(default)]
     metrics: RawMetrics,
-    #[serde(default)]
     forgejo: RawForgejo,
-    #[serde(default)]
     weather: RawWeather,
-    #[serde(default)]
     status: RawStatusSection,
-    #[serde(default)]
-    hosts: Vec<RawHost>,
-    #[serde(default)]
-    services: Vec<RawService>,
+    hosts: Vec<(usize, RawHost)>,
+    /// Names of `[[hosts]]` entries that could not be read: services naming them are not
+    /// told the host is unknown (the entry's own problem says what is wrong).
+    unreadable_hosts: Vec<String>,
+    services: Vec<(usize, RawService)>,
+}
+
+fn schema<T: Deserialize<'static>>() -> Schema {
+    Schema {
+        keys: keys::fields::<T>(),
+        nested: &[],
+    }
+}
+
+fn service_schema() -> Schema {
+    Schema {
+        keys: keys::fields::<RawService>(),
+        nested: &[("probe", schema::<RawProbe>)],
+    }
+}
+
+/// The top-level keys and what each holds.
+fn sections() -> [(&'static str, Section); 8] {
+    fn host_entry(i: usize, _: &DeTable<'_>) -> String {
+        format!("hosts[{i}]")
+    }
+    [
+        ("homelab", Section::Table(schema::<RawHomelab>)),
+        ("server", Section::Table(schema::<RawServer>)),
+        ("metrics", Section::Table(schema::<RawMetrics>)),
+        ("forgejo", Section::Table(schema::<RawForgejo>)),
+        ("weather", Section::Table(schema::<RawWeather>)),
+        ("status", Section::Table(schema::<RawStatusSection>)),
+        ("hosts", Section::List(schema::<RawHost>, host_entry)),
+        ("services", Section::List(service_schema, service_entry)),
+    ]
+}
+
+/// How problems name a `[[services]]` entry: `services[2] (id "ai")`.
+fn service_entry(i: usize, table: &DeTable<'_>) -> String {
+    match table.get("id").and_then(|v| v.get_ref().as_str()) {
+        Some(id) => format!("services[{i}] (id {id:?})"),
+        None => format!("services[{i}]"),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -349,22 +416,19 @@ struct RawStatusSection {
 struct RawHomelab {
     #[serde(default = "default_name")]
     name: String,
-    #[serde(default = "default_domain")]
-    base_domain: String,
+    // No default: a file that leaves it out gets no one else's domain.
+    base_domain: Option<String>,
 }
 
 fn default_name() -> String {
     "kitestacks".to_owned()
-}
-fn default_domain() -> String {
-    "kitestacks.com".to_owned()
 }
 
 impl Default for RawHomelab {
     fn default() -> Self {
         Self {
             name: default_name(),
-            base_domain: default_domain(),
+            base_domain: None,
         }
     }
 }
@@ -480,61 +544,403 @@ impl Config {
         base_dir: Option<&Path>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
-            ConfigError::Syntax {
-                origin: origin.to_owned(),
+        const LISTS: [&str; 2] = ["hosts", "services"];
+        let parsed = DeTable::parse(text);
+        // `[services]` where `[[services]]` was meant: reported at the line the user wrote,
+        // then read as meant, so the entries' own problems are found too. (Written twice,
+        // it is not even TOML: a duplicate table.)
+        let misread = match &parsed {
+            Err(_) => true,
+            Ok(tree) => LISTS.iter().any(|l| {
+                matches!(
+                    tree.get_ref().get(*l).map(|v| v.get_ref()),
+                    Some(DeValue::Table(_))
+                )
+            }),
+        };
+        let (single, fixed) = if misread {
+            keys::single_bracket_lists(text, &LISTS)
+        } else {
+            (Vec::new(), String::new())
+        };
+        let (tree, read) = match (parsed, single.is_empty()) {
+            (Ok(tree), true) => (tree, text),
+            (parsed, _) => match DeTable::parse(&fixed) {
+                Ok(tree) if !single.is_empty() => (tree, &fixed[..]),
+                _ => {
+                    let e = parsed.err().or_else(|| DeTable::parse(&fixed).err());
+                    let e = e.expect("one of the two parses failed");
+                    let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+                    return Err(ConfigError::Syntax {
+                        origin: origin.to_owned(),
+                        line,
+                        column,
+                        message: e.message().trim().to_owned(),
+                        source_line: source_line(text, line),
+                    });
+                }
+            },
+        };
+        // Positions in `read` (which has the lines of `text`), quoting `text`.
+        let at = |offset: usize| {
+            let (line, column) = line_col(read, offset);
+            Position {
                 line,
                 column,
-                message: e.message().trim().to_owned(),
-                source_line: text
-                    .lines()
-                    .nth(line - 1)
-                    .unwrap_or("")
-                    .trim_end()
-                    .to_owned(),
+                source_line: source_line(text, line),
             }
-        })?;
+        };
+        let mut placed: Vec<Problem> = single
+            .iter()
+            .map(|(offset, name)| {
+                let (line, column) = line_col(text, *offset);
+                Problem {
+                    key: name.clone(),
+                    message: keys::list_hint(name),
+                    at: Some(Position {
+                        line,
+                        column,
+                        source_line: source_line(text, line),
+                    }),
+                }
+            })
+            .collect();
+        let mut root = tree.into_inner();
+        let mut keys = Keys::read(&mut root, &sections());
+        let mut found = Found {
+            problems: std::mem::take(&mut keys.problems),
+            meant: std::mem::take(&mut keys.meant),
+        };
+        let raw = RawConfig {
+            homelab: section(&mut root, "homelab", &mut found),
+            server: section(&mut root, "server", &mut found),
+            metrics: section(&mut root, "metrics", &mut found),
+            forgejo: section(&mut root, "forgejo", &mut found),
+            weather: section(&mut root, "weather", &mut found),
+            status: section(&mut root, "status", &mut found),
+            hosts: Vec::new(),
+            unreadable_hosts: Vec::new(),
+            services: Vec::new(),
+        };
+        let (hosts, unreadable) = list::<RawHost>(&mut root, "hosts", &mut found);
+        let unreadable_hosts = unreadable
+            .iter()
+            .filter_map(|t| t.get("name").and_then(|v| v.get_ref().as_str()))
+            .map(str::to_owned)
+            .collect();
+        let (services, _) = list::<RawService>(&mut root, "services", &mut found);
+        let raw = RawConfig {
+            hosts,
+            unreadable_hosts,
+            services,
+            ..raw
+        };
+        placed.extend(found.problems.into_iter().map(|(mut p, span)| {
+            p.at = Some(at(span.start));
+            p
+        }));
         let mut v = Validator {
             problems: Vec::new(),
         };
         let config = v.config(raw, origin, base_dir, env);
-        if v.problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(ConfigError::Invalid {
-                origin: origin.to_owned(),
-                problems: v.problems,
-            })
+        placed.extend(v.problems.into_iter().map(|mut p| {
+            p.at = keys.span_of(&p.key).map(|s| at(s.start));
+            p
+        }));
+        if placed.is_empty() {
+            return Ok(config);
         }
+        placed.sort_by_key(|p| {
+            p.at.as_ref()
+                .map_or((usize::MAX, 0), |a| (a.line, a.column))
+        });
+        Err(ConfigError::Invalid {
+            origin: origin.to_owned(),
+            problems: placed,
+        })
     }
 
-    /// Human summary of the effective settings, for `--check-config`.
+    /// Whether this is the embedded default (no file was named).
+    pub fn is_embedded_default(&self) -> bool {
+        self.origin == EMBEDDED
+    }
+
+    /// Everything the portal will request from other machines (or this one), as this
+    /// configuration says: each probed service, Forgejo and the weather provider, with
+    /// how often. Empty for the embedded default. URLs are as published ([`redacted`]).
+    ///
+    /// [`redacted`]: crate::redacted
+    pub fn contacts(&self) -> Vec<Contact> {
+        let mut contacts = Vec::new();
+        if self.status.enabled {
+            for s in &self.registry.services {
+                if let Some(probe) = &s.probe {
+                    contacts.push(Contact {
+                        what: format!("probe of service {:?}", s.id),
+                        url: crate::redacted(&probe.url),
+                        every: self.status.interval,
+                    });
+                }
+            }
+        }
+        if let Some(url) = &self.forgejo.url {
+            contacts.push(Contact {
+                what: "forgejo".to_owned(),
+                url: crate::redacted(url),
+                every: self.forgejo.refresh,
+            });
+        }
+        if self.weather.location.is_some() {
+            let url = self.weather.base_url.clone().unwrap_or_else(|| {
+                Url::parse(self.weather.provider.default_base_url())
+                    .expect("the default weather URLs are valid")
+            });
+            contacts.push(Contact {
+                what: format!("weather ({})", self.weather.provider.id()),
+                url: crate::redacted(&url),
+                every: self.weather.refresh,
+            });
+        }
+        contacts
+    }
+
+    /// Human summary of the settings in effect, for `--check-config`: where they come
+    /// from, the listen address, what the portal will contact and how often (or how to
+    /// turn each upstream on), and what it serves.
     pub fn summary(&self) -> String {
         let s = &self.server;
-        format!(
-            "{}: ok: {} hosts, {} services on {}; listen {}, static_dir {}, CORS {}, \
-             header_read_timeout {}, idle_timeout {}, web_config {}",
+        let on_domain = self
+            .homelab
+            .base_domain
+            .as_ref()
+            .map_or(String::new(), |d| format!(" on {d}"));
+        let mut out = format!(
+            "{}: ok: {} hosts, {} services{on_domain}; listen {}\n",
             self.origin,
             self.registry.hosts.len(),
             self.registry.services.len(),
-            self.homelab.base_domain,
             s.listen,
-            s.static_dir
+        );
+        let mut line = |key: &str, value: String| {
+            out.push_str(&format!("  {key:<10} {value}\n"));
+        };
+        line(
+            "source",
+            if self.is_embedded_default() {
+                "the embedded default (no --config FILE or KITESTACKS_CONFIG): a demo that \
+                 contacts nobody"
+                    .to_owned()
+            } else {
+                format!("file {}", self.origin)
+            },
+        );
+        let probed = self
+            .registry
+            .services
+            .iter()
+            .filter(|s| s.probe.is_some())
+            .count();
+        line(
+            "probes",
+            match (self.status.enabled, probed) {
+                (false, n) => format!(
+                    "off — set [status] enabled = true to turn on ({n} services have a probe)"
+                ),
+                (true, 0) => "on, but no service has a `probe`".to_owned(),
+                (true, n) => format!(
+                    "{n} services every {}, {} at once",
+                    duration::format(self.status.interval),
+                    self.status.concurrency
+                ),
+            },
+        );
+        line(
+            "forgejo",
+            match &self.forgejo.url {
+                None => "off — set [forgejo] url to turn on".to_owned(),
+                Some(url) => format!(
+                    "{} every {}, {}",
+                    crate::redacted(url),
+                    duration::format(self.forgejo.refresh),
+                    if self.forgejo.token.is_some() {
+                        "with a token"
+                    } else {
+                        "no token (public repositories only)"
+                    }
+                ),
+            },
+        );
+        line(
+            "weather",
+            match &self.weather.location {
+                None => "off — set [weather] location to turn on".to_owned(),
+                Some(location) => format!(
+                    "{} {location:?} every {} ({})",
+                    self.weather.provider.id(),
+                    duration::format(self.weather.refresh),
+                    self.weather
+                        .base_url
+                        .as_ref()
+                        .map_or(self.weather.provider.default_base_url().to_owned(), |u| {
+                            crate::redacted(u).to_string()
+                        })
+                ),
+            },
+        );
+        line(
+            "static_dir",
+            s.static_dir.as_ref().map_or(
+                "none (the page is not served: only /api/ and /metrics)".to_owned(),
+                |p| p.display().to_string(),
+            ),
+        );
+        line(
+            "web_config",
+            s.web_config
                 .as_ref()
-                .map_or("none".to_owned(), |p| p.display().to_string()),
+                .map_or("none (plain HTTP, no basic auth)".to_owned(), |p| {
+                    p.display().to_string()
+                }),
+        );
+        line(
+            "cors",
             if s.cors_allow_origins.is_empty() {
                 "off".to_owned()
             } else {
-                s.cors_allow_origins.join(",")
+                s.cors_allow_origins.join(", ")
             },
-            duration::format(s.header_read_timeout),
-            duration::format(s.idle_timeout),
-            s.web_config
-                .as_ref()
-                .map_or("none".to_owned(), |p| p.display().to_string()),
-        )
+        );
+        line(
+            "timeouts",
+            format!(
+                "header_read {}, idle {}, write {}",
+                duration::format(s.header_read_timeout),
+                duration::format(s.idle_timeout),
+                duration::format(s.write_timeout)
+            ),
+        );
+        out.pop();
+        out
     }
+}
+
+/// One thing the portal will request, from [`Config::contacts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// What asks: `probe of service "grafana"`, `forgejo`, `weather (wttr)`.
+    pub what: String,
+    /// The URL asked, as published (no credentials, query values `REDACTED`).
+    pub url: Url,
+    /// How often it is asked (at most).
+    pub every: Duration,
+}
+
+/// Deserialises section `name` of `root` on its own; when it cannot be read, its problem
+/// is added to `found` and its defaults are used (so nothing cascades from it).
+fn section<T: DeserializeOwned + Default>(
+    root: &mut DeTable<'_>,
+    name: &str,
+    found: &mut Found,
+) -> T {
+    match root.remove(name) {
+        Some(value) => {
+            let span = value.span();
+            match value.into_inner() {
+                DeValue::Table(table) => entry(name, table, span, found).unwrap_or_default(),
+                // Not a table: `Keys::read` reported and removed it.
+                _ => T::default(),
+            }
+        }
+        None => T::default(),
+    }
+}
+
+/// Deserialises each entry of the list of tables `name` on its own: the entries read,
+/// with their index in the file, and the tables of those that could not be.
+fn list<'i, T: DeserializeOwned>(
+    root: &mut DeTable<'i>,
+    name: &str,
+    found: &mut Found,
+) -> (Vec<(usize, T)>, Vec<DeTable<'i>>) {
+    let (mut read, mut unreadable) = (Vec::new(), Vec::new());
+    let Some(DeValue::Array(entries)) = root.remove(name).map(Spanned::into_inner) else {
+        return (read, unreadable);
+    };
+    for (i, value) in entries.iter().enumerate() {
+        let span = value.span();
+        match value.get_ref() {
+            DeValue::Table(table) => {
+                let path = if name == "services" {
+                    service_entry(i, table)
+                } else {
+                    format!("{name}[{i}]")
+                };
+                match entry(&path, table.clone(), span, found) {
+                    Some(raw) => read.push((i, raw)),
+                    None => unreadable.push(table.clone()),
+                }
+            }
+            other => found.problems.push((
+                Problem::new(
+                    format!("{name}[{i}]"),
+                    format!("must be a table, not {}", other.type_str()),
+                ),
+                span,
+            )),
+        }
+    }
+    (read, unreadable)
+}
+
+/// The problems of reading keys and types, each with the bytes it concerns.
+struct Found {
+    problems: Vec<(Problem, std::ops::Range<usize>)>,
+    /// From [`Keys::meant`].
+    meant: Vec<(String, &'static str)>,
+}
+
+/// Deserialises one table; its problem names the key the deserialiser stopped at. A key
+/// missing because it was misspelt is not reported twice.
+fn entry<T: DeserializeOwned>(
+    path: &str,
+    table: DeTable<'_>,
+    span: std::ops::Range<usize>,
+    found: &mut Found,
+) -> Option<T> {
+    let de = toml::de::Deserializer::from(Spanned::new(span.clone(), table.clone()));
+    match T::deserialize(de) {
+        Ok(raw) => Some(raw),
+        Err(e) => {
+            let at = e.span().unwrap_or(span);
+            let key = match keys::key_at(&table, at.start) {
+                Some(k) => format!("{path}.{k}"),
+                None => path.to_owned(),
+            };
+            let message = e.message().trim();
+            let misspelt = message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.strip_suffix('`'))
+                .is_some_and(|field| found.meant.iter().any(|(p, k)| p == path && *k == field));
+            if !misspelt {
+                // serde names integer types; the configuration has integers.
+                let message = ["i64", "u64", "usize", "u16"]
+                    .iter()
+                    .fold(message.to_owned(), |m, t| {
+                        m.replace(&format!("expected {t}"), "expected an integer")
+                    });
+                found.problems.push((Problem::new(key, message), at));
+            }
+            None
+        }
+    }
+}
+
+fn source_line(text: &str, line: usize) -> String {
+    text.lines()
+        .nth(line.saturating_sub(1))
+        .unwrap_or("")
+        .trim_end()
+        .to_owned()
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -550,10 +956,7 @@ struct Validator {
 
 impl Validator {
     fn problem(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem {
-            key: key.into(),
-            message: message.into(),
-        });
+        self.problems.push(Problem::new(key, message));
     }
 
     fn config(
@@ -570,7 +973,7 @@ impl Validator {
         let weather = self.weather(raw.weather);
         let status = self.status(raw.status);
         let hosts = self.hosts(raw.hosts);
-        let services = self.services(raw.services, &hosts, &homelab);
+        let services = self.services(raw.services, &hosts, &raw.unreadable_hosts, &homelab);
         Config {
             origin: origin.to_owned(),
             homelab,
@@ -587,18 +990,17 @@ impl Validator {
         if raw.name.trim().is_empty() {
             self.problem("homelab.name", "must not be empty");
         }
-        if !is_domain(&raw.base_domain) {
+        if let Some(domain) = &raw.base_domain
+            && !is_domain(domain)
+        {
             self.problem(
                 "homelab.base_domain",
-                format!(
-                    "{:?} is not a domain name (expected e.g. \"example.com\")",
-                    raw.base_domain
-                ),
+                format!("{domain:?} is not a domain name (expected e.g. \"example.com\")"),
             );
         }
         HomelabConfig {
             name: raw.name,
-            base_domain: raw.base_domain.to_ascii_lowercase(),
+            base_domain: raw.base_domain.map(|d| d.to_ascii_lowercase()),
         }
     }
 
@@ -690,14 +1092,14 @@ impl Validator {
         for (key, value, slot) in timeouts {
             if let Some(ConfigDuration(d)) = value {
                 if d.is_zero() || d > LONGEST_SERVER_TIMEOUT {
-                    self.problems.push(Problem {
-                        key: key.to_owned(),
-                        message: format!(
+                    self.problem(
+                        key,
+                        format!(
                             "{:?} is impossible (must be more than 0 and at most {})",
                             duration::format(d),
                             duration::format(LONGEST_SERVER_TIMEOUT)
                         ),
-                    });
+                    );
                 } else {
                     *slot = d;
                 }
@@ -731,10 +1133,10 @@ impl Validator {
                 if p.is_dir() {
                     *slot = p;
                 } else {
-                    self.problems.push(Problem {
-                        key: key.to_owned(),
-                        message: format!("{:?} is not a directory", p.display().to_string()),
-                    });
+                    self.problem(
+                        key,
+                        format!("{:?} is not a directory", p.display().to_string()),
+                    );
                 }
             }
         }
@@ -773,13 +1175,13 @@ impl Validator {
             if let Some(pattern) = value {
                 match regex::Regex::new(&pattern) {
                     Ok(_) => *slot = Some(pattern),
-                    Err(e) => self.problems.push(Problem {
-                        key: key.to_owned(),
-                        message: format!(
+                    Err(e) => self.problem(
+                        key,
+                        format!(
                             "{pattern:?} is not a regular expression: {}",
                             first_line(&e.to_string())
                         ),
-                    }),
+                    ),
                 }
             }
         }
@@ -948,10 +1350,10 @@ impl Validator {
         s
     }
 
-    fn hosts(&mut self, raw: Vec<RawHost>) -> Vec<Host> {
+    fn hosts(&mut self, raw: Vec<(usize, RawHost)>) -> Vec<Host> {
         let mut seen = HashSet::new();
         let mut hosts = Vec::with_capacity(raw.len());
-        for (i, h) in raw.into_iter().enumerate() {
+        for (i, h) in raw {
             let key = format!("hosts[{i}]");
             if !is_label(&h.name) {
                 self.problem(
@@ -978,13 +1380,16 @@ impl Validator {
 
     fn services(
         &mut self,
-        raw: Vec<RawService>,
+        raw: Vec<(usize, RawService)>,
         hosts: &[Host],
+        unreadable_hosts: &[String],
         homelab: &HomelabConfig,
     ) -> Vec<Service> {
         let mut seen = HashSet::new();
         let mut services = Vec::with_capacity(raw.len());
-        for (i, s) in raw.into_iter().enumerate() {
+        // Services whose `subdomain` needs `[homelab] base_domain`, which is missing.
+        let mut without_domain = Vec::new();
+        for (i, s) in raw {
             let key = format!("services[{i}] (id {:?})", s.id);
             if !is_label(&s.id) {
                 self.problem(
@@ -1003,29 +1408,35 @@ impl Validator {
             if s.name.trim().is_empty() {
                 self.problem(format!("{key}.name"), "must not be empty");
             }
-            let url = match (&s.url, &s.subdomain) {
+            // `Err`: the url is wrong, and its problem already says so.
+            let url: Result<Option<Url>, ()> = match (&s.url, &s.subdomain) {
                 (Some(_), Some(_)) => {
                     self.problem(
                         format!("{key}.url"),
                         "set either url or subdomain, not both",
                     );
-                    None
+                    Err(())
                 }
-                (Some(u), None) => self.http_url(&format!("{key}.url"), u),
+                (Some(u), None) => self.http_url(&format!("{key}.url"), u).map(Some).ok_or(()),
                 (None, Some(sub)) => {
-                    if is_label(sub) {
-                        self.http_url(
-                            &format!("{key}.subdomain"),
-                            &format!("https://{sub}.{}/", homelab.base_domain),
-                        )
-                    } else {
+                    if !is_label(sub) {
                         self.problem(
                             format!("{key}.subdomain"),
                             format!(
                                 "{sub:?} is not a DNS label (lowercase letters, digits and '-')"
                             ),
                         );
-                        None
+                        Err(())
+                    } else if let Some(domain) = &homelab.base_domain {
+                        self.http_url(
+                            &format!("{key}.subdomain"),
+                            &format!("https://{sub}.{domain}/"),
+                        )
+                        .map(Some)
+                        .ok_or(())
+                    } else {
+                        without_domain.push(s.id.clone());
+                        Err(())
                     }
                 }
                 (None, None) => {
@@ -1035,14 +1446,14 @@ impl Validator {
                             "a public service needs a url or a subdomain",
                         );
                     }
-                    None
+                    Ok(None)
                 }
             };
             if s.hosts.is_empty() {
                 self.problem(format!("{key}.hosts"), "must name at least one host");
             }
             for h in &s.hosts {
-                if !hosts.iter().any(|known| &known.name == h) {
+                if !hosts.iter().any(|known| &known.name == h) && !unreadable_hosts.contains(h) {
                     let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
                     self.problem(
                         format!("{key}.hosts"),
@@ -1050,9 +1461,10 @@ impl Validator {
                     );
                 }
             }
-            let probe = s
-                .probe
-                .and_then(|p| self.probe(&format!("{key}.probe"), p, url.as_ref()));
+            let probe = s.probe.and_then(|p| {
+                self.probe(&format!("{key}.probe"), p, url.as_ref().map(Option::as_ref))
+            });
+            let url = url.unwrap_or(None);
             services.push(Service {
                 id: s.id,
                 name: s.name,
@@ -1066,17 +1478,39 @@ impl Validator {
                 probe,
             });
         }
+        without_domain.dedup();
+        if !without_domain.is_empty() {
+            let ids: Vec<String> = without_domain.iter().map(|id| format!("{id:?}")).collect();
+            let (who, them) = match ids.len() {
+                1 => (format!("service {} uses", ids[0]), "it"),
+                _ => (format!("services {} use", ids.join(", ")), "them"),
+            };
+            self.problem(
+                "homelab.base_domain",
+                format!(
+                    "is required: {who} `subdomain`, published at https://<subdomain>.<base_domain>/ (set base_domain in [homelab], or give {them} a `url`)"
+                ),
+            );
+        }
         services
     }
 
-    fn probe(&mut self, key: &str, raw: RawProbe, service_url: Option<&Url>) -> Option<ProbeSpec> {
+    /// `service_url` is `Err` when the service's own url is wrong (already reported): a
+    /// probe that would use it is then left out without a second problem.
+    fn probe(
+        &mut self,
+        key: &str,
+        raw: RawProbe,
+        service_url: Result<Option<&Url>, &()>,
+    ) -> Option<ProbeSpec> {
         let url = match (&raw.url, &raw.path, service_url) {
             (Some(_), Some(_), _) => {
                 self.problem(format!("{key}.path"), "set either url or path, not both");
                 None
             }
             (Some(u), None, _) => self.http_url(&format!("{key}.url"), u),
-            (None, Some(p), Some(base)) => {
+            (None, _, Err(())) => None,
+            (None, Some(p), Ok(Some(base))) => {
                 if p.starts_with('/') && !p.starts_with("//") {
                     base.join(p).ok()
                 } else {
@@ -1087,8 +1521,8 @@ impl Validator {
                     None
                 }
             }
-            (None, None, Some(u)) => Some(u.clone()),
-            (None, _, None) => {
+            (None, None, Ok(Some(u))) => Some(u.clone()),
+            (None, _, Ok(None)) => {
                 self.problem(
                     format!("{key}.url"),
                     "the service has no url, so its probe needs one",

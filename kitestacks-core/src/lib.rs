@@ -25,15 +25,16 @@ pub mod api;
 mod config;
 mod duration;
 mod error;
+mod keys;
 mod registry;
 mod secret;
 
 pub use config::{
-    Config, DEFAULT_CONFIG_TOML, FORGEJO_TOKEN_ENV, ForgejoConfig, HomelabConfig, MetricsConfig,
-    SHORTEST_METRICS_INTERVAL, ServerConfig, StatusConfig, Units, WeatherConfig,
+    Config, Contact, DEFAULT_CONFIG_TOML, FORGEJO_TOKEN_ENV, ForgejoConfig, HomelabConfig,
+    MetricsConfig, SHORTEST_METRICS_INTERVAL, ServerConfig, StatusConfig, Units, WeatherConfig,
     WeatherProviderKind, parse_listen_address,
 };
-pub use error::{ConfigError, Problem};
+pub use error::{ConfigError, Position, Problem};
 pub use registry::{
     AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, REDACTED, Registry, Service,
     StatusRange, Visibility, redacted,

@@ -34,24 +34,26 @@ impl Secret {
         if let Some(value) = env(env_var) {
             let secret = Self::new(value);
             if secret.0.is_empty() {
-                return Err(Problem {
-                    key: env_var.to_owned(),
-                    message: "environment variable is set but empty".to_owned(),
-                });
+                return Err(Problem::new(
+                    env_var,
+                    "environment variable is set but empty",
+                ));
             }
             return Ok(Some(secret));
         }
         let Some(path) = file else { return Ok(None) };
-        let text = std::fs::read_to_string(path).map_err(|e| Problem {
-            key: key.to_owned(),
-            message: format!("cannot read {:?}: {e}", path.display().to_string()),
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Problem::new(
+                key,
+                format!("cannot read {:?}: {e}", path.display().to_string()),
+            )
         })?;
         let secret = Self::new(text);
         if secret.0.is_empty() {
-            return Err(Problem {
-                key: key.to_owned(),
-                message: format!("{:?} is empty", path.display().to_string()),
-            });
+            return Err(Problem::new(
+                key,
+                format!("{:?} is empty", path.display().to_string()),
+            ));
         }
         Ok(Some(secret))
     }

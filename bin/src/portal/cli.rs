@@ -16,10 +16,14 @@ use crate::webconfig::WebConfig;
     about = "The kitestacks portal API: service list, health, OpenAPI docs"
 )]
 pub struct PortalArgs {
-    /// Configuration file (TOML). Without it the embedded default is used.
+    /// Configuration file (TOML). Without it the embedded default is used: the
+    /// homelab's registry as a demo that contacts nobody (probes, Forgejo and weather
+    /// off until a file turns them on).
     #[arg(long, env = "KITESTACKS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Validate the configuration, print a summary or the errors, and exit (0 or 2).
+    /// Validate the configuration and exit: 0 with a summary (its source, the listen
+    /// address in effect, what the portal will contact and how often), or 2 with every
+    /// problem found.
     #[arg(long)]
     pub check_config: bool,
     /// Print the embedded default configuration and exit.

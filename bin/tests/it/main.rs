@@ -4,6 +4,7 @@
 
 mod attacks;
 mod cli;
+mod config_cli;
 mod exporter;
 mod failures;
 mod fake;

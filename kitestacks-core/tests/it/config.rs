@@ -12,7 +12,7 @@ use kitestacks_core::{
 fn the_default_config_parses_and_validates() {
     let c = Config::from_toml(DEFAULT_CONFIG_TOML, "<embedded default>", None).unwrap();
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:8000");
-    assert_eq!(c.homelab.base_domain, "kitestacks.com");
+    assert_eq!(c.homelab.base_domain.as_deref(), Some("kitestacks.com"));
     let hosts: Vec<_> = c
         .registry
         .hosts
@@ -163,9 +163,199 @@ fn services_response_lists_categories_in_page_order() {
 fn a_minimal_file_takes_defaults_for_left_out_sections() {
     let c = Config::from_toml("[server]\nlisten = \"0.0.0.0:9000\"\n", "<test>", None).unwrap();
     assert_eq!(c.server.listen.to_string(), "0.0.0.0:9000");
-    assert_eq!(c.homelab.base_domain, "kitestacks.com");
     assert!(c.registry.services.is_empty());
     assert_eq!(c.server.header_read_timeout.as_secs(), 10);
+}
+
+/// A file that leaves a key out gets a neutral default, never the author's domain,
+/// location or Forgejo; the built-in defaults contain none of them.
+#[test]
+fn a_file_that_leaves_keys_out_inherits_nothing_of_the_authors() {
+    let c = Config::from_toml("", "<test>", None).unwrap();
+    assert_eq!(c.homelab.base_domain, None);
+    assert_eq!(c.homelab.name, "kitestacks");
+    assert_eq!(c.forgejo.url, None);
+    assert_eq!(c.weather.location, None);
+    assert_eq!(c.weather.base_url, None);
+    assert!(c.contacts().is_empty(), "{:?}", c.contacts());
+    let shown = format!("{c:?}").to_lowercase();
+    for author in ["kitestacks.com", "berlin", "gitforge", "52.52"] {
+        assert!(!shown.contains(author), "{author} in {shown}");
+    }
+}
+
+/// Every URL the portal would request with this configuration (probes when `[status]`
+/// is on, Forgejo when it has a url, the weather provider when it has a location),
+/// read from the fields themselves rather than through `Config::contacts`.
+fn requested(c: &Config) -> Vec<url::Url> {
+    let mut urls = Vec::new();
+    if c.status.enabled {
+        urls.extend(
+            c.registry
+                .services
+                .iter()
+                .filter_map(|s| s.probe.as_ref().map(|p| p.url.clone())),
+        );
+    }
+    urls.extend(c.forgejo.url.clone());
+    if c.weather.location.is_some() {
+        urls.push(
+            c.weather
+                .base_url
+                .clone()
+                .unwrap_or_else(|| c.weather.provider.default_base_url().parse().unwrap()),
+        );
+    }
+    urls
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+#[test]
+fn a_first_run_contacts_nobody() {
+    let c = Config::default_embedded();
+    assert!(!c.status.enabled, "probes are off in the embedded default");
+    assert_eq!(
+        c.forgejo.url, None,
+        "forgejo is off in the embedded default"
+    );
+    assert_eq!(
+        c.weather.location, None,
+        "weather is off in the embedded default"
+    );
+    let beyond: Vec<_> = requested(&c)
+        .into_iter()
+        .filter(|u| !is_loopback(u))
+        .collect();
+    assert!(
+        beyond.is_empty(),
+        "the embedded default contacts {beyond:?}"
+    );
+    assert_eq!(c.contacts(), []);
+    // The demo is still complete: every host and service, with their probes.
+    assert_eq!(c.registry.hosts.len(), 2);
+    assert_eq!(c.registry.services.len(), 23);
+    assert_eq!(
+        c.registry
+            .services
+            .iter()
+            .filter(|s| s.probe.is_some())
+            .count(),
+        17
+    );
+}
+
+/// The embedded default's comments say how to turn each upstream on, and doing just
+/// that turns it on.
+#[test]
+fn the_default_says_how_to_turn_each_upstream_on() {
+    let on = DEFAULT_CONFIG_TOML
+        .replace(
+            "# url = \"https://git.example.com/\"",
+            "url = \"https://git.example.com/\"",
+        )
+        .replace("# location = \"Berlin\"", "location = \"Berlin\"")
+        .replace("enabled = false", "enabled = true");
+    let c = Config::from_toml(&on, "<test>", None).unwrap();
+    let what: Vec<String> = c.contacts().into_iter().map(|c| c.what).collect();
+    assert_eq!(what.len(), 17 + 2, "{what:?}");
+    assert_eq!(what[0], "probe of service \"portal\"");
+    assert_eq!(what[17..], ["forgejo", "weather (wttr)"]);
+    let weather = c.contacts().pop().unwrap();
+    assert_eq!(weather.url.as_str(), "https://wttr.in/");
+    assert_eq!(weather.every.as_secs(), 900);
+}
+
+/// `examples/deploy/kitestacks.toml` is the homelab's live configuration: everything on.
+#[test]
+fn the_deploy_example_is_the_live_homelab() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/deploy/kitestacks.toml");
+    // The container's mounts of the host's trees, back at this machine's own.
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("\"/host/proc\"", "\"/proc\"")
+        .replace("\"/host/sys\"", "\"/sys\"")
+        .replace("\"/host/root\"", "\"/\"");
+    let c = Config::from_toml(&text, "<deploy>", None).unwrap();
+    assert_eq!(c.homelab.base_domain.as_deref(), Some("kitestacks.com"));
+    assert!(c.status.enabled);
+    assert_eq!(
+        c.forgejo.url.as_ref().map(|u| u.as_str()),
+        Some("https://gitforge.kitestacks.com/")
+    );
+    assert_eq!(c.weather.location.as_deref(), Some("Berlin"));
+    assert_eq!(c.registry, Config::default_embedded().registry);
+}
+
+#[test]
+fn check_config_summary_says_what_the_portal_will_contact() {
+    let c = Config::default_embedded();
+    assert_eq!(
+        c.summary(),
+        "<embedded default>: ok: 2 hosts, 23 services on kitestacks.com; listen 127.0.0.1:8000
+  source     the embedded default (no --config FILE or KITESTACKS_CONFIG): a demo that contacts nobody
+  probes     off — set [status] enabled = true to turn on (17 services have a probe)
+  forgejo    off — set [forgejo] url to turn on
+  weather    off — set [weather] location to turn on
+  static_dir none (the page is not served: only /api/ and /metrics)
+  web_config none (plain HTTP, no basic auth)
+  cors       off
+  timeouts   header_read 10s, idle 1m, write 10s"
+    );
+    let text = r#"
+[forgejo]
+url = "https://ci:s3cret@git.example.com/?token=abc"
+refresh = "2m"
+
+[weather]
+provider = "open-meteo"
+location = "52.52,13.41"
+base_url = "http://127.0.0.1:9/meteo"
+
+[status]
+interval = "45s"
+concurrency = 4
+
+[[hosts]]
+name = "h"
+role = "home"
+
+[[services]]
+id = "a"
+name = "A"
+url = "http://192.168.1.5:3000/"
+category = "apps"
+hosts = ["h"]
+auth = "none"
+visibility = "internal"
+probe = {}
+"#;
+    let c = Config::from_toml(text, "lab.toml", None).unwrap();
+    let summary = c.summary();
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(
+        lines[0],
+        "lab.toml: ok: 1 hosts, 1 services; listen 127.0.0.1:8000"
+    );
+    assert_eq!(lines[1], "  source     file lab.toml");
+    assert_eq!(lines[2], "  probes     1 services every 45s, 4 at once");
+    assert_eq!(
+        lines[3],
+        "  forgejo    https://git.example.com/?token=REDACTED every 2m, no token (public repositories only)"
+    );
+    assert_eq!(
+        lines[4],
+        "  weather    open-meteo \"52.52,13.41\" every 15m (http://127.0.0.1:9/meteo)"
+    );
+    assert!(!summary.contains("s3cret"), "{summary}");
 }
 
 #[test]
@@ -274,14 +464,9 @@ probe = { url = "https://probe:pr0be@grafana.example.com/api/health?key=k3y" }
 }
 
 #[test]
-fn the_default_configures_both_upstreams() {
+fn upstream_settings_are_read() {
     let c = Config::default_embedded();
-    assert_eq!(
-        c.forgejo.url.as_ref().map(|u| u.as_str()),
-        Some("https://gitforge.kitestacks.com/")
-    );
     assert_eq!(c.forgejo.refresh.as_secs(), 60);
-    assert_eq!(c.weather.location.as_deref(), Some("Berlin"));
     assert_eq!(c.weather.refresh.as_secs(), 900);
     let c = Config::from_toml(
         "[weather]\nprovider = \"open-meteo\"\nlocation = \"52.52, 13.41\"\n",
@@ -290,4 +475,39 @@ fn the_default_configures_both_upstreams() {
     )
     .unwrap();
     assert_eq!(c.weather.location.as_deref(), Some("52.52, 13.41"));
+}
+
+/// The example in the README's configuration reference is a valid file, and it contacts
+/// what the reference says: the probes (the internal one on loopback, from the server),
+/// Forgejo and the weather.
+#[test]
+fn the_readmes_configuration_example_is_valid() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .unwrap();
+    let section = &readme[readme.find("## Configuration reference").unwrap()..];
+    let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let c = Config::from_toml(example, "README.md", None).unwrap();
+    let contacts: Vec<(String, String)> = c
+        .contacts()
+        .into_iter()
+        .map(|c| (c.what, c.url.to_string()))
+        .collect();
+    assert_eq!(
+        contacts,
+        [
+            (
+                "probe of service \"git\"".to_owned(),
+                "https://git.example.org/api/healthz".to_owned()
+            ),
+            (
+                "probe of service \"prometheus\"".to_owned(),
+                "http://127.0.0.1:9090/-/healthy".to_owned()
+            ),
+            ("forgejo".to_owned(), "https://git.example.org/".to_owned()),
+            ("weather (wttr)".to_owned(), "https://wttr.in/".to_owned()),
+        ]
+    );
 }

@@ -1,5 +1,6 @@
-//! Every file in `tests/invalid_configs/` must be refused with the messages its
-//! `# expect:` lines give (each must appear in the error, as a line or line prefix).
+//! Every file in `tests/invalid_configs/` must be refused with exactly the problems its
+//! `# expect:` lines give, whole and in order (for a syntax error, its one line), and
+//! every problem placed in the file quotes the line it names.
 
 use std::path::Path;
 
@@ -13,7 +14,7 @@ fn each_invalid_config_gives_its_expected_messages() {
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
-    assert!(files.len() >= 15, "fixtures missing from {}", dir.display());
+    assert!(files.len() >= 25, "fixtures missing from {}", dir.display());
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let expected: Vec<&str> = text
@@ -31,20 +32,31 @@ fn each_invalid_config_gives_its_expected_messages() {
             Err(e) => e,
         };
         let shown = err.to_string();
-        for want in &expected {
-            assert!(
-                shown.contains(want),
-                "{}:\n  expected: {want}\n  got: {shown}",
-                file.display()
-            );
-        }
-        // Syntax errors carry a position, validation errors a list of problems.
-        match err {
-            ConfigError::Syntax { line, column, .. } => assert!(line > 1 && column >= 1),
+        let got: Vec<&str> = match &err {
+            ConfigError::Syntax { line, .. } => {
+                assert!(*line > 1, "{shown}");
+                shown.lines().take(1).collect()
+            }
             ConfigError::Invalid { problems, .. } => {
-                assert_eq!(problems.len(), expected.len(), "{shown}")
+                let header = match problems.len() {
+                    1 => "<test>: 1 problem:".to_owned(),
+                    n => format!("<test>: {n} problems:"),
+                };
+                assert_eq!(shown.lines().next(), Some(header.as_str()));
+                for p in problems {
+                    if let Some(at) = &p.at {
+                        let line = text.lines().nth(at.line - 1).unwrap().trim_end();
+                        assert_eq!(at.source_line, line, "{}: {shown}", file.display());
+                        assert!(at.column >= 1 && at.column <= line.chars().count().max(1));
+                    }
+                }
+                shown
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("  - "))
+                    .collect()
             }
             other => panic!("unexpected error kind: {other}"),
-        }
+        };
+        assert_eq!(got, expected, "{}:\n{shown}", file.display());
     }
 }
