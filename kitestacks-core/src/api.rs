@@ -30,7 +30,8 @@ pub struct CategoryInfo {
 pub struct ServicesResponse {
     /// The homelab's name.
     pub homelab: String,
-    /// The base domain public services are published on.
+    /// The base domain public services are published on; empty when the configuration
+    /// sets none (then no service uses `subdomain`).
     pub base_domain: String,
     /// Every category, in the order a page shows them.
     pub categories: Vec<CategoryInfo>,

@@ -708,22 +708,32 @@ impl Config {
     /// from, the listen address, what the portal will contact and how often (or how to
     /// turn each upstream on), and what it serves.
     pub fn summary(&self) -> String {
-        let s = &self.server;
         let on_domain = self
             .homelab
             .base_domain
             .as_ref()
             .map_or(String::new(), |d| format!(" on {d}"));
         let mut out = format!(
-            "{}: ok: {} hosts, {} services{on_domain}; listen {}\n",
+            "{}: ok: {} hosts, {} services{on_domain}; listen {}",
             self.origin,
             self.registry.hosts.len(),
             self.registry.services.len(),
-            s.listen,
+            self.server.listen,
         );
-        let mut line = |key: &str, value: String| {
-            out.push_str(&format!("  {key:<10} {value}\n"));
-        };
+        for (key, value) in self.settings() {
+            out.push_str(&format!("\n  {key:<10} {value}"));
+        }
+        out
+    }
+
+    /// The settings that matter, as `(key, what it is)`: `source`, `probes`, `forgejo`,
+    /// `weather` (each saying how to turn it on when off), `static_dir`, `web_config`,
+    /// `cors`, `timeouts`. [`Self::summary`] prints them; the portal logs the upstream
+    /// ones at start.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        let s = &self.server;
+        let mut out = Vec::new();
+        let mut line = |key: &'static str, value: String| out.push((key, value));
         line(
             "source",
             if self.is_embedded_default() {
@@ -748,7 +758,8 @@ impl Config {
                 ),
                 (true, 0) => "on, but no service has a `probe`".to_owned(),
                 (true, n) => format!(
-                    "{n} services every {}, {} at once",
+                    "{n} service{} every {}, {} at once",
+                    if n == 1 { "" } else { "s" },
                     duration::format(self.status.interval),
                     self.status.concurrency
                 ),
@@ -789,10 +800,11 @@ impl Config {
         );
         line(
             "static_dir",
-            s.static_dir.as_ref().map_or(
-                "none (the page is not served: only /api/ and /metrics)".to_owned(),
-                |p| p.display().to_string(),
-            ),
+            s.static_dir
+                .as_ref()
+                .map_or("none (the embedded page is served at /)".to_owned(), |p| {
+                    p.display().to_string()
+                }),
         );
         line(
             "web_config",
@@ -819,7 +831,6 @@ impl Config {
                 duration::format(s.write_timeout)
             ),
         );
-        out.pop();
         out
     }
 }

@@ -5,8 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kitestacks_core::{Config, ProbeMethod, WeatherProviderKind, redacted};
-use kitestacks_weather::{OpenMeteoProvider, WttrProvider};
+use kitestacks_core::Config;
 
 /// Logs [`lines`] at info, one event each.
 pub fn log(config: &Config, file: Option<&Path>) {
@@ -16,8 +15,9 @@ pub fn log(config: &Config, file: Option<&Path>) {
 }
 
 /// The start-up lines: the configuration's source (`file`, or the embedded default when
-/// none is named), then the probes, Forgejo and weather, each with its target and period
-/// or saying it is off.
+/// none is named); the probes, Forgejo and weather as `--check-config` says them (with
+/// how to turn each on when off); then every request the portal will make beyond this
+/// machine ([`Config::contacts`]) with its period, or that it contacts nobody.
 pub fn lines(config: &Config, file: Option<&Path>) -> Vec<String> {
     let mut out = vec![match file {
         Some(path) => format!("configuration: {}", path.display()),
@@ -25,69 +25,22 @@ pub fn lines(config: &Config, file: Option<&Path>) -> Vec<String> {
                  KITESTACKS_CONFIG)"
             .to_owned(),
     }];
-    let status = &config.status;
-    let probes: Vec<_> = config
-        .registry
-        .services
-        .iter()
-        .filter_map(|s| s.probe.as_ref().map(|p| (&s.id, p)))
-        .collect();
-    let probing = status.enabled && !probes.is_empty();
-    if !status.enabled {
-        out.push("probes off ([status] enabled = false)".to_owned());
-    } else if probes.is_empty() {
-        out.push("probes off (no service has a probe)".to_owned());
-    } else {
-        out.push(format!(
-            "probes: {} {} every {}, at most {} at once",
-            probes.len(),
-            if probes.len() == 1 {
-                "service"
-            } else {
-                "services"
-            },
-            human(status.interval),
-            status.concurrency.max(1),
-        ));
-        for (id, spec) in &probes {
-            let method = match spec.method {
-                ProbeMethod::Get => "GET",
-                ProbeMethod::Head => "HEAD",
-            };
-            out.push(format!("probe {id}: {method} {}", redacted(&spec.url)));
+    for (key, value) in config.settings() {
+        if matches!(key, "probes" | "forgejo" | "weather") {
+            out.push(format!("{key}: {value}"));
         }
     }
-    let forgejo = &config.forgejo;
-    match &forgejo.url {
-        Some(url) => out.push(format!(
-            "forgejo: {} every {}",
-            redacted(url),
-            human(forgejo.refresh)
-        )),
-        None => out.push("forgejo off (no [forgejo] url)".to_owned()),
-    }
-    let weather = &config.weather;
-    match &weather.location {
-        Some(location) => {
-            let (name, default) = match weather.provider {
-                WeatherProviderKind::Wttr => ("wttr.in", WttrProvider::DEFAULT_BASE_URL),
-                WeatherProviderKind::OpenMeteo => {
-                    ("Open-Meteo", OpenMeteoProvider::DEFAULT_BASE_URL)
-                }
-            };
-            let base = weather
-                .base_url
-                .as_ref()
-                .map_or(default.to_owned(), |u| redacted(u).to_string());
-            out.push(format!(
-                "weather: {name} at {base} for {location:?} every {}",
-                human(weather.refresh)
-            ));
-        }
-        None => out.push("weather off (no [weather] location)".to_owned()),
-    }
-    if !probing && forgejo.url.is_none() && weather.location.is_none() {
+    let contacts = config.contacts();
+    if contacts.is_empty() {
         out.push("contacts nobody beyond this machine".to_owned());
+    }
+    for c in contacts {
+        out.push(format!(
+            "contacts {}: {} every {}",
+            c.what,
+            c.url,
+            human(c.every)
+        ));
     }
     out
 }

@@ -24,9 +24,9 @@ fn a_configuration_that_turns_everything_off_says_it_contacts_nobody() {
         ),
         [
             "configuration: /etc/kitestacks/portal.toml",
-            "probes off ([status] enabled = false)",
-            "forgejo off (no [forgejo] url)",
-            "weather off (no [weather] location)",
+            "probes: off — set [status] enabled = true to turn on (0 services have a probe)",
+            "forgejo: off — set [forgejo] url to turn on",
+            "weather: off — set [weather] location to turn on",
             "contacts nobody beyond this machine",
         ]
     );
@@ -35,7 +35,7 @@ fn a_configuration_that_turns_everything_off_says_it_contacts_nobody() {
         lines(&none_probed, None)[..2],
         [
             "configuration: the embedded default (name a file with --config or KITESTACKS_CONFIG)",
-            "probes off (no service has a probe)",
+            "probes: on, but no service has a `probe`",
         ]
     );
 }
@@ -54,10 +54,12 @@ fn every_target_is_named_with_its_period_and_without_credentials() {
         got,
         [
             "configuration: k.toml",
-            "probes: 1 service every 2m, at most 4 at once",
-            "probe grafana: HEAD https://grafana.example.org/api/health",
-            "forgejo: https://git.example.org/?token=REDACTED every 90s",
-            "weather: Open-Meteo at https://api.open-meteo.com for \"52.52,13.41\" every 15m",
+            "probes: 1 service every 2m, 4 at once",
+            "forgejo: https://git.example.org/?token=REDACTED every 1m 30s, no token (public repositories only)",
+            "weather: open-meteo \"52.52,13.41\" every 15m (https://api.open-meteo.com)",
+            "contacts probe of service \"grafana\": https://grafana.example.org/api/health every 2m",
+            "contacts forgejo: https://git.example.org/?token=REDACTED every 90s",
+            "contacts weather (open-meteo): https://api.open-meteo.com/ every 15m",
         ]
     );
     assert!(got.iter().all(|l| !l.contains("hunter2")));
@@ -100,6 +102,9 @@ fn the_binary_logs_its_configuration_file_and_what_it_contacts() {
         info(&format!("configuration: {}", file.display())),
         "{seen:#?}"
     );
-    assert!(info("probes off ([status] enabled = false)"), "{seen:#?}");
+    assert!(
+        info("probes: off — set [status] enabled = true to turn on (0 services have a probe)"),
+        "{seen:#?}"
+    );
     assert!(info("contacts nobody beyond this machine"), "{seen:#?}");
 }

@@ -305,7 +305,7 @@ fn check_config_summary_says_what_the_portal_will_contact() {
   probes     off — set [status] enabled = true to turn on (17 services have a probe)
   forgejo    off — set [forgejo] url to turn on
   weather    off — set [weather] location to turn on
-  static_dir none (the page is not served: only /api/ and /metrics)
+  static_dir none (the embedded page is served at /)
   web_config none (plain HTTP, no basic auth)
   cors       off
   timeouts   header_read 10s, idle 1m, write 10s"
@@ -346,7 +346,7 @@ probe = {}
         "lab.toml: ok: 1 hosts, 1 services; listen 127.0.0.1:8000"
     );
     assert_eq!(lines[1], "  source     file lab.toml");
-    assert_eq!(lines[2], "  probes     1 services every 45s, 4 at once");
+    assert_eq!(lines[2], "  probes     1 service every 45s, 4 at once");
     assert_eq!(
         lines[3],
         "  forgejo    https://git.example.com/?token=REDACTED every 2m, no token (public repositories only)"
