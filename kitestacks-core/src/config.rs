@@ -51,6 +51,10 @@ pub struct Config {
     pub weather: WeatherConfig,
     /// Service status probes.
     pub status: StatusConfig,
+    /// History of the sampled figures.
+    pub history: HistoryConfig,
+    /// Live updates (server-sent events).
+    pub events: EventsConfig,
     /// The hosts and services.
     pub registry: Registry,
 }
@@ -290,6 +294,48 @@ pub struct StatusConfig {
     pub concurrency: usize,
 }
 
+/// `[history]`: the in-memory history of every sampled figure (`GET /api/history`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryConfig {
+    /// Where a snapshot is kept across restarts (default none: history starts empty at
+    /// every start). Relative to the configuration file.
+    pub file: Option<PathBuf>,
+    /// How often the snapshot is written (default 5 min, 30 s to 1 h); also at shutdown.
+    pub snapshot_interval: Duration,
+    /// At most this many series are kept (default 384, 16 to 4096); each takes about
+    /// 150 KiB at a 2 s sample interval.
+    pub max_series: usize,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self {
+            file: None,
+            snapshot_interval: Duration::from_secs(300),
+            max_series: 384,
+        }
+    }
+}
+
+/// `[events]`: `GET /api/events`, the live-update stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsConfig {
+    /// At most this many open streams (default 1000, 1 to 100000); past it, 503.
+    pub max_streams: usize,
+    /// A comment line is sent this often on an idle stream, for proxies (default 15 s,
+    /// 1 s to 5 min).
+    pub keepalive: Duration,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            max_streams: 1000,
+            keepalive: Duration::from_secs(15),
+        }
+    }
+}
+
 impl Default for StatusConfig {
     fn default() -> Self {
         Self {
@@ -318,6 +364,8 @@ struct RawConfig {
     forgejo: RawForgejo,
     weather: RawWeather,
     status: RawStatusSection,
+    history: RawHistory,
+    events: RawEvents,
     hosts: Vec<(usize, RawHost)>,
     /// Names of `[[hosts]]` entries that could not be read: services naming them are not
     /// told the host is unknown (the entry's own problem says what is wrong).
@@ -340,7 +388,7 @@ fn service_schema() -> Schema {
 }
 
 /// The top-level keys and what each holds.
-fn sections() -> [(&'static str, Section); 8] {
+fn sections() -> [(&'static str, Section); 10] {
     fn host_entry(i: usize, _: &DeTable<'_>) -> String {
         format!("hosts[{i}]")
     }
@@ -351,6 +399,8 @@ fn sections() -> [(&'static str, Section); 8] {
         ("forgejo", Section::Table(schema::<RawForgejo>)),
         ("weather", Section::Table(schema::<RawWeather>)),
         ("status", Section::Table(schema::<RawStatusSection>)),
+        ("history", Section::Table(schema::<RawHistory>)),
+        ("events", Section::Table(schema::<RawEvents>)),
         ("hosts", Section::List(schema::<RawHost>, host_entry)),
         ("services", Section::List(service_schema, service_entry)),
     ]
@@ -409,6 +459,21 @@ struct RawStatusSection {
     enabled: Option<bool>,
     interval: Option<ConfigDuration>,
     concurrency: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHistory {
+    file: Option<PathBuf>,
+    snapshot_interval: Option<ConfigDuration>,
+    max_series: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawEvents {
+    max_streams: Option<i64>,
+    keepalive: Option<ConfigDuration>,
 }
 
 #[derive(Deserialize)]
@@ -618,6 +683,8 @@ impl Config {
             forgejo: section(&mut root, "forgejo", &mut found),
             weather: section(&mut root, "weather", &mut found),
             status: section(&mut root, "status", &mut found),
+            history: section(&mut root, "history", &mut found),
+            events: section(&mut root, "events", &mut found),
             hosts: Vec::new(),
             unreadable_hosts: Vec::new(),
             services: Vec::new(),
@@ -983,6 +1050,8 @@ impl Validator {
         let forgejo = self.forgejo(raw.forgejo, base_dir, env);
         let weather = self.weather(raw.weather);
         let status = self.status(raw.status);
+        let history = self.history(raw.history, base_dir);
+        let events = self.events(raw.events);
         let hosts = self.hosts(raw.hosts);
         let services = self.services(raw.services, &hosts, &raw.unreadable_hosts, &homelab);
         Config {
@@ -993,6 +1062,8 @@ impl Validator {
             forgejo,
             weather,
             status,
+            history,
+            events,
             registry: Registry { hosts, services },
         }
     }
@@ -1359,6 +1430,80 @@ impl Validator {
             }
         }
         s
+    }
+
+    fn history(&mut self, raw: RawHistory, base_dir: Option<&Path>) -> HistoryConfig {
+        let mut h = HistoryConfig::default();
+        if let Some(file) = raw.file {
+            let resolved = match base_dir {
+                Some(base) if file.is_relative() => base.join(&file),
+                _ => file,
+            };
+            // The file itself may not exist yet (the first start writes it); its
+            // directory must, or no snapshot could ever be written.
+            let dir = resolved
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            if resolved.is_dir() {
+                self.problem(
+                    "history.file",
+                    format!(
+                        "{:?} is a directory, not a file",
+                        resolved.display().to_string()
+                    ),
+                );
+            } else if !dir.is_dir() {
+                self.problem(
+                    "history.file",
+                    format!(
+                        "{:?}: its directory {:?} does not exist",
+                        resolved.display().to_string(),
+                        dir.display().to_string()
+                    ),
+                );
+            } else {
+                h.file = Some(resolved);
+            }
+        }
+        self.duration(
+            "history.snapshot_interval",
+            raw.snapshot_interval,
+            Duration::from_secs(30),
+            Duration::from_secs(3600),
+            &mut h.snapshot_interval,
+        );
+        if let Some(n) = raw.max_series {
+            match usize::try_from(n) {
+                Ok(n) if (16..=4096).contains(&n) => h.max_series = n,
+                _ => self.problem(
+                    "history.max_series",
+                    format!("{n} is not between 16 and 4096"),
+                ),
+            }
+        }
+        h
+    }
+
+    fn events(&mut self, raw: RawEvents) -> EventsConfig {
+        let mut e = EventsConfig::default();
+        if let Some(n) = raw.max_streams {
+            match usize::try_from(n) {
+                Ok(n) if (1..=100_000).contains(&n) => e.max_streams = n,
+                _ => self.problem(
+                    "events.max_streams",
+                    format!("{n} is not between 1 and 100000"),
+                ),
+            }
+        }
+        self.duration(
+            "events.keepalive",
+            raw.keepalive,
+            Duration::from_secs(1),
+            Duration::from_secs(300),
+            &mut e.keepalive,
+        );
+        e
     }
 
     fn hosts(&mut self, raw: Vec<(usize, RawHost)>) -> Vec<Host> {

@@ -511,3 +511,29 @@ fn the_readmes_configuration_example_is_valid() {
         ]
     );
 }
+
+#[test]
+fn history_file_is_relative_to_the_configuration_and_may_not_exist_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        "[history]\nfile = \"state/history.bin\"\nmax_series = 64\n\n[events]\nmax_streams = 5\n";
+    std::fs::create_dir(dir.path().join("state")).unwrap();
+    let c = Config::from_toml(text, "lab.toml", Some(dir.path())).unwrap();
+    assert_eq!(c.history.file, Some(dir.path().join("state/history.bin")));
+    assert_eq!(c.history.max_series, 64);
+    assert_eq!(
+        c.history.snapshot_interval,
+        std::time::Duration::from_secs(300)
+    );
+    assert_eq!(c.events.max_streams, 5);
+    assert_eq!(c.events.keepalive, std::time::Duration::from_secs(15));
+    let d = Config::default_embedded();
+    assert_eq!(
+        (
+            d.history.file.clone(),
+            d.history.max_series,
+            d.events.max_streams
+        ),
+        (None, 384, 1000)
+    );
+}
