@@ -677,6 +677,26 @@ impl hyper::body::Body for TrackedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
         let poll = Pin::new(&mut self.inner).poll_frame(cx);
+        let s = self.in_flight.state.clone();
+        match &poll {
+            // The body waits for its own data (an event stream between events): that is
+            // not the peer failing to take it, so it does not count as undelivered.
+            Poll::Pending => {
+                if self.in_flight.sending {
+                    s.sending.fetch_sub(1, Ordering::Relaxed);
+                    self.in_flight.sending = false;
+                }
+            }
+            // A frame is taken: progress, and the next one is the peer's to take again.
+            Poll::Ready(Some(_)) => {
+                if !self.in_flight.sending {
+                    s.sending.fetch_add(1, Ordering::Relaxed);
+                    self.in_flight.sending = true;
+                }
+                s.sending_since.store(s.now_ms(), Ordering::Relaxed);
+            }
+            Poll::Ready(None) => {}
+        }
         if self.inner.is_end_stream() {
             self.in_flight.delivered = true;
         }

@@ -18,6 +18,12 @@ async fn main() -> ExitCode {
     portal::startup::log(&config, args.config.as_deref());
     let run = async {
         let portal = Portal::new(&config)?.with_access(web.access());
+        let (bytes, max_series, per_series) = portal.history_budget();
+        tracing::info!(
+            "history: at most {max_series} series of {} KiB, {} MiB in all",
+            per_series / 1024,
+            bytes / (1024 * 1024)
+        );
         let background = tokio::spawn(portal.background());
         let listener = server::bind(config.server.listen).await?;
         tracing::info!(
@@ -28,15 +34,22 @@ async fn main() -> ExitCode {
         // Start-up is over (configuration, clients, sockets): its code need not stay
         // resident.
         kitestacks::resident::release_startup_code();
+        let stopping = portal.clone();
+        let signal = async move {
+            server::shutdown_signal().await;
+            // Event streams never end by themselves: end them so the drain can.
+            stopping.close_streams();
+        };
         portal::serve_listener(
-            portal,
+            portal.clone(),
             listener,
             (&config.server).into(),
             &web,
-            server::shutdown_signal(),
+            signal,
         )
         .await;
         background.abort();
+        portal.save_history();
         anyhow::Ok(())
     };
     match run.await {

@@ -256,7 +256,7 @@ async fn pump(
         (status = 503, description = "Too many open streams", body = ErrorBody),
     )
 )]
-fn too_many() -> Response<Body> {
+pub(super) fn too_many() -> Response<Body> {
     let mut r = response::error(
         StatusCode::SERVICE_UNAVAILABLE,
         "too_many_streams",

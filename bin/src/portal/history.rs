@@ -304,8 +304,11 @@ fn parse_span(text: &str) -> Option<f64> {
         (status = 404, description = "No such series", body = ErrorBody),
     )
 )]
-#[allow(dead_code)]
-fn history_doc() -> HistoryAnswer {
+#[allow(
+    dead_code,
+    reason = "documentation only: the OpenAPI path of Recorder::route"
+)]
+pub(super) fn history_doc() -> HistoryAnswer {
     unreachable!("documentation only: Recorder::route answers")
 }
 

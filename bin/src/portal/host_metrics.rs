@@ -2,7 +2,7 @@
 //! background at `[metrics] interval` by one [`Sampler`]. Requests never read /proc: they
 //! get the last sample, pre-rendered, so their cost does not grow with open tabs.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use bytes::Bytes;
 use hyper::{Response, StatusCode};
@@ -14,6 +14,8 @@ use kitestacks_metrics::{
 };
 use serde::Serialize;
 
+use super::Feed;
+use super::events::Kind;
 use crate::response;
 use crate::server::Body;
 
@@ -22,6 +24,8 @@ pub struct Metrics {
     sampler: Mutex<Sampler>,
     latest: RwLock<Latest>,
     interval: std::time::Duration,
+    /// Where each new sample goes besides `/api/metrics`: history and live updates.
+    feed: OnceLock<Arc<Feed>>,
 }
 
 struct Latest {
@@ -72,7 +76,13 @@ impl Metrics {
             sampler: Mutex::new(sampler),
             latest: RwLock::new(first),
             interval,
+            feed: OnceLock::new(),
         }
+    }
+
+    /// Sends every later sample to the history and the event stream too.
+    pub fn feed(&self, feed: Arc<Feed>) {
+        let _ = self.feed.set(feed);
     }
 
     /// Takes a sample now (blocking: call it off the async workers) and makes it the latest.
@@ -85,6 +95,10 @@ impl Metrics {
             sampler.sample()
         };
         let new = render(sample);
+        if let Some(feed) = self.feed.get() {
+            feed.history.record_sample(&new.sample);
+            feed.events.publish(Kind::Sample, &new.json);
+        }
         let mut latest = self
             .latest
             .write()

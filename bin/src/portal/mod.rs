@@ -34,6 +34,8 @@ pub mod weather;
 
 use activity::Activity;
 use cors::Cors;
+use events::Events;
+use history::Recorder;
 use host_metrics::Metrics;
 use openapi::OPENAPI_PATH;
 use probe::Status;
@@ -64,7 +66,18 @@ struct Inner {
     activity: Activity,
     weather: CurrentWeather,
     status: Arc<Status>,
+    feed: Arc<Feed>,
     requests: RequestStats,
+}
+
+/// Where new data goes besides its own route: the history (`/api/history`) and the
+/// live-update stream (`/api/events`). The sampler and the prober hold it.
+pub struct Feed {
+    /// Every figure over time.
+    pub history: Arc<Recorder>,
+    /// Server-sent events.
+    pub events: Arc<Events>,
+    snapshot_interval: std::time::Duration,
 }
 
 impl Portal {
@@ -80,6 +93,20 @@ impl Portal {
             None => None,
         };
         let services = serde_json::to_vec(&ServicesResponse::from_config(config))?;
+        let mut tiers = kitestacks_metrics::history::HistoryConfig::new(config.metrics.interval);
+        tiers.max_series = config.history.max_series;
+        let feed = Arc::new(Feed {
+            history: Arc::new(Recorder::new(tiers, config.history.file.clone())),
+            events: Arc::new(Events::new(
+                config.events.max_streams,
+                config.events.keepalive,
+            )),
+            snapshot_interval: config.history.snapshot_interval,
+        });
+        let metrics = Arc::new(Metrics::new(&config.metrics)?);
+        metrics.feed(feed.clone());
+        let status = Arc::new(Status::new(config)?);
+        status.feed(feed.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 services: Bytes::from(services),
@@ -87,10 +114,11 @@ impl Portal {
                 swagger: Arc::new(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
                 static_dir,
                 cors: Cors::new(&config.server.cors_allow_origins),
-                metrics: Arc::new(Metrics::new(&config.metrics)?),
+                metrics,
                 activity: Activity::new(&config.forgejo)?,
                 weather: CurrentWeather::new(&config.weather)?,
-                status: Arc::new(Status::new(config)?),
+                status,
+                feed,
                 requests: RequestStats::default(),
             }),
             access: Access::open(),
@@ -110,9 +138,31 @@ impl Portal {
     /// on the runtime; it runs until aborted.
     pub fn background(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let (metrics, status) = (self.inner.metrics.clone(), self.inner.status.clone());
+        let (history, every) = (
+            self.inner.feed.history.clone(),
+            self.inner.feed.snapshot_interval,
+        );
         async move {
-            tokio::join!(metrics.run(), status.run());
+            tokio::join!(metrics.run(), status.run(), history.run(every));
         }
+    }
+
+    /// Ends every event stream: call it when the server is asked to stop, or the streams
+    /// would hold the graceful drain to its end.
+    pub fn close_streams(&self) {
+        self.inner.feed.events.close();
+    }
+
+    /// Writes the history snapshot, if there is a file (blocking: call it after serving,
+    /// or off the async workers).
+    pub fn save_history(&self) {
+        self.inner.feed.history.save();
+    }
+
+    /// The history's memory budget, for the start-up log: `(bytes, max series, bytes per
+    /// series)`.
+    pub fn history_budget(&self) -> (usize, usize, usize) {
+        self.inner.feed.history.budget()
     }
 
     /// Probes every service once now, as the background task does every interval.
@@ -166,7 +216,11 @@ impl Portal {
             }
         } else {
             match route {
-                Some(route) => self.get(route, &method, path).await,
+                Some(route) => {
+                    let query = req.uri().query();
+                    let last_event_id = req.headers().get("last-event-id");
+                    self.get(route, &method, path, query, last_event_id).await
+                }
                 None => response::not_found(&method, path),
             }
         };
@@ -178,7 +232,14 @@ impl Portal {
     }
 
     /// Answers a GET (or HEAD) on `route`.
-    async fn get(&self, route: Route, method: &Method, path: &str) -> Response<Body> {
+    async fn get(
+        &self,
+        route: Route,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        last_event_id: Option<&HeaderValue>,
+    ) -> Response<Body> {
         let inner = &self.inner;
         match route {
             Route::Health => health(),
@@ -189,6 +250,11 @@ impl Portal {
             Route::OpenApi => openapi::openapi_json(&inner.openapi),
             Route::DocsRedirect => openapi::docs_redirect(),
             Route::Docs => openapi::docs(&inner.swagger, Route::Docs.entry().tail(path)),
+            Route::History => inner
+                .feed
+                .history
+                .route(query, unix_seconds(std::time::SystemTime::now())),
+            Route::Events => inner.feed.events.route(last_event_id),
             Route::HostMetrics | Route::HostMetricsPart => inner
                 .metrics
                 .route(path)

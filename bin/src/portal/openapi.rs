@@ -19,8 +19,11 @@ use kitestacks_metrics::{
 };
 use utoipa::OpenApi;
 
+use super::history::{HistoryAnswer, HistoryIndex, HistoryResponse, SeriesEntry, TierEntry};
 use super::probe::{ProbeError, ProbeState, ServiceStatus, StatusResponse};
-use super::{self as portal, activity, host_metrics as metrics, probe as status, weather};
+use super::{
+    self as portal, activity, events, history, host_metrics as metrics, probe as status, weather,
+};
 use crate::response;
 use crate::server::Body;
 
@@ -62,12 +65,15 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         metrics::disks,
         metrics::network,
         metrics::temperatures,
+        history::history_doc,
+        events::too_many,
     ),
     components(schemas(
         Health, ServicesResponse, CategoryInfo, ErrorBody, ErrorDetail, Host, HostRole, Service,
         Category, AuthMethod, Visibility, ProbeSpec, ProbeMethod, StatusRange,
         StatusResponse, ServiceStatus, ProbeState, ProbeError,
-        Sample, HostInfo, Cpu, CpuModes, Load, Memory, Swap, Filesystem, Disk, Network, Interface, Temperature
+        Sample, HostInfo, Cpu, CpuModes, Load, Memory, Swap, Filesystem, Disk, Network, Interface, Temperature,
+        HistoryAnswer, HistoryResponse, HistoryIndex, SeriesEntry, TierEntry
     )),
     tags(
         (name = "portal", description = "What the portal page fetches"),

@@ -153,6 +153,8 @@ pub struct Status {
     verifying: reqwest::Client,
     insecure: reqwest::Client,
     state: Mutex<Snapshot>,
+    /// Where results go besides `/api/status`: history and live updates.
+    feed: std::sync::OnceLock<Arc<super::Feed>>,
 }
 
 impl Status {
@@ -183,7 +185,15 @@ impl Status {
             targets,
             verifying: client(true)?,
             insecure: client(false)?,
+            feed: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Records every later result in the history (`probe.up[<id>]`, 1 or 0, and
+    /// `probe.latency_ms[<id>]`) and sends `/api/status` as a `status` event when a
+    /// service changes state.
+    pub fn feed(&self, feed: Arc<super::Feed>) {
+        let _ = self.feed.set(feed);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Snapshot> {
@@ -205,16 +215,35 @@ impl Status {
             .map(|(i, (_, spec))| async move { (i, self.probe(spec).await) })
             .collect();
         let mut probes = futures_util::stream::iter(round).buffer_unordered(concurrency);
+        let feed = self.feed.get();
+        let mut changed = false;
         while let Some((i, outcome)) = probes.next().await {
+            if let Some(feed) = feed {
+                let (id, t) = (&self.targets[i].0, unix(outcome.at));
+                let up = if outcome.up { 1.0 } else { 0.0 };
+                feed.history.record(&format!("probe.up[{id}]"), "up", t, up);
+                if let Some(latency) = outcome.latency {
+                    let ms = latency.as_secs_f64() * 1000.0;
+                    feed.history
+                        .record(&format!("probe.latency_ms[{id}]"), "milliseconds", t, ms);
+                }
+            }
             let mut st = self.lock();
             let entry = &mut st.entries[i];
             self.log_change(i, entry.last.as_ref(), &outcome);
             if entry.last.as_ref().is_none_or(|l| l.up != outcome.up) {
                 entry.since = Some(outcome.at);
+                changed = true;
             }
             entry.last = Some(outcome);
         }
         self.lock().checked_at = Some(SystemTime::now());
+        if let (true, Some(feed)) = (changed, feed) {
+            match serde_json::to_vec(&self.response()) {
+                Ok(json) => feed.events.publish(super::events::Kind::Status, &json),
+                Err(e) => tracing::error!("cannot serialise the status: {e}"),
+            }
+        }
     }
 
     /// Probes every `[status] interval` until aborted; returns at once when `[status]

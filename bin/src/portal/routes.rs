@@ -30,6 +30,10 @@ pub enum Route {
     HostMetrics,
     /// `GET /api/metrics/{part}`: one part of it.
     HostMetricsPart,
+    /// `GET /api/history`: every sampled figure over time.
+    History,
+    /// `GET /api/events`: live updates (server-sent events).
+    Events,
     /// `GET /metrics`: the portal's own Prometheus metrics.
     Telemetry,
     /// The page: any other path outside `/api/` (files of `[server] static_dir`, or the
@@ -77,7 +81,7 @@ const fn row(route: Route, pattern: &'static str, paths: Paths) -> Entry {
 
 /// The table, in [`Route`]'s order (checked when compiling), which is also the order of
 /// the request metrics' labels. Rows are tried in order: the page comes last.
-pub const ROUTES: [Entry; 12] = [
+pub const ROUTES: [Entry; 14] = [
     row(Route::Health, "/api/health", Paths::Exact),
     row(Route::Services, "/api/services", Paths::Exact),
     row(Route::Activity, "/api/activity", Paths::Exact),
@@ -92,6 +96,8 @@ pub const ROUTES: [Entry; 12] = [
         "/api/metrics/{part}",
         Paths::OneOf(&PARTS),
     ),
+    row(Route::History, "/api/history", Paths::Exact),
+    row(Route::Events, "/api/events", Paths::Exact),
     Entry {
         documented: false,
         ..row(Route::Telemetry, "/metrics", Paths::Exact)

@@ -9,6 +9,7 @@ mod exporter;
 mod failures;
 mod fake;
 mod http;
+mod live;
 mod logs;
 mod metrics;
 #[path = "../../../kitestacks-metrics/tests/it/mutate.rs"]
