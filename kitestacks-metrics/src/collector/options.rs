@@ -363,12 +363,6 @@ pub const NETCLASS_IGNORED_DEVICES: Flag = Flag::new(
     Slot::Text(field!(netclass_ignored_devices)),
     "Regexp of net devices to ignore for netclass collector.",
 );
-/// `--collector.netdev.address-info`.
-pub const NETDEV_ADDRESS_INFO: Flag = Flag::new(
-    "collector.netdev.address-info",
-    Slot::Bool(field!(netdev_address_info)),
-    "Accepted for compatibility; node_network_address_info is not collected.",
-);
 /// `--collector.netdev.device-exclude`.
 pub const NETDEV_DEVICE_EXCLUDE: Flag = Flag::new(
     "collector.netdev.device-exclude",
@@ -455,7 +449,6 @@ pub const FLAGS: &[&Flag] = &[
     &IPVS_BACKEND_LABELS,
     &NETCLASS_IGNORE_INVALID_SPEED,
     &NETCLASS_IGNORED_DEVICES,
-    &NETDEV_ADDRESS_INFO,
     &NETDEV_DEVICE_EXCLUDE,
     &NETDEV_DEVICE_INCLUDE,
     &NETSTAT_FIELDS,
