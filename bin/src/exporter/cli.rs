@@ -329,7 +329,11 @@ fn collectors_help() -> String {
     );
     let width = COLLECTORS.iter().map(|d| d.name.len()).max().unwrap_or(0) + 18;
     for d in COLLECTORS {
-        let state = if d.default_enabled { "enabled" } else { "disabled" };
+        let state = if d.default_enabled {
+            "enabled"
+        } else {
+            "disabled"
+        };
         let switch = format!("--[no-]collector.{}", d.name);
         out.push_str(&format!(
             "  {switch:width$}  Enable the {} collector [default: {state}]\n",
@@ -1077,7 +1081,10 @@ mod tests {
         );
         // Deprecated names are honoured but never suggested.
         let e = bad(&["--collector.netdev.device-whitelistt=x"]);
-        assert!(e.contains("did you mean '--collector.netdev.device-include"), "{e}");
+        assert!(
+            e.contains("did you mean '--collector.netdev.device-include"),
+            "{e}"
+        );
     }
 
     /// The value of an ignored flag, given apart from it, goes with it, whatever it looks
@@ -1088,8 +1095,14 @@ mod tests {
         assert_eq!(a.ignored_flags, ["--collector.ntp.server --x"]);
         assert!(a.options.cpu_info);
         // An unimplemented switch takes no value: the next flag is a flag.
-        let a = parse(&["--collector.netdev.enable-detailed-metrics", "--collector.cpu.info"]);
-        assert_eq!(a.ignored_flags, ["--collector.netdev.enable-detailed-metrics"]);
+        let a = parse(&[
+            "--collector.netdev.enable-detailed-metrics",
+            "--collector.cpu.info",
+        ]);
+        assert_eq!(
+            a.ignored_flags,
+            ["--collector.netdev.enable-detailed-metrics"]
+        );
         assert!(a.options.cpu_info);
         let a = parse(&["--no-collector.netdev.netlink", "--web.systemd-socket"]);
         assert_eq!(
@@ -1119,7 +1132,10 @@ mod tests {
             assert!(FLAGS.iter().all(|f| !f.aliases.contains(name)), "{name}");
         }
         for name in UNIMPLEMENTED_COLLECTORS {
-            assert!(kitestacks_metrics::collector::definition(name).is_none(), "{name}");
+            assert!(
+                kitestacks_metrics::collector::definition(name).is_none(),
+                "{name}"
+            );
         }
         let names: Vec<&str> = UNIMPLEMENTED_FLAGS.iter().map(|(n, _)| *n).collect();
         assert!(names.is_sorted(), "{names:?}");
@@ -1132,13 +1148,23 @@ mod tests {
     fn help_shows_the_collector_switches_and_the_ignored_ones_apart() {
         let help = command().render_long_help().to_string();
         for d in COLLECTORS {
-            let state = if d.default_enabled { "enabled" } else { "disabled" };
+            let state = if d.default_enabled {
+                "enabled"
+            } else {
+                "disabled"
+            };
             let line = help
                 .lines()
-                .find(|l| l.trim_start().starts_with(&format!("--[no-]collector.{} ", d.name)))
+                .find(|l| {
+                    l.trim_start()
+                        .starts_with(&format!("--[no-]collector.{} ", d.name))
+                })
                 .unwrap_or_else(|| panic!("{}: {help}", d.name));
             assert!(
-                line.ends_with(&format!("Enable the {} collector [default: {state}]", d.name)),
+                line.ends_with(&format!(
+                    "Enable the {} collector [default: {state}]",
+                    d.name
+                )),
                 "{line}"
             );
         }
@@ -1147,7 +1173,10 @@ mod tests {
             .unwrap();
         for name in UNIMPLEMENTED_COLLECTORS {
             let switch = format!("--[no-]collector.{name}");
-            assert!(ignored.contains(&format!("{switch} ")) || ignored.contains(&format!("{switch}\n")), "{name}");
+            assert!(
+                ignored.contains(&format!("{switch} ")) || ignored.contains(&format!("{switch}\n")),
+                "{name}"
+            );
             assert!(!implemented.contains(&switch), "{name}");
         }
         assert!(ignored.contains("--[no-]collector.netdev.netlink"));
