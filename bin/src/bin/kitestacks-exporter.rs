@@ -15,18 +15,6 @@ async fn main() -> ExitCode {
         }
     };
     kitestacks::logging::init_exporter(&args.log_level, &args.log_format);
-    for c in &args.unimplemented {
-        tracing::warn!(
-            collector = c,
-            "collector not implemented by kitestacks-exporter; ignored"
-        );
-    }
-    for msg in &args.deprecated {
-        tracing::warn!("{msg}");
-    }
-    for f in &args.ignored_flags {
-        tracing::warn!(flag = f, "flag of an unimplemented collector; ignored");
-    }
     // An invalid web config never starts the exporter open: exit 2.
     let web = match &args.web_config_file {
         None => kitestacks::webconfig::WebConfig::default(),
@@ -38,6 +26,7 @@ async fn main() -> ExitCode {
             }
         },
     };
+    kitestacks::exporter::log_startup(&args, &web);
     let exporter = match Exporter::new(&args) {
         Ok(e) => e,
         Err(e) => {

@@ -13,88 +13,103 @@ use kitestacks_metrics::Roots;
 use kitestacks_metrics::collector::options::{self, FLAGS, Flag, Slot};
 use kitestacks_metrics::collector::{COLLECTORS, Context, Options};
 
-/// Every collector node_exporter knows, including those this exporter does not implement:
-/// their flags are accepted (with a warning when one is enabled) so node_exporter command
-/// lines keep working.
-const NODE_EXPORTER_COLLECTORS: &[&str] = &[
-    "arp",
-    "bcache",
-    "bcachefs",
-    "bonding",
-    "btrfs",
-    "buddyinfo",
+/// node_exporter's collectors that this exporter does not implement: their
+/// `--[no-]collector.<name>` switches are accepted (an enabled one is logged as a warning
+/// and ignored), so node_exporter command lines keep working. All of them are off by
+/// default in node_exporter too. From node_exporter 1.12.1's Linux build
+/// (`registerCollector` in `collector/*.go`); the implemented ones are
+/// [`kitestacks_metrics::collector::COLLECTORS`].
+const UNIMPLEMENTED_COLLECTORS: &[&str] = &[
     "cgroups",
-    "conntrack",
-    "cpu",
     "cpu_vulnerabilities",
-    "cpufreq",
-    "diskstats",
-    "dmi",
-    "dmmultipath",
     "drbd",
     "drm",
-    "edac",
-    "entropy",
     "ethtool",
-    "fibrechannel",
-    "filefd",
-    "filesystem",
-    "hwmon",
-    "infiniband",
-    "interrupts",
-    "ipvs",
-    "kernel_hung",
-    "ksmd",
     "lnstat",
-    "loadavg",
     "logind",
-    "mdadm",
-    "meminfo",
-    "meminfo_numa",
-    "mountstats",
-    "netclass",
-    "netdev",
-    "netstat",
     "network_route",
-    "nfs",
-    "nfsd",
     "ntp",
-    "nvme",
-    "os",
+    "nvmesubsystem",
     "pcidevice",
     "perf",
-    "powersupplyclass",
-    "pressure",
-    "processes",
     "qdisc",
-    "rapl",
     "runit",
-    "schedstat",
-    "selinux",
     "slabinfo",
-    "sockstat",
-    "softirqs",
-    "softnet",
-    "stat",
     "supervisord",
     "swap",
     "sysctl",
     "systemd",
-    "tapestats",
     "tcpstat",
-    "textfile",
-    "thermal_zone",
-    "time",
-    "timex",
-    "udp_queues",
-    "uname",
-    "vmstat",
-    "watchdog",
     "wifi",
     "xfrm",
-    "xfs",
-    "zfs",
-    "zoneinfo",
+];
+
+/// What a node_exporter flag takes: a switch (kingpin's bool: `--x` and `--no-x`) or a
+/// value (`--x=v` or `--x v`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    Switch,
+    Value,
+}
+
+/// node_exporter's flags that this exporter does not implement, other than the
+/// collector switches of [`UNIMPLEMENTED_COLLECTORS`]: accepted, logged as a warning and
+/// ignored. With the implemented ones (the clap command: [`FLAGS`], the exporter's own
+/// flags) and the collector switches, this is node_exporter 1.12.1's complete flag list
+/// on Linux: `kingpin.Flag` in `collector/*.go` and `node_exporter.go`, exporter-toolkit
+/// 0.17.1's `web/kingpinflag` and prometheus/common 0.70.1's `promslog/flag`. A flag in
+/// none of them is an error, as in node_exporter.
+const UNIMPLEMENTED_FLAGS: &[(&str, Takes)] = &[
+    ("collector.arp.netlink", Takes::Switch),
+    ("collector.ethtool.device-exclude", Takes::Value),
+    ("collector.ethtool.device-include", Takes::Value),
+    ("collector.ethtool.metrics-include", Takes::Value),
+    ("collector.filesystem.stat-workers", Takes::Value),
+    ("collector.netclass.netlink", Takes::Switch),
+    ("collector.netclass_rtnl.with-stats", Takes::Switch),
+    ("collector.netdev.address-info", Takes::Switch),
+    ("collector.netdev.enable-detailed-metrics", Takes::Switch),
+    ("collector.netdev.label-ifalias", Takes::Switch),
+    ("collector.netdev.netlink", Takes::Switch),
+    ("collector.ntp.ip-ttl", Takes::Value),
+    ("collector.ntp.local-offset-tolerance", Takes::Value),
+    ("collector.ntp.max-distance", Takes::Value),
+    ("collector.ntp.protocol-version", Takes::Value),
+    ("collector.ntp.server", Takes::Value),
+    ("collector.ntp.server-is-local", Takes::Switch),
+    ("collector.ntp.server-port", Takes::Value),
+    ("collector.pcidevice.idsfile", Takes::Value),
+    ("collector.pcidevice.names", Takes::Switch),
+    ("collector.perf.cache-profilers", Takes::Value),
+    ("collector.perf.cpus", Takes::Value),
+    ("collector.perf.disable-cache-profilers", Takes::Switch),
+    ("collector.perf.disable-hardware-profilers", Takes::Switch),
+    ("collector.perf.disable-software-profilers", Takes::Switch),
+    ("collector.perf.hardware-profilers", Takes::Value),
+    ("collector.perf.software-profilers", Takes::Value),
+    ("collector.perf.tracepoint", Takes::Value),
+    ("collector.qdisc.device-exclude", Takes::Value),
+    ("collector.qdisc.device-include", Takes::Value),
+    ("collector.qdisc.fixtures", Takes::Value),
+    ("collector.qdisk.device-exclude", Takes::Value),
+    ("collector.qdisk.device-include", Takes::Value),
+    ("collector.runit.servicedir", Takes::Value),
+    ("collector.slabinfo.slabs-exclude", Takes::Value),
+    ("collector.slabinfo.slabs-include", Takes::Value),
+    ("collector.supervisord.url", Takes::Value),
+    ("collector.sysctl.include", Takes::Value),
+    ("collector.sysctl.include-info", Takes::Value),
+    ("collector.systemd.enable-restarts-metrics", Takes::Switch),
+    ("collector.systemd.enable-start-time-metrics", Takes::Switch),
+    ("collector.systemd.enable-task-metrics", Takes::Switch),
+    ("collector.systemd.private", Takes::Switch),
+    ("collector.systemd.unit-blacklist", Takes::Value),
+    ("collector.systemd.unit-exclude", Takes::Value),
+    ("collector.systemd.unit-include", Takes::Value),
+    ("collector.systemd.unit-whitelist", Takes::Value),
+    ("collector.wifi.fixtures", Takes::Value),
+    ("runtime.gomaxprocs", Takes::Value),
+    ("web.systemd-socket", Takes::Switch),
 ];
 
 /// Everything the flags decide.
@@ -156,7 +171,8 @@ const TEXT_FLAGS: &[(&str, Option<&str>, &str)] = &[
     (
         "web.config.file",
         None,
-        "Path to configuration file that can enable TLS or authentication (exporter-toolkit's format).",
+        "Path to configuration file that can enable TLS or basic authentication (exporter-toolkit's \
+         format). Without one: plain HTTP, no authentication.",
     ),
     (
         "web.max-requests",
@@ -205,20 +221,6 @@ const SWITCHES: &[(&str, &str)] = &[
     (
         "collector.disable-defaults",
         "Set all collectors to disabled by default.",
-    ),
-];
-
-/// node_exporter flags that take a value and change nothing here: name, help, hidden.
-const IGNORED_FLAGS: &[(&str, &str, bool)] = &[
-    (
-        "runtime.gomaxprocs",
-        "Accepted for node_exporter compatibility; ignored.",
-        true,
-    ),
-    (
-        "collector.filesystem.stat-workers",
-        "Accepted for compatibility; mounts are read in turn.",
-        false,
     ),
 ];
 
@@ -282,6 +284,11 @@ fn command_with(flags: &[&'static Flag]) -> Command {
             "A node_exporter-compatible Prometheus exporter for Linux hosts: same metric names, \
              labels, HELP text and flags, at a fraction of the cost.",
         )
+        .long_about(
+            "A node_exporter-compatible Prometheus exporter for Linux hosts: same metric names, \
+             labels, HELP text and flags, at a fraction of the cost.\n\n\
+             Every switch has a --no- form (--no-collector.cpu.guest); the last one given wins.",
+        )
         .arg(
             Arg::new("web.listen-address")
                 .long("web.listen-address")
@@ -297,34 +304,72 @@ fn command_with(flags: &[&'static Flag]) -> Command {
             None => arg,
         });
     }
-    for (name, help, hidden) in IGNORED_FLAGS {
-        cmd = cmd.arg(valued(name, *help).hide(*hidden));
-    }
     for (name, help) in SWITCHES {
         cmd = cmd.args(switch(name, &[], (*help).to_owned()));
     }
     for flag in flags {
         cmd = cmd.args(option_args(flag));
     }
-    for name in NODE_EXPORTER_COLLECTORS {
-        let implemented = COLLECTORS.iter().find(|d| d.name == *name);
-        let help = match implemented {
-            Some(d) => format!(
-                "Enable the {name} collector (default: {}).",
-                if d.default_enabled {
-                    "enabled"
-                } else {
-                    "disabled"
-                }
-            ),
-            None => format!(
-                "The {name} collector is not implemented; the flag is accepted and ignored."
-            ),
-        };
-        let [on, off] = switch(&format!("collector.{name}"), &[], help);
-        cmd = cmd.arg(on.hide(implemented.is_none())).arg(off);
+    // The collector switches are documented by `collectors_help`, in kingpin's
+    // `--[no-]` form, which clap cannot show.
+    let names = COLLECTORS.iter().map(|d| d.name);
+    for name in names.chain(UNIMPLEMENTED_COLLECTORS.iter().copied()) {
+        let [on, off] = switch(&format!("collector.{name}"), &[], String::new());
+        cmd = cmd.arg(on.hide(true)).arg(off);
     }
-    cmd
+    cmd.after_help(collectors_help())
+}
+
+/// The help's last part: every collector's `--[no-]collector.<name>` switch with its
+/// default state, then what node_exporter knows and this exporter does not implement.
+fn collectors_help() -> String {
+    let mut out = String::from(
+        "Collectors (--collector.<name> enables one, --no-collector.<name> disables it; the \
+         last one given wins; --collector.disable-defaults turns every default off):\n",
+    );
+    let width = COLLECTORS.iter().map(|d| d.name.len()).max().unwrap_or(0) + 18;
+    for d in COLLECTORS {
+        let state = if d.default_enabled {
+            "enabled"
+        } else {
+            "disabled"
+        };
+        let switch = format!("--[no-]collector.{}", d.name);
+        out.push_str(&format!(
+            "  {switch:width$}  Enable the {} collector [default: {state}]\n",
+            d.name
+        ));
+    }
+    out.push_str(
+        "\nKnown to node_exporter but not implemented here: accepted, logged as a warning and \
+         ignored (a flag node_exporter does not know is an error).\n",
+    );
+    let collectors = UNIMPLEMENTED_COLLECTORS
+        .iter()
+        .map(|c| format!("--[no-]collector.{c}"));
+    let flags = UNIMPLEMENTED_FLAGS.iter().map(|(name, takes)| match takes {
+        Takes::Switch => format!("--[no-]{name}"),
+        Takes::Value => format!("--{name}"),
+    });
+    for (title, items) in [
+        ("Collectors", collectors.collect::<Vec<_>>()),
+        ("Flags", flags.collect()),
+    ] {
+        out.push_str(&format!("  {title}:\n"));
+        let mut line = String::from("   ");
+        for item in items {
+            if line.len() + item.len() > 96 {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = String::from("   ");
+            }
+            line.push(' ');
+            line.push_str(&item);
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 /// The deprecated names (a row's aliases) given in `args`, as node_exporter warns of them;
@@ -356,38 +401,95 @@ fn flag_name(arg: &str) -> Option<&str> {
     Some(flag.split_once('=').map_or(flag, |(name, _)| name))
 }
 
-/// Drops `--collector.<x>.<option>` flags of collectors this exporter does not implement
-/// (a node_exporter command line may carry them), returning them for a warning.
-fn split_unknown(args: Vec<String>, cmd: &Command) -> (Vec<String>, Vec<String>) {
-    let known = |flag: &str| {
-        cmd.get_arguments().any(|a| {
+/// Splits off the flags of [`UNIMPLEMENTED_FLAGS`] (with their values), returning them
+/// for a warning; `Err` names every flag that neither this exporter nor node_exporter
+/// knows, each with the nearest known name when one is close ("did you mean").
+fn split_ignored(args: Vec<String>, cmd: &Command) -> Result<(Vec<String>, Vec<String>), String> {
+    let mut cmd = cmd.clone();
+    cmd.build(); // adds --help and --version
+    let registered = |flag: &str| {
+        cmd.get_arguments().find(|a| {
             a.get_long() == Some(flag) || a.get_all_aliases().is_some_and(|v| v.contains(&flag))
+        })
+    };
+    let unimplemented = |flag: &str| {
+        UNIMPLEMENTED_FLAGS.iter().find_map(|(name, takes)| {
+            let negated = flag.strip_prefix("no-") == Some(*name);
+            (flag == *name || (negated && *takes == Takes::Switch)).then_some(*takes)
         })
     };
     let mut kept = Vec::with_capacity(args.len());
     let mut ignored = Vec::new();
+    let mut unknown = Vec::new();
     let mut iter = args.into_iter().peekable();
-    if let Some(prog) = iter.next() {
-        kept.push(prog);
-    }
+    kept.extend(iter.next()); // the program name
     while let Some(arg) = iter.next() {
-        match flag_name(&arg).map(str::to_owned) {
-            Some(f)
-                if (f.starts_with("collector.") || f.starts_with("no-collector."))
-                    && !known(&f) =>
-            {
-                // A value given as the next argument belongs to the ignored flag.
-                if !arg.contains('=') && iter.peek().is_some_and(|n| !n.starts_with("--")) {
-                    let value = iter.next().unwrap_or_default();
-                    ignored.push(format!("{arg} {value}"));
-                } else {
-                    ignored.push(arg);
-                }
+        let Some(name) = flag_name(&arg).map(str::to_owned) else {
+            kept.push(arg);
+            continue;
+        };
+        let inline_value = arg.contains('=');
+        if name.is_empty() {
+            // `--`: the rest are not flags.
+            kept.push(arg);
+            kept.extend(iter.by_ref());
+        } else if let Some(a) = registered(&name) {
+            let takes_value = a.get_action().takes_values();
+            kept.push(arg);
+            if takes_value && !inline_value {
+                kept.extend(iter.next());
             }
-            _ => kept.push(arg),
+        } else if let Some(takes) = unimplemented(&name) {
+            match iter.next_if(|_| takes == Takes::Value && !inline_value) {
+                Some(value) => ignored.push(format!("{arg} {value}")),
+                None => ignored.push(arg),
+            }
+        } else {
+            unknown.push(match nearest(&name, &cmd) {
+                Some(known) => format!("unknown long flag '--{name}', did you mean '--{known}'?"),
+                None => format!("unknown long flag '--{name}'"),
+            });
         }
     }
-    (kept, ignored)
+    if unknown.is_empty() {
+        Ok((kept, ignored))
+    } else {
+        Err(unknown.join("\n"))
+    }
+}
+
+/// The known flag name nearest to `name` by edit distance, if it is close: at most a
+/// third of the name differs. Deprecated names are never suggested.
+fn nearest(name: &str, cmd: &Command) -> Option<String> {
+    let registered = cmd.get_arguments().filter_map(|a| a.get_long());
+    let unimplemented = UNIMPLEMENTED_FLAGS.iter().flat_map(|(n, takes)| {
+        let negated = (*takes == Takes::Switch).then(|| format!("no-{n}"));
+        std::iter::once((*n).to_owned()).chain(negated)
+    });
+    registered
+        .map(str::to_owned)
+        .chain(unimplemented)
+        .map(|known| (edit_distance(name, &known), known))
+        .filter(|(d, _)| d * 3 <= name.chars().count())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, known)| known)
+}
+
+/// Levenshtein distance: the fewest single-character insertions, deletions and
+/// substitutions that turn `a` into `b`.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// Whether the boolean flag `name` ends up set (kingpin: the last of `--x` / `--no-x` wins).
@@ -443,7 +545,10 @@ impl ExporterArgs {
             cmd.clone()
                 .error(clap::error::ErrorKind::ArgumentConflict, msg)
         })?;
-        let (args, ignored_flags) = split_unknown(args, &cmd);
+        let (args, ignored_flags) = split_ignored(args, &cmd).map_err(|msg| {
+            cmd.clone()
+                .error(clap::error::ErrorKind::UnknownArgument, msg)
+        })?;
         let mut cmd = cmd;
         let m = cmd.try_get_matches_from_mut(args)?;
         let invalid = |msg: String| cmd.clone().error(clap::error::ErrorKind::InvalidValue, msg);
@@ -484,17 +589,17 @@ impl ExporterArgs {
         let disable_defaults = last_bool(&m, "collector.disable-defaults", false);
         let mut collectors = Vec::new();
         let mut unimplemented = Vec::new();
-        for name in NODE_EXPORTER_COLLECTORS {
-            let def = COLLECTORS.iter().find(|d| d.name == *name);
-            let default = def.is_some_and(|d| d.default_enabled) && !disable_defaults;
-            let on = last_bool(&m, &format!("collector.{name}"), default);
-            match def {
-                Some(d) if on => collectors.push(d.name),
-                None if on => unimplemented.push((*name).to_owned()),
-                _ => {}
+        for d in COLLECTORS {
+            let default = d.default_enabled && !disable_defaults;
+            if last_bool(&m, &format!("collector.{}", d.name), default) {
+                collectors.push(d.name);
             }
         }
-        collectors.sort_unstable();
+        for name in UNIMPLEMENTED_COLLECTORS {
+            if last_bool(&m, &format!("collector.{name}"), false) {
+                unimplemented.push((*name).to_owned());
+            }
+        }
 
         let explicit = |f: &Flag| m.value_source(f.name) == Some(ValueSource::CommandLine);
         options::check_exclusive(flags, explicit).map_err(|e| invalid(e.to_string()))?;
@@ -778,9 +883,10 @@ mod tests {
         }
         assert!(help.contains("[default: 5s]"));
         assert!(
-            !help.contains("--no-collector.cpu.guest"),
-            "negations are hidden"
+            help.lines().all(|l| !l.trim_start().starts_with("--no-")),
+            "negations are not listed: one sentence says every switch has one"
         );
+        assert!(help.contains("Every switch has a --no- form (--no-collector.cpu.guest)"));
     }
 
     #[test]
@@ -935,5 +1041,146 @@ mod tests {
                 .deprecated
                 .is_empty()
         );
+    }
+
+    /// A flag node_exporter does not know is an error naming it, with the nearest known
+    /// name; every unknown flag of the line is named at once.
+    #[test]
+    fn a_flag_node_exporter_does_not_know_is_an_error_with_a_suggestion() {
+        let e = bad(&["--collector.cpuu"]);
+        assert!(
+            e.contains("unknown long flag '--collector.cpuu', did you mean '--collector.cpu'?"),
+            "{e}"
+        );
+        let e = bad(&[
+            "--collector.filesystem.mount-point-exclude=^/x",
+            "--web.listen-adress",
+            ":9100",
+            "--no-collector.systemd.unit-include",
+            "--frobnicate",
+        ]);
+        for line in [
+            "unknown long flag '--collector.filesystem.mount-point-exclude', did you mean \
+             '--collector.filesystem.mount-points-exclude'?",
+            "unknown long flag '--web.listen-adress', did you mean '--web.listen-address'?",
+            // kingpin's `--no-` is for switches only.
+            "unknown long flag '--no-collector.systemd.unit-include', did you mean \
+             '--collector.systemd.unit-include'?",
+            "unknown long flag '--frobnicate'\n",
+        ] {
+            assert!(e.contains(line), "{line}: {e}");
+        }
+        let kind = |args: &[&str]| {
+            let mut v = vec!["kitestacks-exporter".to_owned()];
+            v.extend(args.iter().map(|s| (*s).to_owned()));
+            ExporterArgs::parse_from(v).unwrap_err().kind()
+        };
+        assert_eq!(
+            kind(&["--collector.cpuu"]),
+            clap::error::ErrorKind::UnknownArgument
+        );
+        // Deprecated names are honoured but never suggested.
+        let e = bad(&["--collector.netdev.device-whitelistt=x"]);
+        assert!(
+            e.contains("did you mean '--collector.netdev.device-include"),
+            "{e}"
+        );
+    }
+
+    /// The value of an ignored flag, given apart from it, goes with it, whatever it looks
+    /// like; an ignored switch takes none.
+    #[test]
+    fn values_and_the_end_of_flags_are_not_checked_as_flags() {
+        let a = parse(&["--collector.ntp.server", "--x", "--collector.cpu.info"]);
+        assert_eq!(a.ignored_flags, ["--collector.ntp.server --x"]);
+        assert!(a.options.cpu_info);
+        // An unimplemented switch takes no value: the next flag is a flag.
+        let a = parse(&[
+            "--collector.netdev.enable-detailed-metrics",
+            "--collector.cpu.info",
+        ]);
+        assert_eq!(
+            a.ignored_flags,
+            ["--collector.netdev.enable-detailed-metrics"]
+        );
+        assert!(a.options.cpu_info);
+        let a = parse(&["--no-collector.netdev.netlink", "--web.systemd-socket"]);
+        assert_eq!(
+            a.ignored_flags,
+            ["--no-collector.netdev.netlink", "--web.systemd-socket"]
+        );
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("", ""), 0);
+        assert_eq!(edit_distance("cpu", "cpuu"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("flaw", "lawn"), 2);
+        assert_eq!(edit_distance("abc", ""), 3);
+    }
+
+    /// The unimplemented tables hold only what this exporter does not implement: no name
+    /// in them is registered (or is a collector), and each is in name order.
+    #[test]
+    fn the_unimplemented_tables_and_the_implemented_flags_do_not_overlap() {
+        let mut cmd = command();
+        cmd.build();
+        let registered: Vec<&str> = cmd.get_arguments().filter_map(|a| a.get_long()).collect();
+        for (name, _) in UNIMPLEMENTED_FLAGS {
+            assert!(!registered.contains(name), "{name}");
+            assert!(FLAGS.iter().all(|f| !f.aliases.contains(name)), "{name}");
+        }
+        for name in UNIMPLEMENTED_COLLECTORS {
+            assert!(
+                kitestacks_metrics::collector::definition(name).is_none(),
+                "{name}"
+            );
+        }
+        let names: Vec<&str> = UNIMPLEMENTED_FLAGS.iter().map(|(n, _)| *n).collect();
+        assert!(names.is_sorted(), "{names:?}");
+        assert!(UNIMPLEMENTED_COLLECTORS.is_sorted());
+    }
+
+    /// `--help` shows every collector's `--[no-]` switch with its default state, and lists
+    /// what node_exporter knows and this exporter ignores apart.
+    #[test]
+    fn help_shows_the_collector_switches_and_the_ignored_ones_apart() {
+        let help = command().render_long_help().to_string();
+        for d in COLLECTORS {
+            let state = if d.default_enabled {
+                "enabled"
+            } else {
+                "disabled"
+            };
+            let line = help
+                .lines()
+                .find(|l| {
+                    l.trim_start()
+                        .starts_with(&format!("--[no-]collector.{} ", d.name))
+                })
+                .unwrap_or_else(|| panic!("{}: {help}", d.name));
+            assert!(
+                line.ends_with(&format!(
+                    "Enable the {} collector [default: {state}]",
+                    d.name
+                )),
+                "{line}"
+            );
+        }
+        let (implemented, ignored) = help
+            .split_once("Known to node_exporter but not implemented here")
+            .unwrap();
+        for name in UNIMPLEMENTED_COLLECTORS {
+            let switch = format!("--[no-]collector.{name}");
+            assert!(
+                ignored.contains(&format!("{switch} ")) || ignored.contains(&format!("{switch}\n")),
+                "{name}"
+            );
+            assert!(!implemented.contains(&switch), "{name}");
+        }
+        assert!(ignored.contains("--[no-]collector.netdev.netlink"));
+        assert!(ignored.contains("--collector.systemd.unit-include"));
+        assert!(help.contains("--collector.disable-defaults"));
     }
 }

@@ -423,6 +423,51 @@ fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Logs what the exporter runs with, before it serves: its version; its configuration
+/// (the web config file, or `web_config=none`: plain HTTP and no authentication; the
+/// listen addresses; the telemetry path; the roots it reads); then a warning for each
+/// flag given that changes nothing here (node_exporter's deprecation warnings, collectors
+/// and flags it does not implement).
+pub fn log_startup(args: &ExporterArgs, web: &crate::webconfig::WebConfig) {
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        "starting kitestacks-exporter"
+    );
+    let listen: Vec<String> = args.listen.iter().map(ToString::to_string).collect();
+    let roots = &args.context.roots;
+    let web_config = args
+        .web_config_file
+        .as_ref()
+        .map_or_else(|| "none".to_owned(), |p| p.display().to_string());
+    tracing::info!(
+        web_config,
+        scheme = if web.tls_enabled() { "https" } else { "http" },
+        auth = if web.access().requires_auth() { "basic" } else { "none" },
+        listen = listen.join(","),
+        path = args.telemetry_path,
+        procfs = %roots.procfs.display(),
+        sysfs = %roots.sysfs.display(),
+        rootfs = %roots.rootfs.display(),
+        udev_data = %args.context.udev_data.display(),
+        "configuration"
+    );
+    for msg in &args.deprecated {
+        tracing::warn!("{msg}");
+    }
+    for c in &args.unimplemented {
+        tracing::warn!(
+            collector = c,
+            "collector not implemented by kitestacks-exporter; ignored"
+        );
+    }
+    for f in &args.ignored_flags {
+        tracing::warn!(
+            flag = f,
+            "node_exporter flag not implemented by kitestacks-exporter; ignored"
+        );
+    }
+}
+
 /// Binds every address (`[::]` falls back to `0.0.0.0` where IPv6 is off) and serves the
 /// exporter on all of them, behind `web` (TLS, basic auth), until SIGTERM or ctrl-c.
 pub async fn serve(
@@ -441,9 +486,9 @@ pub async fn serve(
             Err(e) => return Err(e),
         };
         tracing::info!(
+            address = %listener.local_addr()?,
             tls = web.tls_enabled(),
-            "listening on {}",
-            listener.local_addr()?
+            "listening on"
         );
         listeners.push(listener);
     }

@@ -1,4 +1,5 @@
-//! The `kitestacks-portal` binary's flags and exit codes.
+//! The binaries' flags and exit codes: `kitestacks-portal`'s, and `kitestacks-exporter`'s
+//! refusal of flags node_exporter does not know and its `--help`.
 
 use std::process::Command;
 
@@ -123,4 +124,65 @@ fn the_portal_takes_the_exporters_listen_address_forms() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a socket address"));
+}
+
+fn exporter_bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kitestacks-exporter"));
+    c.env_remove("RUST_LOG");
+    c
+}
+
+/// A flag node_exporter does not know stops the exporter before it starts, with a usage
+/// error naming each such flag and the nearest known one, as node_exporter refuses it.
+#[test]
+fn the_exporter_refuses_a_flag_node_exporter_does_not_know_with_a_suggestion() {
+    let out = exporter_bin()
+        .args([
+            "--web.listen-address=127.0.0.1:0",
+            "--collector.cpuu",
+            "--collector.filesystem.mount-point-exclude=^/x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with(
+            "error: unknown long flag '--collector.cpuu', did you mean '--collector.cpu'?\n\
+             unknown long flag '--collector.filesystem.mount-point-exclude', did you mean \
+             '--collector.filesystem.mount-points-exclude'?\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("For more information, try '--help'."), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+/// `--help` lists the collectors in kingpin's `--[no-]` form with their defaults, and
+/// the ignored ones apart.
+#[test]
+fn the_exporters_help_shows_the_collector_switches() {
+    let out = exporter_bin().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        help.lines()
+            .any(|l| l.trim_start().starts_with("--[no-]collector.cpu ")
+                && l.ends_with("Enable the cpu collector [default: enabled]")),
+        "{help}"
+    );
+    assert!(
+        help.lines()
+            .any(|l| l.trim_start().starts_with("--[no-]collector.zoneinfo ")
+                && l.ends_with("Enable the zoneinfo collector [default: disabled]")),
+        "{help}"
+    );
+    let (_, ignored) = help
+        .split_once("Known to node_exporter but not implemented here")
+        .unwrap();
+    assert!(ignored.contains("--[no-]collector.systemd"), "{ignored}");
+    assert!(
+        ignored.contains("--collector.systemd.unit-include"),
+        "{ignored}"
+    );
 }

@@ -339,3 +339,281 @@ fn requests_waiting_for_a_scrape_share_the_next_one() {
     assert_eq!(distinct.len(), 2, "scrapes: {}", distinct.len());
     assert!(bodies[1..].iter().all(|b| *b == bodies[1]));
 }
+
+/// The stderr lines of `kitestacks-exporter` started with `args` on an ephemeral
+/// loopback port, up to the first "listening on" line (or its exit); the process is
+/// then stopped. A start-up that writes nothing for 10 s fails the test instead of
+/// hanging it.
+fn startup_lines(args: &[&str]) -> Vec<String> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kitestacks-exporter"))
+        .args(["--collector.disable-defaults", "--collector.loadavg"])
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(10)) {
+        let done = line.contains("listening on");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}
+
+/// A logfmt line's pairs, as a logfmt reader parses them: `key=value`, a value quoted
+/// with Go's escapes when it holds spaces, `=` or `"`.
+fn logfmt(line: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        let (key, after) = rest
+            .split_once('=')
+            .unwrap_or_else(|| panic!("no '=' in {rest:?} of {line}"));
+        assert!(
+            !key.is_empty() && !key.contains([' ', '"']),
+            "{key:?} in {line}"
+        );
+        let (value, after) = match after.strip_prefix('"') {
+            Some(quoted) => {
+                let mut value = String::new();
+                let mut chars = quoted.char_indices();
+                let end = loop {
+                    match chars.next() {
+                        Some((_, '\\')) => match chars.next() {
+                            Some((_, 'n')) => value.push('\n'),
+                            Some((_, 't')) => value.push('\t'),
+                            Some((_, c)) => value.push(c),
+                            None => panic!("dangling escape in {line}"),
+                        },
+                        Some((i, '"')) => break i + 1,
+                        Some((_, c)) => value.push(c),
+                        None => panic!("unterminated quote in {line}"),
+                    }
+                };
+                (value, &quoted[end..])
+            }
+            None => {
+                let end = after.find(' ').unwrap_or(after.len());
+                let value = &after[..end];
+                assert!(!value.contains(['"', '=']), "unquoted {value:?} in {line}");
+                (value.to_owned(), &after[end..])
+            }
+        };
+        pairs.push((key.to_owned(), value));
+        rest = after.strip_prefix(' ').unwrap_or(after);
+        assert!(!after.starts_with("  "), "two spaces in {line}");
+    }
+    pairs
+}
+
+/// `time`: RFC 3339 in UTC, e.g. `2026-12-03T10:00:00.000Z` (`millis`: exactly three
+/// decimals, else up to nine).
+fn assert_rfc3339(time: &str, millis: bool) {
+    let (date_time, fraction) = time
+        .strip_suffix('Z')
+        .and_then(|t| t.split_once('.'))
+        .unwrap_or((time.trim_end_matches('Z'), ""));
+    let bytes = date_time.as_bytes();
+    assert_eq!(bytes.len(), 19, "{time}");
+    for (i, b) in bytes.iter().enumerate() {
+        match i {
+            4 | 7 => assert_eq!(*b, b'-', "{time}"),
+            10 => assert_eq!(*b, b'T', "{time}"),
+            13 | 16 => assert_eq!(*b, b':', "{time}"),
+            _ => assert!(b.is_ascii_digit(), "{time}"),
+        }
+    }
+    assert!(time.ends_with('Z'), "{time}");
+    assert!(fraction.bytes().all(|b| b.is_ascii_digit()), "{time}");
+    if millis {
+        assert_eq!(fraction.len(), 3, "{time}");
+    } else {
+        assert!(fraction.len() <= 9, "{time}");
+    }
+}
+
+/// The default log format is node_exporter's logfmt: every line starts with `time`,
+/// `level`, `source`, `msg`, and values with spaces are quoted.
+#[test]
+fn the_exporter_logs_logfmt_with_node_exporters_keys() {
+    let lines = startup_lines(&[
+        "--web.listen-address=127.0.0.1:0",
+        "--collector.ntp.server",
+        "127.0.0.1",
+    ]);
+    assert!(
+        lines.last().is_some_and(|l| l.contains("listening on")),
+        "{lines:#?}"
+    );
+    let parsed: Vec<Vec<(String, String)>> = lines.iter().map(|l| logfmt(l)).collect();
+    for pairs in &parsed {
+        let keys: Vec<&str> = pairs.iter().take(4).map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["time", "level", "source", "msg"], "{pairs:?}");
+        assert_rfc3339(&pairs[0].1, true);
+        assert!(
+            ["DEBUG", "INFO", "WARN", "ERROR"].contains(&pairs[1].1.as_str()),
+            "{pairs:?}"
+        );
+        assert!(pairs[2].1.contains(".rs:"), "{pairs:?}");
+    }
+    let find = |msg: &str| {
+        parsed
+            .iter()
+            .find(|p| p[3].1 == msg)
+            .unwrap_or_else(|| panic!("no {msg:?} in {lines:#?}"))
+    };
+    let warning = find("node_exporter flag not implemented by kitestacks-exporter; ignored");
+    assert_eq!(warning[1].1, "WARN");
+    assert_eq!(
+        warning[4],
+        (
+            "flag".to_owned(),
+            "--collector.ntp.server 127.0.0.1".to_owned()
+        )
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(
+            " msg=\"node_exporter flag not implemented by kitestacks-exporter; ignored\" \
+             flag=\"--collector.ntp.server 127.0.0.1\""
+        )),
+        "{lines:#?}"
+    );
+    let listening = find("listening on");
+    assert_eq!(listening[4].0, "address");
+    assert!(listening[4].1.starts_with("127.0.0.1:"), "{listening:?}");
+    assert_eq!(listening[5], ("tls".to_owned(), "false".to_owned()));
+}
+
+/// `--log.format=json`: one JSON object per line with the same keys, first.
+#[test]
+fn the_exporter_logs_json_with_node_exporters_keys() {
+    let lines = startup_lines(&[
+        "--web.listen-address=127.0.0.1:0",
+        "--log.format=json",
+        "--collector.systemd",
+    ]);
+    assert!(
+        lines.last().is_some_and(|l| l.contains("listening on")),
+        "{lines:#?}"
+    );
+    for line in &lines {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        let positions: Vec<usize> = ["time", "level", "source", "msg"]
+            .iter()
+            .map(|k| {
+                assert!(value[k].is_string(), "{k} in {line}");
+                line.find(&format!("\"{k}\":")).unwrap()
+            })
+            .collect();
+        assert!(line.starts_with("{\"time\":\""), "{line}");
+        assert!(positions.is_sorted(), "{line}");
+        assert_rfc3339(value["time"].as_str().unwrap(), false);
+    }
+    let warning: serde_json::Value = lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["msg"] == "collector not implemented by kitestacks-exporter; ignored")
+        .unwrap_or_else(|| panic!("{lines:#?}"));
+    assert_eq!(warning["level"], "WARN");
+    assert_eq!(warning["collector"], "systemd");
+    let listening: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert_eq!(listening["tls"], false, "booleans stay booleans");
+}
+
+/// At start-up the exporter says what it runs with: the web config file (or none: plain
+/// HTTP without authentication), the listen addresses and the roots.
+#[test]
+fn the_exporter_logs_its_configuration_at_start_up() {
+    let configuration = |args: &[&str]| {
+        let lines = startup_lines(args);
+        let line = lines
+            .iter()
+            .find(|l| l.contains(" msg=configuration "))
+            .unwrap_or_else(|| panic!("{lines:#?}"))
+            .clone();
+        let pairs = logfmt(&line);
+        pairs.into_iter().skip(4).collect::<Vec<_>>()
+    };
+    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    assert_eq!(
+        configuration(&["--web.listen-address=127.0.0.1:0"]),
+        [
+            pair("web_config", "none"),
+            pair("scheme", "http"),
+            pair("auth", "none"),
+            pair("listen", "127.0.0.1:0"),
+            pair("path", "/metrics"),
+            pair("procfs", "/proc"),
+            pair("sysfs", "/sys"),
+            pair("rootfs", "/"),
+            pair("udev_data", "/run/udev/data"),
+        ]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let web = dir.path().join("web config.yml");
+    let hash = bcrypt::hash("secret", 4).unwrap();
+    std::fs::write(&web, format!("basic_auth_users:\n  prometheus: '{hash}'\n")).unwrap();
+    let web_flag = format!("--web.config.file={}", web.display());
+    let (_fixtures, root) = fixture_tree();
+    let procfs = format!("--path.procfs={}", root.join("proc").display());
+    let got = configuration(&[
+        "--web.listen-address=127.0.0.1:0",
+        "--web.listen-address=127.0.0.2:0",
+        &web_flag,
+        &procfs,
+        "--path.rootfs=/host",
+        "--web.telemetry-path=/node",
+    ]);
+    assert_eq!(got[0], pair("web_config", &web.display().to_string()));
+    assert_eq!(got[1..3], [pair("scheme", "http"), pair("auth", "basic")]);
+    assert_eq!(got[3], pair("listen", "127.0.0.1:0,127.0.0.2:0"));
+    assert_eq!(got[4], pair("path", "/node"));
+    assert_eq!(
+        got[5],
+        pair("procfs", &root.join("proc").display().to_string())
+    );
+    assert_eq!(got[7], pair("rootfs", "/host"));
+}
+
+/// The exporter takes the portal's listen-address forms: `:port` is every interface,
+/// as node_exporter's `--web.listen-address=:9100`.
+#[test]
+fn the_exporter_takes_the_portals_listen_address_forms() {
+    let listen = |form: &str| {
+        let args = vec![
+            "kitestacks-exporter".to_owned(),
+            format!("--web.listen-address={form}"),
+        ];
+        ExporterArgs::parse_from(args).map(|a| a.listen)
+    };
+    let all = std::net::SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 9101));
+    assert_eq!(listen(":9101").unwrap(), [all]);
+    assert_eq!(
+        listen("127.0.0.1:9101").unwrap(),
+        ["127.0.0.1:9101".parse().unwrap()]
+    );
+    assert_eq!(
+        listen("localhost:9101").unwrap(),
+        ["127.0.0.1:9101".parse().unwrap()]
+    );
+    let e = listen(":eighty").unwrap_err().to_string();
+    assert!(e.contains("--web.listen-address:"), "{e}");
+    assert!(e.contains("is not a socket address"), "{e}");
+}

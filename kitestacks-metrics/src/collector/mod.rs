@@ -300,8 +300,6 @@ pub struct Options {
     pub netdev_device_include: Option<String>,
     /// `--collector.netdev.device-exclude`.
     pub netdev_device_exclude: Option<String>,
-    /// `--collector.netdev.address-info`.
-    pub netdev_address_info: bool,
     /// `--collector.netstat.fields`.
     pub netstat_fields: String,
     /// `--collector.powersupply.ignored-supplies` (default `^$`).
@@ -360,7 +358,6 @@ impl Default for Options {
             netclass_ignore_invalid_speed: false,
             netdev_device_include: None,
             netdev_device_exclude: None,
-            netdev_address_info: false,
             netstat_fields: NETSTAT_FIELDS.to_owned(),
             powersupply_ignored_supplies: "^$".to_owned(),
             rapl_enable_zone_label: false,

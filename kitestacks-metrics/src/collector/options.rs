@@ -202,50 +202,50 @@ impl Flag {
 pub const ARP_DEVICE_EXCLUDE: Flag = Flag::new(
     "collector.arp.device-exclude",
     Slot::OptionalText(field!(arp_device_exclude)),
-    "Regexp of arp devices to exclude (mutually exclusive to device-include).",
+    "Regexp of network devices whose ARP entries node_arp_entries leaves out (mutually exclusive with device-include).",
 )
 .exclusive_with(&ARP_DEVICE_INCLUDE);
 /// `--collector.arp.device-include`.
 pub const ARP_DEVICE_INCLUDE: Flag = Flag::new(
     "collector.arp.device-include",
     Slot::OptionalText(field!(arp_device_include)),
-    "Regexp of arp devices to include (mutually exclusive to device-exclude).",
+    "Regexp of network devices whose ARP entries node_arp_entries counts; the others are left out (mutually exclusive with device-exclude).",
 );
 /// `--collector.bcache.priorityStats`.
 pub const BCACHE_PRIORITY_STATS: Flag = Flag::new(
     "collector.bcache.priorityStats",
     Slot::Bool(field!(bcache_priority_stats)),
-    "Expose expensive priority stats.",
+    "Also read each cache device's priority_stats (node_bcache_priority_stats_*): costly, the kernel walks every bucket to answer.",
 );
 /// `--collector.cpu.guest`.
 pub const CPU_GUEST: Flag = Flag::new(
     "collector.cpu.guest",
     Slot::Bool(field!(cpu_guest)),
-    "Enables metric node_cpu_guest_seconds_total.",
+    "Report node_cpu_guest_seconds_total, the time the CPUs spent running guests (VMs).",
 );
 /// `--collector.cpu.info`.
 pub const CPU_INFO: Flag = Flag::new(
     "collector.cpu.info",
     Slot::Bool(field!(cpu_info)),
-    "Enables metric node_cpu_info (and node_cpu_frequency_hertz while the cpufreq collector is on).",
+    "Report node_cpu_info from /proc/cpuinfo (and node_cpu_frequency_hertz while the cpufreq collector is on).",
 );
 /// `--collector.cpu.info.bugs-include`.
 pub const CPU_INFO_BUGS_INCLUDE: Flag = Flag::new(
     "collector.cpu.info.bugs-include",
     Slot::OptionalText(field!(cpu_info_bugs_include)),
-    "Filter the `bugs` field in cpuInfo with a value that must be a regular expression (turns on --collector.cpu.info).",
+    "Report node_cpu_bug_info for each of the first CPU's /proc/cpuinfo `bugs` that matches this regexp (turns on --collector.cpu.info).",
 );
 /// `--collector.cpu.info.flags-include`.
 pub const CPU_INFO_FLAGS_INCLUDE: Flag = Flag::new(
     "collector.cpu.info.flags-include",
     Slot::OptionalText(field!(cpu_info_flags_include)),
-    "Filter the `flags` field in cpuInfo with a value that must be a regular expression (turns on --collector.cpu.info).",
+    "Report node_cpu_flag_info for each of the first CPU's /proc/cpuinfo `flags` that matches this regexp (turns on --collector.cpu.info).",
 );
 /// `--collector.diskstats.device-exclude`.
 pub const DISKSTATS_DEVICE_EXCLUDE: Flag = Flag::new(
     "collector.diskstats.device-exclude",
     Slot::Text(field!(diskstats_device_exclude)),
-    "Regexp of diskstats devices to exclude (mutually exclusive to device-include).",
+    "Regexp of block devices the diskstats collector leaves out (mutually exclusive with device-include, which replaces this default).",
 )
 .exclusive_with(&DISKSTATS_DEVICE_INCLUDE)
 .aliases(&["collector.diskstats.ignored-devices"]);
@@ -253,13 +253,13 @@ pub const DISKSTATS_DEVICE_EXCLUDE: Flag = Flag::new(
 pub const DISKSTATS_DEVICE_INCLUDE: Flag = Flag::new(
     "collector.diskstats.device-include",
     Slot::OptionalText(field!(diskstats_device_include)),
-    "Regexp of diskstats devices to include (mutually exclusive to device-exclude).",
+    "Regexp of block devices the diskstats collector reports; the others are left out (mutually exclusive with device-exclude).",
 );
 /// `--collector.filesystem.fs-types-exclude`.
 pub const FILESYSTEM_FS_TYPES_EXCLUDE: Flag = Flag::new(
     "collector.filesystem.fs-types-exclude",
     Slot::Text(field!(filesystem_fs_types_exclude)),
-    "Regexp of filesystem types to exclude for filesystem collector (mutually exclusive to fs-types-include).",
+    "Regexp of filesystem types the filesystem collector leaves out (mutually exclusive with fs-types-include, which replaces this default).",
 )
 .exclusive_with(&FILESYSTEM_FS_TYPES_INCLUDE)
 .aliases(&["collector.filesystem.ignored-fs-types"]);
@@ -267,13 +267,13 @@ pub const FILESYSTEM_FS_TYPES_EXCLUDE: Flag = Flag::new(
 pub const FILESYSTEM_FS_TYPES_INCLUDE: Flag = Flag::new(
     "collector.filesystem.fs-types-include",
     Slot::OptionalText(field!(filesystem_fs_types_include)),
-    "Regexp of filesystem types to include for filesystem collector (mutually exclusive to fs-types-exclude).",
+    "Regexp of filesystem types the filesystem collector reports; the others are left out (mutually exclusive with fs-types-exclude).",
 );
 /// `--collector.filesystem.mount-points-exclude`.
 pub const FILESYSTEM_MOUNT_POINTS_EXCLUDE: Flag = Flag::new(
     "collector.filesystem.mount-points-exclude",
     Slot::Text(field!(filesystem_mount_points_exclude)),
-    "Regexp of mount points to exclude for filesystem collector (mutually exclusive to mount-points-include).",
+    "Regexp of mount points the filesystem collector leaves out (mutually exclusive with mount-points-include, which replaces this default).",
 )
 .exclusive_with(&FILESYSTEM_MOUNT_POINTS_INCLUDE)
 .aliases(&["collector.filesystem.ignored-mount-points"]);
@@ -281,7 +281,7 @@ pub const FILESYSTEM_MOUNT_POINTS_EXCLUDE: Flag = Flag::new(
 pub const FILESYSTEM_MOUNT_POINTS_INCLUDE: Flag = Flag::new(
     "collector.filesystem.mount-points-include",
     Slot::OptionalText(field!(filesystem_mount_points_include)),
-    "Regexp of mount points to include for filesystem collector (mutually exclusive to mount-points-exclude).",
+    "Regexp of mount points the filesystem collector reports; the others are left out (mutually exclusive with mount-points-exclude).",
 );
 /// `--collector.filesystem.mount-timeout`.
 pub const FILESYSTEM_MOUNT_TIMEOUT: Flag = Flag::new(
@@ -295,43 +295,43 @@ pub const FILESYSTEM_MOUNT_TIMEOUT: Flag = Flag::new(
 pub const HWMON_CHIP_EXCLUDE: Flag = Flag::new(
     "collector.hwmon.chip-exclude",
     Slot::OptionalText(field!(hwmon_chip_exclude)),
-    "Regexp of hwmon chip to exclude.",
+    "Regexp of hwmon chips to leave out, matched against the chip label (e.g. platform_coretemp_0).",
 );
 /// `--collector.hwmon.chip-include`.
 pub const HWMON_CHIP_INCLUDE: Flag = Flag::new(
     "collector.hwmon.chip-include",
     Slot::OptionalText(field!(hwmon_chip_include)),
-    "Regexp of hwmon chip to include.",
+    "Regexp of hwmon chips to report, matched against the chip label (e.g. platform_coretemp_0); the others are left out.",
 );
 /// `--collector.hwmon.sensor-exclude`.
 pub const HWMON_SENSOR_EXCLUDE: Flag = Flag::new(
     "collector.hwmon.sensor-exclude",
     Slot::OptionalText(field!(hwmon_sensor_exclude)),
-    "Regexp of hwmon sensor to exclude.",
+    "Regexp of hwmon sensors to leave out, matched against 'chip;sensor' (e.g. platform_coretemp_0;temp1).",
 );
 /// `--collector.hwmon.sensor-include`.
 pub const HWMON_SENSOR_INCLUDE: Flag = Flag::new(
     "collector.hwmon.sensor-include",
     Slot::OptionalText(field!(hwmon_sensor_include)),
-    "Regexp of hwmon sensor to include.",
+    "Regexp of hwmon sensors to report, matched against 'chip;sensor' (e.g. platform_coretemp_0;temp1); the others are left out.",
 );
 /// `--collector.infiniband.device-exclude`.
 pub const INFINIBAND_DEVICE_EXCLUDE: Flag = Flag::new(
     "collector.infiniband.device-exclude",
     Slot::OptionalText(field!(infiniband_device_exclude)),
-    "Regexp of infiniband devices to exclude (applied together with device-include).",
+    "Regexp of InfiniBand devices to leave out (applied together with device-include).",
 );
 /// `--collector.infiniband.device-include`.
 pub const INFINIBAND_DEVICE_INCLUDE: Flag = Flag::new(
     "collector.infiniband.device-include",
     Slot::OptionalText(field!(infiniband_device_include)),
-    "Regexp of infiniband devices to include (applied together with device-exclude).",
+    "Regexp of InfiniBand devices to report; the others are left out (applied together with device-exclude).",
 );
 /// `--collector.interrupts.include-zeros`.
 pub const INTERRUPTS_INCLUDE_ZEROS: Flag = Flag::new(
     "collector.interrupts.include-zeros",
     Slot::Bool(field!(interrupts_include_zeros)),
-    "Include interrupts that have a zero value.",
+    "Report node_interrupts_total series whose count is zero (--no-collector.interrupts.include-zeros leaves them out).",
 );
 /// `--collector.interrupts.name-exclude`.
 pub const INTERRUPTS_NAME_EXCLUDE: Flag = Flag::new(
@@ -349,31 +349,25 @@ pub const INTERRUPTS_NAME_INCLUDE: Flag = Flag::new(
 pub const IPVS_BACKEND_LABELS: Flag = Flag::new(
     "collector.ipvs.backend-labels",
     Slot::Text(field!(ipvs_backend_labels)),
-    "Comma separated list for IPVS backend stats labels.",
+    "Comma-separated labels of the node_ipvs_backend_* series, from local_address, local_port, remote_address, remote_port, proto, local_mark; backends that share the labels kept are summed.",
 );
 /// `--collector.netclass.ignore-invalid-speed`.
 pub const NETCLASS_IGNORE_INVALID_SPEED: Flag = Flag::new(
     "collector.netclass.ignore-invalid-speed",
     Slot::Bool(field!(netclass_ignore_invalid_speed)),
-    "Ignore devices where the speed is invalid.",
+    "Leave out node_network_speed_bytes for devices whose speed is invalid (the kernel says -1 when it is unknown).",
 );
 /// `--collector.netclass.ignored-devices`.
 pub const NETCLASS_IGNORED_DEVICES: Flag = Flag::new(
     "collector.netclass.ignored-devices",
     Slot::Text(field!(netclass_ignored_devices)),
-    "Regexp of net devices to ignore for netclass collector.",
-);
-/// `--collector.netdev.address-info`.
-pub const NETDEV_ADDRESS_INFO: Flag = Flag::new(
-    "collector.netdev.address-info",
-    Slot::Bool(field!(netdev_address_info)),
-    "Accepted for compatibility; node_network_address_info is not collected.",
+    "Regexp of network devices the netclass collector leaves out.",
 );
 /// `--collector.netdev.device-exclude`.
 pub const NETDEV_DEVICE_EXCLUDE: Flag = Flag::new(
     "collector.netdev.device-exclude",
     Slot::OptionalText(field!(netdev_device_exclude)),
-    "Regexp of net devices to exclude (mutually exclusive to device-include).",
+    "Regexp of network devices the netdev collector leaves out (mutually exclusive with device-include).",
 )
 .exclusive_with(&NETDEV_DEVICE_INCLUDE)
 .aliases(&["collector.netdev.device-blacklist"]);
@@ -381,20 +375,20 @@ pub const NETDEV_DEVICE_EXCLUDE: Flag = Flag::new(
 pub const NETDEV_DEVICE_INCLUDE: Flag = Flag::new(
     "collector.netdev.device-include",
     Slot::OptionalText(field!(netdev_device_include)),
-    "Regexp of net devices to include (mutually exclusive to device-exclude).",
+    "Regexp of network devices the netdev collector reports; the others are left out (mutually exclusive with device-exclude).",
 )
 .aliases(&["collector.netdev.device-whitelist"]);
 /// `--collector.netstat.fields`.
 pub const NETSTAT_FIELDS: Flag = Flag::new(
     "collector.netstat.fields",
     Slot::Text(field!(netstat_fields)),
-    "Regexp of fields to return for netstat collector.",
+    "Regexp of the /proc/net/{netstat,snmp,snmp6} fields the netstat collector reports, named Protocol_Field (e.g. Tcp_ActiveOpens).",
 );
 /// `--collector.powersupply.ignored-supplies`.
 pub const POWERSUPPLY_IGNORED_SUPPLIES: Flag = Flag::new(
     "collector.powersupply.ignored-supplies",
     Slot::Text(field!(powersupply_ignored_supplies)),
-    "Regexp of power supplies to ignore for powersupplyclass collector.",
+    "Regexp of power supplies the powersupplyclass collector leaves out.",
 );
 /// `--collector.rapl.enable-zone-label`.
 pub const RAPL_ENABLE_ZONE_LABEL: Flag = Flag::new(
@@ -406,13 +400,13 @@ pub const RAPL_ENABLE_ZONE_LABEL: Flag = Flag::new(
 pub const STAT_SOFTIRQ: Flag = Flag::new(
     "collector.stat.softirq",
     Slot::Bool(field!(stat_softirq)),
-    "Export softirq calls per vector.",
+    "Report node_softirqs_total, the softirq calls per vector from /proc/stat.",
 );
 /// `--collector.tapestats.ignored-devices`.
 pub const TAPESTATS_IGNORED_DEVICES: Flag = Flag::new(
     "collector.tapestats.ignored-devices",
     Slot::Text(field!(tapestats_ignored_devices)),
-    "Regexp of devices to ignore for tapestats.",
+    "Regexp of tape devices the tapestats collector leaves out.",
 );
 /// `--collector.textfile.directory`.
 pub const TEXTFILE_DIRECTORY: Flag = Flag::new(
@@ -424,7 +418,7 @@ pub const TEXTFILE_DIRECTORY: Flag = Flag::new(
 pub const VMSTAT_FIELDS: Flag = Flag::new(
     "collector.vmstat.fields",
     Slot::Text(field!(vmstat_fields)),
-    "Regexp of fields to return for vmstat collector.",
+    "Regexp of the /proc/vmstat fields the vmstat collector reports.",
 );
 
 /// Every collector flag, in name order.
@@ -455,7 +449,6 @@ pub const FLAGS: &[&Flag] = &[
     &IPVS_BACKEND_LABELS,
     &NETCLASS_IGNORE_INVALID_SPEED,
     &NETCLASS_IGNORED_DEVICES,
-    &NETDEV_ADDRESS_INFO,
     &NETDEV_DEVICE_EXCLUDE,
     &NETDEV_DEVICE_INCLUDE,
     &NETSTAT_FIELDS,
@@ -653,6 +646,44 @@ mod tests {
                 "{a} {b}"
             );
             assert_eq!(a.replace("-exclude", ""), b.replace("-include", ""));
+        }
+    }
+
+    /// A help text says how the flag behaves here: a flag refused together with its
+    /// partner says "mutually exclusive with" the partner (both ways), an include/exclude
+    /// pair that is not exclusive says it is applied together.
+    #[test]
+    fn help_texts_say_which_pairs_are_exclusive_here() {
+        let partner = |f: &Flag| {
+            FLAGS.iter().find(|o| {
+                o.exclusive_with.is_some_and(|p| p.name == f.name)
+                    || f.exclusive_with.is_some_and(|p| p.name == o.name)
+            })
+        };
+        let short = |name: &str| name.rsplit('.').next().unwrap_or(name).to_owned();
+        for flag in FLAGS {
+            assert!(
+                !flag.help.contains("mutually exclusive to"),
+                "{}",
+                flag.name
+            );
+            match partner(flag) {
+                Some(p) => assert!(
+                    flag.help
+                        .contains(&format!("(mutually exclusive with {}", short(p.name))),
+                    "{}: {}",
+                    flag.name,
+                    flag.help
+                ),
+                None => assert!(!flag.help.contains("exclusive"), "{}", flag.name),
+            }
+        }
+        for flag in [&INFINIBAND_DEVICE_EXCLUDE, &INTERRUPTS_NAME_INCLUDE] {
+            assert!(
+                flag.help.contains("(applied together with"),
+                "{}",
+                flag.name
+            );
         }
     }
 
