@@ -378,7 +378,7 @@ def run_exporter(exporter, argv, trees, label):
               status == 200 and "\nnode_uname_info{" in text, f"status {status}")
         # A flag the exporter accepts but ignores is logged as a warning ending in "ignored".
         # (Collectors failing on hardware this machine lacks are not the files' business.)
-        warnings = [line for line in log_of(log).splitlines() if " WARN " in line and "ignored" in line]
+        warnings = [line for line in log_of(log).splitlines() if "level=WARN" in line and "ignored" in line]
         check(f"exporter ({label}) ignores none of its flags", not warnings, "; ".join(warnings))
     p.terminate()
     p.wait(timeout=15)

@@ -95,12 +95,7 @@ impl Exporter {
     /// `exclude[]` (both at once is an error, as is naming one that is not enabled).
     pub fn select(&self, query: Option<&str>) -> Result<Vec<&'static str>, BadFilter> {
         let (mut collect, mut exclude) = (Vec::new(), Vec::new());
-        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let k = percent_encoding::percent_decode_str(k).decode_utf8_lossy();
-            let v = percent_encoding::percent_decode_str(&v.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned();
+        for (k, v) in crate::query::pairs(query) {
             match k.as_ref() {
                 "collect[]" => collect.push(v),
                 "exclude[]" => exclude.push(v),

@@ -96,7 +96,7 @@ fn the_binary_logs_its_configuration_file_and_what_it_contacts() {
     child.wait().unwrap();
     let info = |text: &str| {
         seen.iter()
-            .any(|l| l.contains(" INFO ") && l.ends_with(text))
+            .any(|l| l.contains(" level=INFO ") && l.ends_with(&format!("msg={:?}", text)))
     };
     assert!(
         info(&format!("configuration: {}", file.display())),
