@@ -87,6 +87,24 @@ def get(url, timeout=5):
         return None, str(e).encode()
 
 
+def first_event(url, kind, seconds=10):
+    """(content type, whether an event of `kind` arrived within `seconds`) of a stream."""
+    assert url.startswith("http://127.0.0.1:"), url
+    end = time.monotonic() + seconds
+    try:
+        with urllib.request.urlopen(url, timeout=seconds) as r:
+            ctype = r.headers.get("Content-Type")
+            while time.monotonic() < end:
+                line = r.readline()
+                if not line:
+                    break
+                if line.rstrip(b"\r\n") == b"event: " + kind.encode():
+                    return ctype, True
+            return ctype, False
+    except OSError as e:
+        return str(e), False
+
+
 def wait_http(url, proc):
     for _ in range(100):
         status, _ = get(url, timeout=1)
@@ -521,7 +539,7 @@ def nginx_directives(text):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
-        m = re.match(r"location\s+(\S+)\s*\{", line)
+        m = re.match(r"location\s+(?:[=~^*]+\s+)?(\S+)\s*\{", line)
         if m:
             loc = m.group(1)
             continue
@@ -554,16 +572,21 @@ def check_nginx(portal, info):
     simple = DEPLOY / "nginx" / "kitestacks-simple.conf"
     ds = nginx_directives(site.read_text())
     proxies = [a[0] for loc, d, a in ds if d == "proxy_pass"]
-    check("kitestacks.conf proxies /api/ and nothing else",
-          [loc for loc, d, _ in ds if d == "proxy_pass"] == ["/api/"], str(proxies))
+    check("kitestacks.conf proxies /api/ (and /api/events unbuffered) and nothing else",
+          [loc for loc, d, _ in ds if d == "proxy_pass"] == ["/api/events", "/api/"], str(proxies))
     check("kitestacks.conf proxy_pass is http://127.0.0.1:8000 (no URI: the path passes unchanged)",
-          proxies == [f"http://127.0.0.1:{PORTAL_PORT}"], str(proxies))
+          set(proxies) == {f"http://127.0.0.1:{PORTAL_PORT}"}, str(proxies))
+    check("kitestacks.conf: /api/events with proxy_buffering off",
+          ("/api/events", "proxy_buffering", ["off"]) in ds)
     roots = [a[0] for loc, d, a in ds if d == "root"]
     check("kitestacks.conf serves / from a root directory", len(roots) == 1 and roots[0].startswith("/"), str(roots))
     ds = nginx_directives(simple.read_text())
     check("kitestacks-simple.conf proxies everything to http://127.0.0.1:8000, serves no files",
-          [(loc, a[0]) for loc, d, a in ds if d == "proxy_pass"] == [("/", f"http://127.0.0.1:{PORTAL_PORT}")]
+          [(loc, a[0]) for loc, d, a in ds if d == "proxy_pass"]
+          == [("/api/events", f"http://127.0.0.1:{PORTAL_PORT}"), ("/", f"http://127.0.0.1:{PORTAL_PORT}")]
           and not [d for _, d, _ in ds if d == "root"])
+    check("kitestacks-simple.conf: /api/events with proxy_buffering off",
+          ("/api/events", "proxy_buffering", ["off"]) in ds)
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if not nginx:
         print("skip nginx -t and the live checks (no nginx here)")
@@ -617,6 +640,9 @@ def serve_site(nginx, path, portal, info, page, static_dir):
     status, body = get(base + "/api/nope")
     check(f"{name}: the portal's JSON 404 passes through",
           status == 404 and json.loads(body).get("error", {}).get("code") == "not_found", f"{status} {body[:200]!r}")
+    ctype, got = first_event(base + "/api/events", "sample")
+    check(f"{name}: /api/events streams a sample event through nginx", got and ctype == "text/event-stream",
+          f"{ctype} {got}")
     status, body = get(f"http://127.0.0.1:{portal_port}/metrics")
     check("the portal serves /metrics (scraped by prometheus.yml)",
           status == 200 and body.startswith(b"#"), f"{status} {body[:120]!r}")

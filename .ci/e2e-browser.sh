@@ -164,7 +164,7 @@ EXPECT_STATUS='{"portal":"up","grafana":"up","auth":"down","lost":"down","gitfor
 EXPECT_REASONS='{"auth":"down · unexpected status — HTTP 500","lost":"down · dns — host name did not resolve"}' \
     node .ci/browser/portal.mjs "$base" target/ci-artifacts/portal.png target/ci-artifacts/portal-narrow.png \
     || fail "the browser check failed"
-grep -q 'probe failed: .* service=lost .*kind="dns"' "$work/log" \
+grep -q 'msg="probe failed: .*" service=lost .*kind=dns' "$work/log" \
     || fail "the portal's log does not name the lost service's failure dns"
 
 # First run: the embedded default with probes, Forgejo and weather off. (Once the embedded

@@ -200,6 +200,44 @@ try {
     check("only down services show a reason", up.length === 0, JSON.stringify(up));
   }
 
+  // live updates: samples arrive over /api/events and change the figures without a
+  // reload or a poll of /api/metrics while the stream delivers
+  const metricsPolls = [];
+  page.on("request", (r) => {
+    if (new URL(r.url()).pathname === "/api/metrics") metricsPolls.push(r.url());
+  });
+  const events0 = await page.evaluate(() => window.kitestacks.events);
+  const updated0 = (await page.textContent("#updated")).trim();
+  await page.waitForFunction((n) => window.kitestacks.events >= n + 2, events0, { timeout: 15000 }).catch(() => {});
+  const events1 = await page.evaluate(() => window.kitestacks.events);
+  check("samples arrive as server-sent events", events1 >= events0 + 2, `${events0} -> ${events1}`);
+  const updated1 = (await page.textContent("#updated")).trim();
+  check("the figures change without a reload", updated1 !== updated0 && /^updated /.test(updated1), `${updated0} -> ${updated1}`);
+  check("no /api/metrics poll while the stream delivers", metricsPolls.length === 0, metricsPolls.join(" "));
+
+  // sparklines from /api/history: drawn once the history has points (the 1 h button
+  // asks again), a gap where a point is null, and the range switch asks for 24 h
+  await page.click('#range button[data-range="1h"]');
+  await page.waitForFunction(() => document.querySelectorAll("#sparks svg.sparkline").length >= 3 &&
+    [...document.querySelectorAll("#filesystems li")].filter((l) => l.querySelector(".line"))
+      .every((l) => l.querySelector(".spark svg.sparkline")), null, { timeout: 15000 }).catch(() => {});
+  const sparks = await page.$$eval("#sparks dd", (dds) => dds.map((d) => [d.dataset.series, d.querySelectorAll("svg.sparkline polyline").length]));
+  check("CPU, memory and network sparklines are drawn", sparks.filter(([, n]) => n > 0).length >= 3, JSON.stringify(sparks));
+  const fsSparks = await page.$$eval("#filesystems li", (ls) => ls.filter((l) => l.querySelector(".line"))
+    .map((l) => [l.querySelector(".mount").textContent, l.querySelectorAll(".spark svg.sparkline polyline").length]));
+  check("each filesystem has a sparkline", fsSparks.length > 0 && fsSparks.every(([, n]) => n > 0), JSON.stringify(fsSparks));
+  const gap = await page.evaluate(() => {
+    const svg = window.kitestacks.sparkline([[0, 1, 1, 2], [1, 2, 2, 3], [2, null, null, null], [3, 3, 3, 4], [4, 1, 2, 3]], "percent");
+    return [svg.querySelectorAll("polyline").length, svg.querySelectorAll("polygon").length];
+  });
+  check("a null point is a gap in the sparkline, not a line across it", JSON.stringify(gap) === "[2,2]", JSON.stringify(gap));
+  const asked = page.waitForRequest((r) => r.url().includes("/api/history?series=") && r.url().includes("range=24h"),
+    { timeout: 10000 }).then(() => true, () => false);
+  await page.click('#range button[data-range="24h"]');
+  check("the range switch asks /api/history for 24 h", await asked);
+  check("the pressed range is marked", (await page.getAttribute('#range button[data-range="24h"]', "aria-pressed")) === "true");
+  await page.click('#range button[data-range="1h"]');
+
   // the page pauses while hidden and refreshes on return (no errors on the way)
   await page.evaluate(() => {
     Object.defineProperty(document, "hidden", { configurable: true, get: () => true });

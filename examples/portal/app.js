@@ -1,8 +1,10 @@
 // kitestacks portal page: fetches the portal API with relative URLs (so it works served
-// by kitestacks-portal and behind a proxy that forwards /api/), refreshes each card on
-// its own timer, pauses while the tab is hidden, and greys out only the card whose
-// upstream failed. A card whose upstream is not configured is hidden and replaced by one
-// line saying how to turn it on. No build step, no external resources.
+// by kitestacks-portal and behind a proxy that forwards /api/), takes live updates from
+// /api/events (server-sent events) and falls back to polling each card on its own timer
+// when the stream is not there, pauses while the tab is hidden, and greys out only the
+// card whose upstream failed. A card whose upstream is not configured is hidden and
+// replaced by one line saying how to turn it on. Sparklines of the last hour (24 h, 7 d)
+// come from /api/history. No build step, no external resources.
 "use strict";
 
 const PERIODS = {
@@ -11,6 +13,7 @@ const PERIODS = {
   weather: 5 * 60000,
   activity: 60000,
   services: 5 * 60000,
+  history: 60000,
 };
 const FETCH_TIMEOUT_MS = 10000;
 
@@ -237,7 +240,7 @@ function renderMetrics(m) {
       mount,
       el("span", "size", `${bytes(fs.used_bytes)} / ${bytes(fs.size_bytes)} · ${percent(fs.used_percent)}`),
     );
-    li.append(line, bar(fs.used_percent));
+    li.append(line, bar(fs.used_percent), sparkSlot(`filesystem.used_percent[${fs.mount_point}]`));
     return li;
   });
   if (items.length === 0) items.push(el("li", "muted", "none reported"));
@@ -245,6 +248,7 @@ function renderMetrics(m) {
 }
 
 async function refreshMetrics() {
+  if (liveFresh()) return; // the event stream brings every sample
   const r = await api("metrics");
   const card = $("host-card");
   if (!r.ok) return setDegraded(card, r.reason);
@@ -345,6 +349,7 @@ function serviceCard(s) {
     name.rel = "noopener";
   }
   head.append(dot, name, el("span", "latency"));
+  head.append(sparkSlot(`probe.latency_ms[${s.id}]`));
   const why = el("p", "why");
   why.hidden = true;
   const tags = el("div", "tags");
@@ -456,6 +461,158 @@ async function refreshStatus() {
   }
 }
 
+// -------------------------------------------------------------------------- history
+
+let historyRange = "1h";
+const sparkNodes = new Map(); // series name -> its sparkline's element, kept across renders
+
+/**
+ * The element a series' sparkline is drawn in: the same one every time it is asked for,
+ * so cards that re-render keep their sparklines.
+ */
+function sparkSlot(series) {
+  let node = sparkNodes.get(series);
+  if (!node) {
+    node = el("span", "spark");
+    node.dataset.series = series;
+    sparkNodes.set(series, node);
+  }
+  return node;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/**
+ * An inline SVG sparkline of `[t, min, avg, max]` points: the average as a line, the
+ * min-max band behind it, and a gap wherever a point is null (no sample: the portal was
+ * down, a rate was unknown), never a line drawn across it.
+ */
+function sparkline(points, unit) {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 100 20");
+  svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("class", "sparkline");
+  const known = points.filter((p) => isNum(p[2]));
+  const top = unit === "percent" || unit === "up" ? 100 : Math.max(1e-9, ...known.map((p) => p[3]));
+  const scale = unit === "up" ? 100 : 1;
+  const n = Math.max(1, points.length - 1);
+  const x = (i) => ((i / n) * 100).toFixed(2);
+  const y = (v) => (20 - (Math.min(top, Math.max(0, v * scale)) / top) * 19 - 0.5).toFixed(2);
+  let run = [];
+  const flush = () => {
+    if (run.length === 0) return;
+    const band = document.createElementNS(SVG, "polygon");
+    band.setAttribute("class", "band");
+    const upper = run.map(([i, p]) => `${x(i)},${y(p[3])}`);
+    const lower = run.map(([i, p]) => `${x(i)},${y(p[1])}`).reverse();
+    band.setAttribute("points", upper.concat(lower).join(" "));
+    const line = document.createElementNS(SVG, "polyline");
+    line.setAttribute("class", "line");
+    const pts = run.map(([i, p]) => `${x(i)},${y(p[2])}`);
+    if (pts.length === 1) pts.push(pts[0].replace(/^[\d.]+/, (v) => String(Number(v) + 0.8)));
+    line.setAttribute("points", pts.join(" "));
+    svg.append(band, line);
+    run = [];
+  };
+  points.forEach((p, i) => {
+    if (isNum(p[2])) run.push([i, p]);
+    else flush();
+  });
+  flush();
+  const last = known.length ? known[known.length - 1] : null;
+  const title = document.createElementNS(SVG, "title");
+  title.textContent = last ? `last ${historyRange}: now ${formatValue(last[2], unit)}, peak ${formatValue(Math.max(...known.map((p) => p[3])), unit)}` : `no history for the last ${historyRange}`;
+  svg.append(title);
+  return svg;
+}
+
+function formatValue(v, unit) {
+  if (unit === "percent") return percent(v);
+  if (unit === "bytes_per_second") return rate(v);
+  if (unit === "bytes") return bytes(v);
+  if (unit === "milliseconds") return latency(v);
+  if (unit === "up") return v >= 0.5 ? "up" : "down";
+  return isNum(v) ? v.toFixed(2) : "–";
+}
+
+/** Draws every sparkline on the page from /api/history (only the series it holds). */
+async function refreshHistory() {
+  for (const dd of document.querySelectorAll("#sparks dd[data-series]")) {
+    if (!dd.firstChild) dd.append(sparkSlot(dd.dataset.series));
+  }
+  const index = await api("history");
+  if (!index.ok) return;
+  const held = new Map((index.data.series || []).map((s) => [s.name, s.unit]));
+  for (const [series, node] of sparkNodes) {
+    if (!node.isConnected) continue;
+    if (!held.has(series)) {
+      node.replaceChildren();
+      continue;
+    }
+    const r = await api(`history?series=${encodeURIComponent(series)}&range=${historyRange}`);
+    if (r.ok) node.replaceChildren(sparkline(r.data.points || [], r.data.unit));
+  }
+}
+
+$("range").addEventListener("click", (e) => {
+  const button = e.target.closest("button[data-range]");
+  if (!button) return;
+  historyRange = button.dataset.range;
+  for (const b of $("range").querySelectorAll("button")) {
+    b.setAttribute("aria-pressed", String(b === button));
+  }
+  tick(tasks.history);
+});
+
+// ---------------------------------------------------------------------- live updates
+
+let live = null; // the EventSource while the tab is visible
+let lastEventAt = 0;
+let sampleEvery = PERIODS.metrics;
+window.kitestacks = { events: 0, sparkline };
+
+/** Whether the event stream delivered recently enough that polling can rest. */
+function liveFresh() {
+  return live !== null && Date.now() - lastEventAt < 3 * Math.max(sampleEvery, 1000);
+}
+
+function markUpdated() {
+  $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+}
+
+/** Opens /api/events; without it (an older portal, a proxy that buffers) polling goes on. */
+function startLive() {
+  if (live || !("EventSource" in window)) return;
+  const es = new EventSource("api/events");
+  live = es;
+  es.addEventListener("sample", (e) => {
+    lastEventAt = Date.now();
+    window.kitestacks.events++;
+    const m = JSON.parse(e.data);
+    if (isNum(m.interval_seconds)) sampleEvery = m.interval_seconds * 1000;
+    renderMetrics(m);
+    setDegraded($("host-card"), null);
+    markUpdated();
+  });
+  es.addEventListener("status", (e) => {
+    lastEventAt = Date.now();
+    window.kitestacks.events++;
+    lastStatus = JSON.parse(e.data);
+    applyStatus(lastStatus);
+  });
+  // Events were missed and are gone: fetch everything again.
+  es.addEventListener("reset", () => startAll());
+  es.addEventListener("error", () => {
+    // EventSource reconnects by itself; a refusal (404, 503) closes it: poll instead.
+    if (es.readyState === EventSource.CLOSED && live === es) live = null;
+  });
+}
+
+function stopLive() {
+  if (live) live.close();
+  live = null;
+}
+
 // ----------------------------------------------------------------------- scheduling
 
 const tasks = {
@@ -464,32 +621,39 @@ const tasks = {
   activity: { run: refreshActivity, period: PERIODS.activity },
   services: { run: refreshServices, period: PERIODS.services },
   status: { run: refreshStatus, period: PERIODS.status },
+  history: { run: refreshHistory, period: PERIODS.history },
 };
 
 /** Runs a task now, then again `period` after it finished; stops while the tab is hidden. */
 async function tick(task) {
   clearTimeout(task.timer);
   task.timer = undefined;
-  if (task.running) return;
+  if (task.running) {
+    task.again = true; // asked for while it runs (a new range): run once more after
+    return;
+  }
   task.running = true;
   try {
-    await task.run();
+    do {
+      task.again = false;
+      await task.run();
+    } while (task.again);
   } catch (_) {
     // a rendering bug must not stop the timers; the card keeps its last state
   } finally {
     task.running = false;
   }
   if (!document.hidden) task.timer = setTimeout(() => tick(task), task.period);
-  if (task === tasks.metrics) {
-    $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
-  }
+  if (task === tasks.metrics && !liveFresh()) markUpdated();
 }
 
 function startAll() {
+  startLive();
   for (const task of Object.values(tasks)) tick(task);
 }
 
 function stopAll() {
+  stopLive();
   for (const task of Object.values(tasks)) {
     clearTimeout(task.timer);
     task.timer = undefined;
@@ -506,6 +670,8 @@ refreshServices().finally(() => {
   tasks.services.timer = setTimeout(() => tick(tasks.services), PERIODS.services);
   tick(tasks.status);
 });
+startLive();
 tick(tasks.metrics);
 tick(tasks.weather);
 tick(tasks.activity);
+tick(tasks.history);
