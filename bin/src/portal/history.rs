@@ -186,8 +186,9 @@ impl Recorder {
         for (k, v) in crate::query::pairs(query) {
             match k.as_ref() {
                 "series" => series = Some(v),
-                "range" => range = v,
-                "step" => step = Some(v),
+                // Empty is the default, as a form with an empty field sends it.
+                "range" if !v.is_empty() => range = v,
+                "step" if !v.is_empty() => step = Some(v),
                 _ => {}
             }
         }
@@ -221,6 +222,8 @@ impl Recorder {
             );
         };
         let from = now - range_s;
+        // At most MAX_POINTS: a finer step asked for is widened, and the answer says so.
+        let step_s = step_s.max(range_s / (MAX_POINTS as f64 - 1.0));
         match h.query(&series, from, now, step_s) {
             Ok(p) => response::json(
                 StatusCode::OK,
@@ -295,12 +298,15 @@ fn parse_span(text: &str) -> Option<f64> {
                    the cap on series.",
     params(
         ("series" = Option<String>, Query, description = "A series name from the list, e.g. `cpu.busy_percent` or `network.receive_bytes_per_second[eth0]`"),
-        ("range" = Option<String>, Query, description = "How far back: `1h` (default), `24h`, `7d`, `30d`, or a duration such as `90m`"),
-        ("step" = Option<String>, Query, description = "Seconds between points, as a duration (`10s`, `5m`); default range / 360. At most 10000 points"),
+        ("range" = Option<String>, Query, pattern = r"^([1-9][0-9]{0,5}(d|h|m|s|ms))?$",
+         description = "How far back: `1h` (default; also when empty), `24h`, `7d`, `30d`, or a duration such as `90m`"),
+        ("step" = Option<String>, Query, pattern = r"^([1-9][0-9]{0,5}(h|m|s|ms))?$",
+         description = "Time between points, as a duration (`10s`, `5m`); default (also when empty) range / 360. \
+                        Rounded up to whole buckets of the tier that answers, and to at most 10000 points"),
     ),
     responses(
         (status = 200, description = "With `series`: its points; without: the series held", body = HistoryAnswer),
-        (status = 400, description = "A bad range or step, or too many points", body = ErrorBody),
+        (status = 400, description = "A range or step that is not a duration", body = ErrorBody),
         (status = 404, description = "No such series", body = ErrorBody),
     )
 )]
@@ -388,9 +394,9 @@ mod tests {
                 "step \"-1s\"",
             ),
             (
-                "series=cpu.busy_percent&range=400d&step=15m",
+                "series=cpu.busy_percent&range=0s",
                 StatusCode::BAD_REQUEST,
-                "at most 10000",
+                "range \"0s\"",
             ),
         ] {
             let (got, v) = json(r.route(Some(q), NOW)).await;
@@ -404,6 +410,23 @@ mod tests {
             let msg = v["error"]["message"].as_str().unwrap();
             assert!(msg.contains(text), "{q}: {msg}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_step_too_fine_is_widened_and_empty_parameters_are_the_defaults() {
+        let r = recorder();
+        let (status, v) =
+            json(r.route(Some("series=cpu.busy_percent&range=400d&step=1s"), NOW)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(v["points"].as_array().unwrap().len() <= MAX_POINTS);
+        assert!(v["step_seconds"].as_f64().unwrap() >= 400.0 * 86_400.0 / 10_000.0);
+        let (status, v) = json(r.route(Some("series=cpu.busy_percent&range=&step="), NOW)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            v["to_seconds"].as_f64().unwrap() - v["from_seconds"].as_f64().unwrap() <= 3600.0,
+            true
+        );
+        assert_eq!(v["step_seconds"], 10.0, "1 h / 360");
     }
 
     #[test]
