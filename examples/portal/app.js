@@ -600,6 +600,21 @@ function startLive() {
     lastStatus = JSON.parse(e.data);
     applyStatus(lastStatus);
   });
+  // An upstream's cache changed (another visitor's request refreshed it).
+  es.addEventListener("activity", (e) => {
+    const d = JSON.parse(e.data);
+    const card = $("activity-card");
+    setOff(card, "Recent commits are off", null);
+    renderActivity(d);
+    setDegraded(card, staleReason(d));
+  });
+  es.addEventListener("weather", (e) => {
+    const d = JSON.parse(e.data);
+    const card = $("weather-card");
+    setOff(card, "Weather is off", null);
+    renderWeather(d);
+    setDegraded(card, staleReason(d));
+  });
   // Events were missed and are gone: fetch everything again.
   es.addEventListener("reset", () => startAll());
   es.addEventListener("error", () => {

@@ -78,6 +78,13 @@ impl Activity {
     pub async fn route(&self) -> Response<Body> {
         activity(self).await
     }
+
+    /// Calls `f` after every refresh of the cache (nothing when not configured).
+    pub fn on_change(&self, f: impl Fn() + Send + Sync + 'static) {
+        if let Some((u, _)) = &self.upstream {
+            u.on_store(f);
+        }
+    }
 }
 
 /// Recent commits.

@@ -34,7 +34,7 @@ pub mod weather;
 
 use activity::Activity;
 use cors::Cors;
-use events::Events;
+use events::{Events, Kind};
 use history::Recorder;
 use host_metrics::Metrics;
 use openapi::OPENAPI_PATH;
@@ -107,20 +107,31 @@ impl Portal {
         metrics.feed(feed.clone());
         let status = Arc::new(Status::new(config)?);
         status.feed(feed.clone());
+        let inner = Arc::new(Inner {
+            services: Bytes::from(services),
+            openapi: Bytes::from(openapi::json()),
+            swagger: Arc::new(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
+            static_dir,
+            cors: Cors::new(&config.server.cors_allow_origins),
+            metrics,
+            activity: Activity::new(&config.forgejo)?,
+            weather: CurrentWeather::new(&config.weather)?,
+            status,
+            feed,
+            requests: RequestStats::default(),
+        });
+        // A refreshed upstream cache is sent as an event: what its route answers now.
+        // Weak: the hook lives inside `inner`.
+        let weak = Arc::downgrade(&inner);
+        inner
+            .activity
+            .on_change(move || publish_route(&weak, Kind::Activity));
+        let weak = Arc::downgrade(&inner);
+        inner
+            .weather
+            .on_change(move || publish_route(&weak, Kind::Weather));
         Ok(Self {
-            inner: Arc::new(Inner {
-                services: Bytes::from(services),
-                openapi: Bytes::from(openapi::json()),
-                swagger: Arc::new(utoipa_swagger_ui::Config::new([OPENAPI_PATH])),
-                static_dir,
-                cors: Cors::new(&config.server.cors_allow_origins),
-                metrics,
-                activity: Activity::new(&config.forgejo)?,
-                weather: CurrentWeather::new(&config.weather)?,
-                status,
-                feed,
-                requests: RequestStats::default(),
-            }),
+            inner,
             access: Access::open(),
         })
     }
@@ -273,6 +284,25 @@ impl Portal {
             },
         }
     }
+}
+
+/// Publishes what `/api/activity` or `/api/weather` answers now as an event of `kind`
+/// (in a task of its own: it is called from inside the cache's refresh).
+fn publish_route(inner: &std::sync::Weak<Inner>, kind: Kind) {
+    let Some(inner) = inner.upgrade() else { return };
+    tokio::spawn(async move {
+        use http_body_util::BodyExt as _;
+        let response = match kind {
+            Kind::Activity => inner.activity.route().await,
+            _ => inner.weather.route().await,
+        };
+        if response.status() != StatusCode::OK {
+            return; // the failure is in the log; the page keeps what it shows
+        }
+        if let Ok(body) = response.into_body().collect().await {
+            inner.feed.events.publish(kind, &body.to_bytes());
+        }
+    });
 }
 
 /// Whether a request needs credentials when the web config has `basic_auth_users`:

@@ -153,6 +153,8 @@ pub struct Upstream<T> {
     backoff: Duration,
     cold_wait: Duration,
     state: Mutex<State<T>>,
+    /// Called after every refresh (success or failure), outside the lock.
+    on_store: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 impl<T: Send + Sync + 'static> Upstream<T> {
@@ -180,7 +182,14 @@ impl<T: Send + Sync + 'static> Upstream<T> {
                 failure: None,
                 inflight: None,
             }),
+            on_store: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Calls `f` after every refresh, when the cache has changed (new data, or a new
+    /// failure to report beside the old data). Set once.
+    pub fn on_store(&self, f: impl Fn() + Send + Sync + 'static) {
+        let _ = self.on_store.set(Box::new(f));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
@@ -305,6 +314,10 @@ impl<T: Send + Sync + 'static> Upstream<T> {
             }
         }
         st.inflight = None;
+        drop(st);
+        if let Some(f) = self.on_store.get() {
+            f();
+        }
     }
 }
 

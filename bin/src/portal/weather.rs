@@ -102,6 +102,13 @@ impl CurrentWeather {
     pub async fn route(&self) -> Response<Body> {
         weather(self).await
     }
+
+    /// Calls `f` after every refresh of the cache (nothing when not configured).
+    pub fn on_change(&self, f: impl Fn() + Send + Sync + 'static) {
+        if let Some(u) = &self.upstream {
+            u.on_store(f);
+        }
+    }
 }
 
 /// Current weather.

@@ -242,3 +242,25 @@ async fn a_history_snapshot_survives_a_restart() {
         "the samples of the first run are there"
     );
 }
+
+#[tokio::test]
+async fn a_refreshed_upstream_cache_is_an_event_with_what_its_route_answers() {
+    let forgejo = crate::fake::forgejo().await;
+    let text = format!(
+        "[status]\nenabled = false\n\n[forgejo]\nurl = \"{}\"\nrefresh = \"1m\"\n",
+        forgejo.url()
+    );
+    let portal = Portal::new(&Config::from_toml(&text, "<test>", None).unwrap()).unwrap();
+    let listen = {
+        let portal = portal.clone();
+        tokio::spawn(async move { events(&portal, None, 1).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let direct = call(&portal, "GET", "/api/activity", &[]).await; // refreshes the cache
+    assert_eq!(direct.status, 200);
+    let got = listen.await.unwrap();
+    assert_eq!(got[0].1, "activity");
+    let event: serde_json::Value = serde_json::from_str(&got[0].2).unwrap();
+    assert_eq!(event["commits"], direct.json()["commits"]);
+    assert!(!event["commits"].as_array().unwrap().is_empty());
+}
