@@ -192,27 +192,25 @@ impl Recorder {
                 _ => {}
             }
         }
-        let h = self.read();
-        let Some(series) = series else {
-            return response::json(StatusCode::OK, &index(&h));
+        // Checked first, with or without `series`: a mistake is never silently ignored.
+        let Some(range_s) = parse_span(&range, true) else {
+            return bad(format!(
+                "range {range:?}: write 1h, 24h, 7d, 30d or a duration such as 90m"
+            ));
         };
-        let range_s = match parse_span(&range) {
-            Some(d) if d > 0.0 => d,
-            _ => {
-                return bad(format!(
-                    "range {range:?}: write 1h, 24h, 7d, 30d or a duration such as 90m"
-                ));
-            }
-        };
-        let step_s = match step.as_deref().map(parse_span) {
+        let step_s = match step.as_deref().map(|s| parse_span(s, false)) {
             None => range_s / DEFAULT_POINTS,
-            Some(Some(d)) if d > 0.0 => d,
-            Some(_) => {
+            Some(Some(d)) => d,
+            Some(None) => {
                 return bad(format!(
                     "step {:?}: write a duration such as 10s or 5m",
                     step.unwrap_or_default()
                 ));
             }
+        };
+        let h = self.read();
+        let Some(series) = series else {
+            return response::json(StatusCode::OK, &index(&h));
         };
         let Some(unit) = h.unit(&series).map(str::to_owned) else {
             return response::error(
@@ -272,14 +270,25 @@ fn index(h: &History) -> HistoryIndex {
     }
 }
 
-/// `7d`, `30d`, or a Go duration (`1h`, `90m`, `15s`), in seconds.
-fn parse_span(text: &str) -> Option<f64> {
-    if let Some(days) = text.strip_suffix('d') {
-        return days.parse::<u32>().ok().map(|d| f64::from(d) * 86_400.0);
+/// A positive whole number of one unit, in seconds: `90m`, `24h`, `500ms`, and with
+/// `days`, `7d`; one to six digits, no leading zero (the OpenAPI patterns of `range`
+/// and `step` say the same).
+fn parse_span(text: &str, days: bool) -> Option<f64> {
+    let digits = text.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = text.split_at(digits);
+    if n.is_empty() || n.len() > 6 || n.starts_with('0') {
+        return None;
     }
-    kitestacks_metrics::collector::options::parse_go_duration(text)
-        .ok()
-        .map(|d| d.as_secs_f64())
+    let n: f64 = n.parse().ok()?;
+    let seconds = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" if days => 86_400.0,
+        _ => return None,
+    };
+    Some(n * seconds)
 }
 
 /// The history: one series over a range, or the list of series.
@@ -425,6 +434,25 @@ mod tests {
         let span = v["to_seconds"].as_f64().unwrap() - v["from_seconds"].as_f64().unwrap();
         assert!(span <= 3600.0, "the default range is 1 h: {span}");
         assert_eq!(v["step_seconds"], 10.0, "1 h / 360");
+    }
+
+    #[test]
+    fn spans_are_what_the_openapi_patterns_say() {
+        let ok = |s: &str, days| parse_span(s, days);
+        assert_eq!(ok("90m", false), Some(5400.0));
+        assert_eq!(ok("7d", true), Some(604_800.0));
+        assert_eq!(ok("500ms", false), Some(0.5));
+        for bad in [
+            "7d", "0s", "01h", "1h30m", "1234567s", "h", "", "1.5h", "-1s", "\u{84}",
+        ] {
+            assert_eq!(ok(bad, false), None, "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_step_is_refused_even_without_series() {
+        let (status, v) = json(recorder().route(Some("step=%C2%84"), NOW)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     }
 
     #[test]
