@@ -283,8 +283,9 @@ pub(crate) fn suggest<'a>(typo: &str, valid: &[&'a str]) -> Option<&'a str> {
 
 /// Edit distance with adjacent transpositions (optimal string alignment): insertions,
 /// deletions, substitutions and swaps of two neighbours each cost 1, so `roel` is one
-/// edit from `role`.
-fn edit_distance(a: &str, b: &str) -> usize {
+/// edit from `role`. The "did you mean" of configuration keys, and of the exporter's
+/// flags.
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     // d[i][j]: the distance between a[..i] and b[..j].
     let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];

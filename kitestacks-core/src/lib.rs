@@ -35,6 +35,7 @@ pub use config::{
     StatusConfig, Units, WeatherConfig, WeatherProviderKind, parse_listen_address,
 };
 pub use error::{ConfigError, Position, Problem};
+pub use keys::edit_distance;
 pub use registry::{
     AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, REDACTED, Registry, Service,
     StatusRange, Visibility, redacted,

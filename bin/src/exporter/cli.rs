@@ -469,27 +469,10 @@ fn nearest(name: &str, cmd: &Command) -> Option<String> {
     registered
         .map(str::to_owned)
         .chain(unimplemented)
-        .map(|known| (edit_distance(name, &known), known))
+        .map(|known| (kitestacks_core::edit_distance(name, &known), known))
         .filter(|(d, _)| d * 3 <= name.chars().count())
         .min_by_key(|(d, _)| *d)
         .map(|(_, known)| known)
-}
-
-/// Levenshtein distance: the fewest single-character insertions, deletions and
-/// substitutions that turn `a` into `b`.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
 }
 
 /// Whether the boolean flag `name` ends up set (kingpin: the last of `--x` / `--no-x` wins).
@@ -1109,15 +1092,6 @@ mod tests {
             a.ignored_flags,
             ["--no-collector.netdev.netlink", "--web.systemd-socket"]
         );
-    }
-
-    #[test]
-    fn edit_distances() {
-        assert_eq!(edit_distance("", ""), 0);
-        assert_eq!(edit_distance("cpu", "cpuu"), 1);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("flaw", "lawn"), 2);
-        assert_eq!(edit_distance("abc", ""), 3);
     }
 
     /// The unimplemented tables hold only what this exporter does not implement: no name
