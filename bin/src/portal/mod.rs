@@ -273,6 +273,7 @@ impl Portal {
             Route::Telemetry => telemetry::metrics(
                 &inner.status,
                 &inner.requests,
+                &inner.feed,
                 &[
                     ("forgejo", inner.activity.cache_state()),
                     ("weather", inner.weather.cache_state()),

@@ -119,16 +119,61 @@ pub fn collect_upstream(scrape: &mut Scrape, name: &str, state: &CacheState) {
     );
 }
 
-/// `GET /metrics`: the prober's results, the request metrics and the state of each
-/// configured upstream cache (by name), rendered.
+/// Adds the history's and the event streams' families: what the history holds against
+/// its budget, what it dropped past its cap, and the streams open.
+pub fn collect_feed(scrape: &mut Scrape, feed: &super::Feed) {
+    let (series, bytes, dropped) = feed.history.usage();
+    let (budget, max_series, _) = feed.history.budget();
+    scrape.gauge(
+        "kitestacks_portal_history_series",
+        "Series the history holds.",
+        &[],
+        series as f64,
+    );
+    scrape.gauge(
+        "kitestacks_portal_history_max_series",
+        "The cap on series ([history] max_series).",
+        &[],
+        max_series as f64,
+    );
+    scrape.gauge(
+        "kitestacks_portal_history_bytes",
+        "Bytes the history's rings take now.",
+        &[],
+        bytes as f64,
+    );
+    scrape.gauge(
+        "kitestacks_portal_history_budget_bytes",
+        "Bytes the rings can take at most: max_series times the bytes of one series.",
+        &[],
+        budget as f64,
+    );
+    scrape.counter(
+        "kitestacks_portal_history_dropped_values_total",
+        "Values not kept because their series was past the cap.",
+        &[],
+        dropped as f64,
+    );
+    scrape.gauge(
+        "kitestacks_portal_event_streams",
+        "Open /api/events streams.",
+        &[],
+        feed.events.open_streams() as f64,
+    );
+}
+
+/// `GET /metrics`: the prober's results, the request metrics, the history and event
+/// streams, and the state of each configured upstream cache (by name), rendered.
 pub fn metrics(
     status: &Status,
     requests: &RequestStats,
+    feed: &super::Feed,
     upstreams: &[(&str, Option<CacheState>)],
 ) -> Response<Body> {
     let mut scrape = Scrape::new();
     status.collect(&mut scrape);
     requests.collect(&mut scrape);
+    collect_feed(&mut scrape, feed);
     for (name, state) in upstreams {
         if let Some(state) = state {
             collect_upstream(&mut scrape, name, state);

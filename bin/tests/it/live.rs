@@ -103,6 +103,34 @@ async fn each_new_sample_is_an_event_and_lands_in_the_history() {
         .filter(|p| p[2].is_number())
         .count();
     assert!(known >= 2, "{}", h.json());
+    // /metrics says what the history holds against its budget, and the open streams
+    // (the stream above is gone once its pump has seen the body dropped).
+    let mut m = String::new();
+    for _ in 0..50 {
+        m = String::from_utf8(call(&portal, "GET", "/metrics", &[]).await.body.to_vec()).unwrap();
+        if m.contains("\nkitestacks_portal_event_streams 0\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let value = |name: &str| -> f64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} missing:\n{m}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(value("kitestacks_portal_history_series") >= names.len() as f64);
+    assert_eq!(value("kitestacks_portal_history_max_series"), 384.0);
+    assert!(
+        value("kitestacks_portal_history_bytes") <= value("kitestacks_portal_history_budget_bytes")
+    );
+    assert_eq!(value("kitestacks_portal_history_dropped_values_total"), 0.0);
+    assert_eq!(
+        value("kitestacks_portal_event_streams"),
+        0.0,
+        "the streams above are gone"
+    );
     // A reconnect with the first id gets the second again, not a reset.
     let again = events(&portal, Some(&got[0].0.to_string()), 1).await;
     assert_eq!(again[0].0, got[1].0);
