@@ -290,10 +290,13 @@ where
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
             let handler = handler.clone();
             let in_flight = InFlight::start(in_service.clone());
-            async move {
+            // Boxed: hyper keeps a slot sized for this future for the whole connection;
+            // boxed, the slot is a pointer and the handler's state lives only while a
+            // request is answered (an idle or streaming connection holds none of it).
+            Box::pin(async move {
                 let response = handle_logged(handler, req, peer).await;
                 Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, in_flight)))
-            }
+            })
         });
         let conn = self.builder.serve_connection(io, service);
         tokio::pin!(conn);
