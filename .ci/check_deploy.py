@@ -17,7 +17,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import urllib.request
 from pathlib import Path
 
 import yaml
+from checklist import Checklist, free_port, get
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "examples" / "deploy"
@@ -48,43 +48,11 @@ HARDENING = {
     "CapabilityBoundingSet": {""},
 }
 
-passed = 0
-failed = 0
+checklist = Checklist()
+check = checklist.check
 work = Path(tempfile.mkdtemp(prefix="check_deploy."))
 work.chmod(0o755)  # nginx's workers (nobody when CI runs as root) read the stand-in page
 procs = []
-
-
-def check(name, ok, detail=""):
-    """Records one check and prints it."""
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}" + (f": {detail}" if detail else ""))
-    return ok
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def get(url, timeout=5):
-    """GET on loopback only; returns (status, body) or (None, error text)."""
-    assert url.startswith("http://127.0.0.1:"), url
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-    except OSError as e:
-        return None, str(e).encode()
 
 
 def first_event(url, kind, seconds=10):
@@ -107,7 +75,7 @@ def first_event(url, kind, seconds=10):
 
 def wait_http(url, proc):
     for _ in range(100):
-        status, _ = get(url, timeout=1)
+        status, _, _ = get(url, timeout=1)
         if status is not None:
             return True
         if proc.poll() is not None:
@@ -390,7 +358,7 @@ def run_exporter(exporter, argv, trees, label):
     up = wait_http(f"http://127.0.0.1:{port}{telemetry}", p)
     check(f"exporter ({label}) starts with {' '.join(argv)}", up, log_of(log)[-500:])
     if up:
-        status, body = get(f"http://127.0.0.1:{port}{telemetry}")
+        status, body, _ = get(f"http://127.0.0.1:{port}{telemetry}")
         text = body.decode(errors="replace")
         check(f"exporter ({label}) {telemetry} answers 200 with node_ metrics",
               status == 200 and "\nnode_uname_info{" in text, f"status {status}")
@@ -474,7 +442,6 @@ def parse_unit(path):
 
 def check_units(portal, exporter, bins, info):
     print("--- systemd units")
-    real = {"kitestacks-portal": portal, "kitestacks-exporter": exporter}
     have_analyze = shutil.which("systemd-analyze") is not None
     for name in sorted(bins):
         path = DEPLOY / "systemd" / f"{name}.service"
@@ -631,25 +598,25 @@ def serve_site(nginx, path, portal, info, page, static_dir):
                  log_of(f"nginx-{name}.log")[-500:]):
         return
     base = f"http://127.0.0.1:{nginx_port}"
-    status, body = get(base + "/")
+    status, body, _ = get(base + "/")
     check(f"{name}: / is the page's index.html", status == 200 and body == (page / "index.html").read_bytes(), str(status))
-    status, body = get(base + "/api/health")
+    status, body, _ = get(base + "/api/health")
     check(f"{name}: /api/health reaches the portal", status == 200 and json.loads(body) == {"ok": True}, f"{status} {body[:200]!r}")
-    status, body = get(base + "/api/services")
+    status, body, _ = get(base + "/api/services")
     check(f"{name}: /api/services reaches the portal", status == 200 and "services" in json.loads(body), str(status))
-    status, body = get(base + "/api/nope")
+    status, body, _ = get(base + "/api/nope")
     check(f"{name}: the portal's JSON 404 passes through",
           status == 404 and json.loads(body).get("error", {}).get("code") == "not_found", f"{status} {body[:200]!r}")
     ctype, got = first_event(base + "/api/events", "sample")
     check(f"{name}: /api/events streams a sample event through nginx", got and ctype == "text/event-stream",
           f"{ctype} {got}")
-    status, body = get(f"http://127.0.0.1:{portal_port}/metrics")
+    status, body, _ = get(f"http://127.0.0.1:{portal_port}/metrics")
     check("the portal serves /metrics (scraped by prometheus.yml)",
           status == 200 and body.startswith(b"#"), f"{status} {body[:120]!r}")
     # The portal stops: /api/ answers in its JSON error shape, not nginx's HTML page.
     pp.terminate()
     pp.wait(timeout=15)
-    status, body = get(base + "/api/health")
+    status, body, _ = get(base + "/api/health")
     try:
         code = json.loads(body)["error"]["code"]
     except (ValueError, KeyError, TypeError):
@@ -657,7 +624,7 @@ def serve_site(nginx, path, portal, info, page, static_dir):
     check(f"{name}: portal down: /api/ answers 502 with the JSON error shape",
           status == 502 and code == "portal_unavailable", f"{status} {body[:200]!r}")
     if static_dir:
-        status, body = get(base + "/")
+        status, body, _ = get(base + "/")
         check(f"{name}: portal down: the page gets nginx's plain 502", status == 502 and b"{" not in body[:1], str(status))
     np.terminate()
     np.wait(timeout=15)
@@ -713,8 +680,7 @@ def main():
                 except subprocess.TimeoutExpired:
                     p.kill()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"check deploy: {passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(checklist.summary("check deploy"))
 
 
 if __name__ == "__main__":

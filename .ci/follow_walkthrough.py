@@ -41,9 +41,9 @@ import sys
 import tempfile
 import time
 import tomllib
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+from checklist import Checklist, free_port, get
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Deploy on a host with docker compose and nginx"
@@ -52,27 +52,8 @@ PLAIN = {"cp", "cd", "mkdir", "curl", "head", "grep", "echo", "sed", "ln", "cat"
 STOOD_IN = {"docker", "sudo", "nginx", "systemctl", '"${EDITOR:-nano}"'}
 IMAGE_BINARIES = ("/usr/local/bin/kitestacks-portal", "/usr/local/bin/kitestacks-exporter")
 
-passed = 0
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}" + (f": {detail}" if detail else ""))
-    return ok
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+checklist = Checklist()
+check = checklist.check
 
 
 def wait_port(port, seconds=15):
@@ -84,17 +65,6 @@ def wait_port(port, seconds=15):
         except OSError:
             time.sleep(0.1)
     return False
-
-
-def get(url):
-    assert url.startswith("http://127.0.0.1:"), url
-    try:
-        with urllib.request.urlopen(url, timeout=10) as r:
-            return r.status, r.read(), dict(r.headers)
-    except urllib.error.HTTPError as e:
-        return e.code, e.read(), dict(e.headers)
-    except OSError as e:
-        return None, str(e).encode(), {}
 
 
 # ---------------------------------------------------------------- the README section
@@ -452,17 +422,17 @@ def main():
 
         state = json.loads(statefile.read_text())
         base = f"http://127.0.0.1:{state['ports']['80']}"
-        status, body, _ = get(base + "/")
+        status, body, _ = get(base + "/", timeout=10)
         page = (work / "home/kitestacks/page/index.html")
         check("nginx serves the copied page at /", status == 200 and page.exists() and body == page.read_bytes(),
               str(status))
-        status, body, _ = get(base + "/api/activity")
+        status, body, _ = get(base + "/api/activity", timeout=10)
         ok = status == 200 and json.loads(body).get("commits")
         check("the edited [forgejo] url is in effect (commits from the fake, through nginx)", bool(ok),
               f"{status} {body[:200]!r}")
         seen = {}
         for _ in range(100):
-            status, body, _ = get(base + "/api/status")
+            status, body, _ = get(base + "/api/status", timeout=10)
             if status == 200:
                 seen = {s["id"]: s["state"] for s in json.loads(body).get("services", [])}
                 if seen == {"forge": "up", "gone": "down"}:
@@ -470,12 +440,12 @@ def main():
             time.sleep(0.2)
         check("the edited services are probed: forge up, gone down (through nginx)",
               seen == {"forge": "up", "gone": "down"}, str(seen))
-        status, body, _ = get(f"http://127.0.0.1:{state['ports']['9100']}/metrics")
+        status, body, _ = get(f"http://127.0.0.1:{state['ports']['9100']}/metrics", timeout=10)
         check("the exporter serves the host's metrics", status == 200 and b"\nnode_load1 " in body, str(status))
 
         subprocess.run(["docker", "compose", "stop", "portal"], cwd=work / "home/kitestacks", env=env, check=True)
         time.sleep(0.5)
-        status, body, headers = get(base + "/api/health")
+        status, body, headers = get(base + "/api/health", timeout=10)
         try:
             code = json.loads(body)["error"]["code"]
         except (ValueError, KeyError, TypeError):
@@ -500,8 +470,7 @@ def main():
         fake.terminate()
         time.sleep(0.3)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"follow walkthrough: {passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(checklist.summary("follow walkthrough"))
 
 
 if __name__ == "__main__":
