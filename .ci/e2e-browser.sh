@@ -151,11 +151,7 @@ fi
 
 RUST_LOG=info "$bin" --config "$work/portal.toml" --listen "127.0.0.1:$port" >"$work/log" 2>&1 &
 pid=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$base/api/health" >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || fail "the portal exited at start"
-    sleep 0.1
-done
+wait_http "$base/api/health" "$pid" || fail "the portal exited at start, or did not answer"
 
 mkdir -p target/ci-artifacts
 EXPECT_HOSTNAME=$(cat /proc/sys/kernel/hostname) \
@@ -187,11 +183,7 @@ first_port=$(free_port)
 first_base="http://127.0.0.1:$first_port"
 RUST_LOG=info "$bin" --config "$work/first-run.toml" --listen "127.0.0.1:$first_port" >"$work/first-log" 2>&1 &
 first_pid=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$first_base/api/health" >/dev/null 2>&1 && break
-    kill -0 "$first_pid" 2>/dev/null || fail "the first-run portal exited at start"
-    sleep 0.1
-done
+wait_http "$first_base/api/health" "$first_pid" || fail "the first-run portal exited at start, or did not answer"
 grep -q "contacts nobody beyond this machine" "$work/first-log" \
     || { cat "$work/first-log" >&2; fail "the first-run portal does not say it contacts nobody"; }
 SCENARIO=first-run EXPECT_HOSTNAME=$(cat /proc/sys/kernel/hostname) \

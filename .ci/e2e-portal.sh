@@ -37,11 +37,7 @@ port=$(free_port)
 base="http://127.0.0.1:$port"
 RUST_LOG=debug "$bin" --config "$work/portal.toml" --listen "127.0.0.1:$port" >"$work/log" 2>&1 &
 pid=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$base/api/health" >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || fail "the portal exited at start"
-    sleep 0.1
-done
+wait_http "$base/api/health" "$pid" || fail "the portal exited at start, or did not answer"
 
 body() { curl -sS "$@"; }
 status() { curl -sS -o /dev/null -w '%{http_code}' "$@"; }

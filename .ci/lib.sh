@@ -5,9 +5,17 @@
 # A TCP port free on 127.0.0.1 right now.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# Waits (up to 10 s) until URL answers 2xx.
+# wait_http URL [PID]: waits (up to 10 s) until URL answers 2xx; with PID, gives up at
+# once when that process has exited.
 wait_http() {
-    for _ in $(seq 1 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
+    for _ in $(seq 1 100); do
+        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        if [ -n "${2:-}" ] && ! kill -0 "$2" 2>/dev/null; then
+            echo "process $2 exited before $1 answered" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
     echo "no answer from $1" >&2
     return 1
 }
