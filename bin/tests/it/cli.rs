@@ -5,9 +5,11 @@ use std::process::Command;
 
 use kitestacks_core::DEFAULT_CONFIG_TOML;
 
-fn portal_bin() -> Command {
+/// `kitestacks-portal`, without the configuration and token this shell may have set.
+pub(crate) fn portal_bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kitestacks-portal"));
-    c.env_remove("KITESTACKS_CONFIG");
+    c.env_remove("KITESTACKS_CONFIG")
+        .env_remove("KITESTACKS_FORGEJO_TOKEN");
     c
 }
 
@@ -109,7 +111,7 @@ fn the_portal_takes_the_exporters_listen_address_forms() {
         ("localhost:8123", "127.0.0.1:8123"),
         ("127.0.0.1:8123", "127.0.0.1:8123"),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kitestacks-portal"))
+        let out = portal_bin()
             .args(["--check-config", "--listen", form])
             .output()
             .unwrap();
@@ -118,7 +120,7 @@ fn the_portal_takes_the_exporters_listen_address_forms() {
         assert!(out.status.success(), "{form}: {text}");
         assert!(text.contains(&format!("listen {shown}")), "{form}: {text}");
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kitestacks-portal"))
+    let out = portal_bin()
         .args(["--check-config", "--listen", ":eighty"])
         .output()
         .unwrap();

@@ -1,18 +1,12 @@
 //! The portal's configuration as a new user meets it: what a first run contacts (nobody),
 //! what `--check-config` says, and how a file with several mistakes is refused.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use kitestacks_core::{Config, WeatherProviderKind};
 
+use crate::cli::portal_bin;
 use crate::http::{call, portal};
-
-fn portal_bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kitestacks-portal"));
-    c.env_remove("KITESTACKS_CONFIG")
-        .env_remove("KITESTACKS_FORGEJO_TOKEN");
-    c
-}
 
 fn text(out: &Output) -> (String, String) {
     (

@@ -4,10 +4,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use kitestacks::portal::startup::lines;
 use kitestacks_core::Config;
+
+use crate::cli::portal_bin;
 
 fn config(text: &str) -> Config {
     Config::from_toml(text, "<test>", None).unwrap()
@@ -74,10 +76,9 @@ fn the_binary_logs_its_configuration_file_and_what_it_contacts() {
         format!("[server]\nlisten = \"127.0.0.1:0\"\n\n{NOTHING}"),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kitestacks-portal"))
+    let mut child = portal_bin()
         .arg("--config")
         .arg(&file)
-        .env_remove("KITESTACKS_CONFIG")
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
