@@ -149,10 +149,14 @@ pub async fn serve_with<H, F>(
         .max_concurrent_streams(64)
         .keep_alive_interval(limits.write_timeout.saturating_mul(2))
         .keep_alive_timeout(limits.write_timeout);
-    let builder = Arc::new(if transport.http1_only {
-        builder.http1_only()
-    } else {
-        builder
+    let builders = Arc::new(Builders {
+        http1: builder.clone().http1_only(),
+        http2: builder.clone().http2_only(),
+        any: if transport.http1_only {
+            builder.http1_only()
+        } else {
+            builder
+        },
     });
 
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -217,23 +221,38 @@ pub async fn serve_with<H, F>(
             tracing::debug!(%peer, "cannot set TCP keepalive options: {e}");
         }
         let conn = Connection {
-            builder: builder.clone(),
+            builders: builders.clone(),
             handler: handler.clone(),
             peer,
             stop_rx: stop_rx.clone(),
             state,
             limits,
         };
-        let tls = transport.tls.clone();
-        tokio::spawn(async move {
-            let _slot = slot;
-            match tls {
-                None => conn.drive(stream).await,
-                Some(acceptor) => {
+        // One spawn per transport: a task is allocated at its future's size, and a
+        // plain connection's future need not make room for a TLS stream and handshake
+        // (10 KiB against 2 KiB).
+        match transport.tls.clone() {
+            None if transport.http1_only => {
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    conn.drive(stream, Protocol::Http1).await;
+                });
+            }
+            None => {
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    if let Some(protocol) = conn.sniff(&stream).await {
+                        conn.drive(stream, protocol).await;
+                    }
+                });
+            }
+            Some(acceptor) => {
+                tokio::spawn(async move {
+                    let _slot = slot;
                     let state = conn.state.clone();
                     tokio::select! {
                         r = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)) => match r {
-                            Ok(Ok(tls)) => conn.drive(tls).await,
+                            Ok(Ok(tls)) => conn.drive(tls, Protocol::Any).await,
                             Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
                             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                         },
@@ -241,9 +260,9 @@ pub async fn serve_with<H, F>(
                             tracing::debug!(%peer, "closing a connection still in its TLS handshake: slots ran short");
                         }
                     }
-                }
+                });
             }
-        });
+        }
     }
 
     drop(listener);
@@ -258,9 +277,28 @@ pub async fn serve_with<H, F>(
     }
 }
 
+/// The connection builders: `any` tells HTTP/2 from HTTP/1 by reading the first bytes
+/// (what a TLS connection uses; `http1_only` transports have it set to HTTP/1).
+struct Builders {
+    any: auto::Builder<TokioExecutor>,
+    http1: auto::Builder<TokioExecutor>,
+    http2: auto::Builder<TokioExecutor>,
+}
+
+/// Which builder serves a connection.
+#[derive(Clone, Copy)]
+enum Protocol {
+    Any,
+    Http1,
+    Http2,
+}
+
+/// The HTTP/2 connection preface (RFC 9113 §3.4): what a prior-knowledge client sends first.
+const H2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
 /// One accepted connection and what serving it needs.
 struct Connection<H> {
-    builder: Arc<auto::Builder<TokioExecutor>>,
+    builders: Arc<Builders>,
     handler: H,
     peer: SocketAddr,
     stop_rx: watch::Receiver<bool>,
@@ -273,10 +311,43 @@ where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
+    /// Tells an HTTP/2 prior-knowledge connection from an HTTP/1 one by peeking at its
+    /// first bytes, which stay in the socket for hyper. (hyper-util's own detection reads
+    /// them into a buffer it hands back first: hyper then parses a partial request and
+    /// doubles its 8 KiB read buffer for the rest, 16 KiB for every connection's life.)
+    /// `None`: the peer closed or failed, sent nothing before the header deadline, or its
+    /// slot was needed or the server stops meanwhile.
+    async fn sniff(&self, stream: &tokio::net::TcpStream) -> Option<Protocol> {
+        let peek = async {
+            let mut buf = [0u8; H2_PREFACE.len()];
+            loop {
+                let n = stream.peek(&mut buf).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                if buf[..n] != H2_PREFACE[..n] {
+                    return Some(Protocol::Http1);
+                }
+                if n == H2_PREFACE.len() {
+                    return Some(Protocol::Http2);
+                }
+                // A prefix of the preface so far: the socket stays readable, so wait a
+                // little for the rest instead of peeking again at once.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        let mut stop_rx = self.stop_rx.clone();
+        tokio::select! {
+            r = tokio::time::timeout(self.limits.header_read_timeout, peek) => r.ok().flatten(),
+            () = self.state.evict.notified() => None,
+            _ = stop_rx.changed() => None,
+        }
+    }
+
     /// Serves the connection until it ends, the peer breaks a deadline ([`ConnState::check`]),
     /// the accept loop needs its slot while it is idle, or `stop_rx` changes (then
     /// gracefully). Returning drops the connection, which closes the socket.
-    async fn drive<S>(mut self, stream: S)
+    async fn drive<S>(mut self, stream: S, protocol: Protocol)
     where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -298,7 +369,13 @@ where
                 Ok::<_, Infallible>(response.map(|body| TrackedBody::new(body, in_flight)))
             })
         });
-        let conn = self.builder.serve_connection(io, service);
+        let builders = self.builders.clone();
+        let builder = match protocol {
+            Protocol::Any => &builders.any,
+            Protocol::Http1 => &builders.http1,
+            Protocol::Http2 => &builders.http2,
+        };
+        let conn = builder.serve_connection(io, service);
         tokio::pin!(conn);
         let mut stop_began = None;
         loop {

@@ -309,3 +309,66 @@ async fn one_address_holding_stalled_connections_leaves_room_for_another() {
     );
     srv.stop().await;
 }
+
+/// The server tells HTTP/2 from HTTP/1 by peeking at a connection's first bytes: a
+/// client whose first bytes arrive alone, or look like the HTTP/2 preface for a while,
+/// is still served in its own protocol.
+#[tokio::test]
+async fn the_protocol_is_told_from_first_bytes_that_arrive_piecemeal() {
+    let srv = start(LIMITS).await;
+    // HTTP/1: a lone "P" could begin the HTTP/2 preface.
+    let mut h1 = connect(srv.addr, Ipv4Addr::LOCALHOST).await;
+    h1.write_all(b"P").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    h1.write_all(b"OST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(BOUND, h1.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(answer.ends_with("\r\n\r\nok"), "{answer}");
+    // HTTP/2: the preface in two pieces, then a request for /.
+    let mut h2 = connect(srv.addr, Ipv4Addr::LOCALHOST).await;
+    h2.write_all(&PREFACE[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut out = PREFACE[10..].to_vec();
+    out.extend(frame(SETTINGS, 0, 0, &[]));
+    // HEADERS, END_STREAM | END_HEADERS, HPACK indexed: :method GET (2), :scheme http
+    // (6), :path / (4), then :authority "x" as a literal without indexing.
+    out.extend(frame(
+        HEADERS,
+        0x5,
+        1,
+        &[0x82, 0x86, 0x84, 0x01, 0x01, b'x'],
+    ));
+    h2.write_all(&out).await.unwrap();
+    let mut kinds = Vec::new();
+    tokio::time::timeout(BOUND, async {
+        let mut head = [0u8; 9];
+        while kinds.last() != Some(&DATA) {
+            h2.read_exact(&mut head).await.unwrap();
+            let len =
+                (usize::from(head[0]) << 16) | (usize::from(head[1]) << 8) | usize::from(head[2]);
+            let mut payload = vec![0u8; len];
+            h2.read_exact(&mut payload).await.unwrap();
+            kinds.push(head[3]);
+            if head[3] == DATA {
+                assert_eq!(payload, b"ok");
+            }
+        }
+    })
+    .await
+    .expect("an answer in time");
+    assert_eq!(
+        kinds.first(),
+        Some(&SETTINGS),
+        "the server speaks HTTP/2: {kinds:?}"
+    );
+    assert!(kinds.contains(&HEADERS), "{kinds:?}");
+    drop(h2);
+    srv.stop().await;
+}
