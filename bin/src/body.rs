@@ -1,7 +1,8 @@
 //! The body every handler of both binaries answers with: bytes already in memory (JSON,
 //! `/metrics`, the embedded page), a file streamed from disk in bounded chunks (the
 //! portal's `static_dir`), so serving a large file never holds the whole file per request,
-//! or frames from a bounded channel (the portal's event stream).
+//! or frames from a stream polled only as the client takes them (the portal's event
+//! stream).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -22,7 +23,7 @@ pub struct Body {
 enum Kind {
     Full(Full<Bytes>),
     File(FileBody),
-    Channel(tokio::sync::mpsc::Receiver<Bytes>),
+    Stream(Pin<Box<dyn futures_util::Stream<Item = Bytes> + Send + Sync>>),
 }
 
 impl Body {
@@ -54,11 +55,12 @@ impl Body {
 }
 
 impl Body {
-    /// A body of the frames sent on `rx`, ending when every sender is gone. The channel's
-    /// capacity bounds what the body holds for a client that does not read.
-    pub fn channel(rx: tokio::sync::mpsc::Receiver<Bytes>) -> Self {
+    /// A body of the frames `stream` yields, ending with it. It is polled only when the
+    /// connection can take a frame, so the body holds nothing for a client that does not
+    /// read: the stream decides what to do about one that falls behind.
+    pub fn stream(stream: impl futures_util::Stream<Item = Bytes> + Send + Sync + 'static) -> Self {
         Self {
-            kind: Kind::Channel(rx),
+            kind: Kind::Stream(Box::pin(stream)),
         }
     }
 }
@@ -74,7 +76,7 @@ impl std::fmt::Debug for Body {
         match &self.kind {
             Kind::Full(_) => f.write_str("Body::Full"),
             Kind::File(b) => write!(f, "Body::File({} bytes left)", b.remaining),
-            Kind::Channel(_) => f.write_str("Body::Channel"),
+            Kind::Stream(_) => f.write_str("Body::Stream"),
         }
     }
 }
@@ -99,7 +101,10 @@ impl hyper::body::Body for Body {
                 .poll_frame(cx)
                 .map(|f| f.map(|f| f.map_err(|never| match never {}))),
             Kind::File(file) => file.poll_chunk(cx),
-            Kind::Channel(rx) => rx.poll_recv(cx).map(|f| f.map(|b| Ok(Frame::data(b)))),
+            Kind::Stream(s) => s
+                .as_mut()
+                .poll_next(cx)
+                .map(|f| f.map(|b| Ok(Frame::data(b)))),
         }
     }
 
@@ -107,7 +112,7 @@ impl hyper::body::Body for Body {
         match &self.kind {
             Kind::Full(full) => full.is_end_stream(),
             Kind::File(file) => file.remaining == 0,
-            Kind::Channel(rx) => rx.is_closed() && rx.is_empty(),
+            Kind::Stream(_) => false,
         }
     }
 
@@ -115,7 +120,7 @@ impl hyper::body::Body for Body {
         match &self.kind {
             Kind::Full(full) => full.size_hint(),
             Kind::File(file) => SizeHint::with_exact(file.remaining),
-            Kind::Channel(_) => SizeHint::default(),
+            Kind::Stream(_) => SizeHint::default(),
         }
     }
 }

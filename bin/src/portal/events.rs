@@ -5,8 +5,10 @@
 //! - Every event has an id; a client reconnecting with `Last-Event-ID` gets what it
 //!   missed from a bounded replay buffer, or a `reset` event (refetch everything) when
 //!   that is gone or the id is not this process's.
-//! - Each stream has a small bounded queue: a client that cannot keep up is disconnected,
-//!   never buffered without bound. Past `max_streams` open streams, `503` with
+//! - A stream holds no queue of its own: it is its place in the hub's ring of the last
+//!   [`REPLAY`] events, read only as its connection takes frames. A client that falls
+//!   further behind than that is disconnected (it reconnects and catches up, or gets a
+//!   `reset`), never buffered without bound. Past `max_streams` open streams, `503` with
 //!   `Retry-After`.
 //! - A comment line every `keepalive` keeps idle streams open through proxies.
 
@@ -20,15 +22,13 @@ use bytes::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use kitestacks_core::api::ErrorBody;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, watch};
 
 use crate::response;
 use crate::server::Body;
 
 /// Events kept for clients that reconnect with `Last-Event-ID`.
 pub const REPLAY: usize = 64;
-/// Frames a stream may have waiting for its client before it is dropped.
-pub const STREAM_QUEUE: usize = 16;
 /// How long a browser waits before it reconnects (the `retry:` field), milliseconds.
 pub const RETRY_MS: u64 = 3000;
 
@@ -149,24 +149,25 @@ impl Events {
             drop(slot);
             return too_many();
         }
-        let (out, rx) = mpsc::channel(STREAM_QUEUE);
         let (first, sub) = {
             let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
             let sub = self.tx.subscribe();
             (catch_up(&state, last_event_id), sub)
         };
-        for frame in first {
-            // The queue is empty and at least REPLAY + 2 long: this cannot fail.
-            let _ = out.try_send(frame);
-        }
-        tokio::spawn(pump(
+        let mut tick =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.keepalive, self.keepalive);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let stream = Stream {
+            first: first.into_iter(),
             sub,
-            out,
-            self.keepalive,
-            self.closing.subscribe(),
-            slot,
-        ));
-        let mut r = Response::new(Body::channel(rx));
+            tick,
+            closing: self.closing.subscribe(),
+            _slot: slot,
+        };
+        let mut r = Response::new(Body::stream(futures_util::stream::unfold(
+            stream,
+            Stream::next,
+        )));
         let h = r.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
@@ -208,30 +209,31 @@ fn catch_up(state: &State, last_event_id: Option<&HeaderValue>) -> Vec<Bytes> {
     frames
 }
 
-/// Moves events from the hub to one stream's queue until the client goes, cannot keep
-/// up (its queue is full, or the hub's buffer passed it), or the hub closes.
-async fn pump(
-    mut sub: broadcast::Receiver<Arc<Event>>,
-    out: mpsc::Sender<Bytes>,
-    keepalive: Duration,
-    mut closing: watch::Receiver<bool>,
+/// One open stream: what it starts with, then its place in the hub's ring.
+struct Stream {
+    first: std::vec::IntoIter<Bytes>,
+    sub: broadcast::Receiver<Arc<Event>>,
+    tick: tokio::time::Interval,
+    closing: watch::Receiver<bool>,
     _slot: Slot,
-) {
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
-    loop {
-        let frame = tokio::select! {
-            event = sub.recv() => match event {
-                Ok(event) => event.frame.clone(),
-                // Lagged: it fell REPLAY events behind; Closed: the hub is gone.
-                Err(_) => return,
-            },
-            _ = tick.tick() => Bytes::from_static(b": keepalive\n\n"),
-            _ = out.closed() => return,
-            _ = closing.changed() => return,
-        };
-        if out.try_send(frame).is_err() {
-            return; // full: the client does not keep up; closed: it went away
+}
+
+impl Stream {
+    /// The next frame for the client; `None` ends the stream: the client fell more than
+    /// [`REPLAY`] events behind (`Lagged`), or the hub closes.
+    async fn next(mut self) -> Option<(Bytes, Self)> {
+        if let Some(frame) = self.first.next() {
+            return Some((frame, self));
         }
+        let frame = tokio::select! {
+            event = self.sub.recv() => match event {
+                Ok(event) => event.frame.clone(),
+                Err(_) => return None,
+            },
+            _ = self.tick.tick() => Bytes::from_static(b": keepalive\n\n"),
+            _ = self.closing.changed() => return None,
+        };
+        Some((frame, self))
     }
 }
 
@@ -343,16 +345,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_client_that_does_not_read_is_dropped_not_buffered() {
+    async fn a_client_that_falls_behind_the_replay_is_dropped_not_buffered() {
         let hub = Events::new(10, Duration::from_secs(15));
-        let slow = hub.route(None).into_body();
-        for _ in 0..(STREAM_QUEUE + 4) {
+        let mut slow = hub.route(None).into_body();
+        next(&mut slow).await;
+        // REPLAY events behind: every one is still there.
+        for _ in 0..REPLAY {
             hub.publish(Kind::Sample, &[b'x'; 1000]);
-            tokio::task::yield_now().await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(hub.open_streams(), 0, "its pump gave up");
+        for _ in 0..REPLAY {
+            assert!(next(&mut slow).await.contains("event: sample"));
+        }
+        // One more than that: the stream ends and frees its slot.
+        for _ in 0..=REPLAY {
+            hub.publish(Kind::Sample, &[b'x'; 1000]);
+        }
+        let end = tokio::time::timeout(Duration::from_secs(5), slow.frame())
+            .await
+            .unwrap();
+        assert!(end.is_none(), "more than REPLAY behind: the stream ends");
         drop(slow);
+        assert_eq!(hub.open_streams(), 0, "its slot is free");
     }
 
     #[tokio::test]
