@@ -305,6 +305,7 @@ fn check_config_summary_says_what_the_portal_will_contact() {
   probes     off — set [status] enabled = true to turn on (17 services have a probe)
   forgejo    off — set [forgejo] url to turn on
   weather    off — set [weather] location to turn on
+  fleet      off — set [fleet] prometheus_url to turn on
   static_dir none (the embedded page is served at /)
   web_config none (plain HTTP, no basic auth)
   cors       off
