@@ -292,6 +292,15 @@ fn the_deploy_example_is_the_live_homelab() {
         Some("https://gitforge.kitestacks.com/")
     );
     assert_eq!(c.weather.location.as_deref(), Some("Berlin"));
+    let fleet = c
+        .fleet
+        .as_ref()
+        .expect("the deploy example reads both hosts");
+    assert_eq!(
+        fleet.hosts.len(),
+        c.registry.hosts.len(),
+        "every host mapped"
+    );
     assert_eq!(c.registry, Config::default_embedded().registry);
 }
 

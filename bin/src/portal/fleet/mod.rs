@@ -182,11 +182,17 @@ impl Fleet {
             .iter()
             .map(|h| h.name.clone())
             .collect();
+        // Else the machine's host name, read as the sampler reads it: in a container
+        // with the host's root mounted, its /etc/hostname names the host.
         let served_by = fleet.this_host.clone().or_else(|| {
-            let name =
-                std::fs::read_to_string(config.metrics.procfs.join("sys/kernel/hostname")).ok()?;
-            let name = name.trim();
-            order.iter().find(|h| *h == name).cloned()
+            let m = &config.metrics;
+            let file = if m.rootfs != std::path::Path::new("/") {
+                m.rootfs.join("etc/hostname")
+            } else {
+                m.procfs.join("sys/kernel/hostname")
+            };
+            let name = std::fs::read_to_string(file).ok()?;
+            order.iter().find(|h| *h == name.trim()).cloned()
         });
         let last_success = Arc::new(Mutex::new(HashMap::new()));
         let (p, f, s) = (prometheus.clone(), fleet.clone(), served_by.clone());
