@@ -415,3 +415,50 @@ async fn a_hosts_history_has_the_shape_of_api_history_with_gaps() {
     assert_eq!(r.status, 502);
     assert_eq!(r.error_code(), "bad_upstream");
 }
+
+mod props {
+    //! Prometheus' JSON, which we do not write: random and mutated answers (seeded from
+    //! what the fake answers) never panic, and an error message stays proportionate.
+
+    use kitestacks::portal::fleet::prometheus::{parse_matrix, parse_vector};
+    use proptest::prelude::*;
+
+    use crate::mutate;
+
+    fn seeds() -> Vec<String> {
+        let range = "/api/v1/query_range?query=avg_over_time(x)&start=0&end=30&step=10";
+        [
+            "/api/v1/query?query=max%20by%20(instance)%20(up)",
+            "/api/v1/query?query=probe_success",
+            "/api/v1/query?query=node_filesystem_avail_bytes",
+            range,
+        ]
+        .iter()
+        .map(|q| String::from_utf8(super::prometheus(q).1.to_vec()).unwrap())
+        .chain([
+            r#"{"status":"error","errorType":"bad_data","error":"parse error"}"#.to_owned(),
+            r#"{"status":"success","data":{"resultType":"scalar","result":[1,"1"]}}"#.to_owned(),
+        ])
+        .collect()
+    }
+
+    proptest! {
+        #![proptest_config(mutate::config(256))]
+
+        #[test]
+        fn prometheus_answers(text in mutate::input(seeds())) {
+            for result in [
+                parse_vector("/api/v1/query", text.as_bytes()).map(|v| v.len()),
+                parse_matrix("/api/v1/query_range", text.as_bytes()).map(|m| m.len()),
+            ] {
+                match result {
+                    Ok(n) => prop_assert!(n <= text.len()),
+                    Err(e) => {
+                        let message = e.to_string();
+                        prop_assert!(message.len() <= 2 * text.len() + 512, "{} bytes of message", message.len());
+                    }
+                }
+            }
+        }
+    }
+}
