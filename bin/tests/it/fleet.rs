@@ -228,6 +228,25 @@ async fn every_host_comes_with_its_figures_and_what_each_host_saw_of_each_servic
     );
 }
 
+#[tokio::test]
+async fn without_this_host_the_machines_host_name_says_which_host_answered() {
+    let prom = fake_prometheus().await;
+    // A host's root as a container sees it mounted: its /etc/hostname names the host.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("etc")).unwrap();
+    std::fs::write(root.path().join("etc/hostname"), "kscloud1\n").unwrap();
+    let text = config(&prom.url()).replace("this_host = \"monk\"\n", "")
+        + &format!(
+            "\n[metrics]\nrootfs = {:?}\n",
+            root.path().display().to_string()
+        );
+    let p = portal(Some(&text));
+    let v = call(&p, "GET", "/api/fleet", &[]).await.json();
+    assert_eq!(v["served_by"], "kscloud1", "{v}");
+    assert_eq!(host(&v, "kscloud1")["this_host"], true);
+    assert_eq!(host(&v, "monk")["this_host"], false);
+}
+
 /// `/api/fleet` once its error has become `kind` (polled: the refresh runs in the
 /// background after the back-off), or the last body for the assertion to show.
 async fn stale_with(p: &Portal, kind: &str) -> Value {

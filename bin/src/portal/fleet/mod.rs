@@ -472,14 +472,22 @@ async fn fleet(f: &Fleet) -> Response<Body> {
     )
 )]
 async fn history(f: &Fleet, tail: &str, query: Option<&str>, now: f64) -> Response<Body> {
-    let Some(on) = &f.on else {
-        return response::error(StatusCode::SERVICE_UNAVAILABLE, "not_configured", HINT);
-    };
-    let host = tail.strip_suffix("/history").unwrap_or(tail);
+    // A mistake in the request is said first, configured or not.
     let q = match Query::parse(query) {
         Ok(q) => q,
         Err(message) => return super::history::bad(message),
     };
+    let Some(series) = q.series else {
+        return response::error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "name a series, e.g. series=cpu.busy_percent (the description of this route lists them)",
+        );
+    };
+    let Some(on) = &f.on else {
+        return response::error(StatusCode::SERVICE_UNAVAILABLE, "not_configured", HINT);
+    };
+    let host = tail.strip_suffix("/history").unwrap_or(tail);
     // A registry host by its id, or a host Prometheus named that is in no mapping.
     let label = match on.config.hosts.get(host) {
         Some(v) => Some(v.clone()),
@@ -498,13 +506,6 @@ async fn history(f: &Fleet, tail: &str, query: Option<&str>, now: f64) -> Respon
             StatusCode::NOT_FOUND,
             "unknown_host",
             format!("no host {host:?}: GET /api/fleet lists them"),
-        );
-    };
-    let Some(series) = q.series else {
-        return response::error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "name a series, e.g. series=cpu.busy_percent (the description of this route lists them)",
         );
     };
     let Some((figure, mount_point)) = Figure::of_series(&series) else {
