@@ -378,6 +378,13 @@ async fn a_hosts_history_has_the_shape_of_api_history_with_gaps() {
         .map(|s| params(&s.path_and_query)["query"].clone())
         .collect();
     assert_eq!(asked.len(), 3, "min, avg and max: {asked:#?}");
+    let again = call(&p, "GET", path, &[]).await;
+    assert_eq!(again.body, r.body, "the same answer, from the cache");
+    assert_eq!(
+        prom.seen().len(),
+        3,
+        "Prometheus is asked once per refresh period"
+    );
     assert!(
         asked.iter().any(|q| q.starts_with("avg_over_time((100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode=\"idle\",instance=\"kscloud1:9100\"}[1m]))))[60s:6s])")),
         "{asked:#?}"
@@ -430,7 +437,10 @@ async fn a_hosts_history_has_the_shape_of_api_history_with_gaps() {
         "/api/v1/query_range",
         Reply::Body(503, "text/plain", Bytes::from_static(b"down")),
     );
-    let r = call(&p, "GET", path, &[]).await;
+    // Still within the refresh period: the same question has its answer; a new one needs
+    // Prometheus, which fails.
+    assert_eq!(call(&p, "GET", path, &[]).await.status, 200);
+    let r = call(&p, "GET", "/api/fleet/kscloud1/history?series=up", &[]).await;
     assert_eq!(r.status, 502);
     assert_eq!(r.error_code(), "bad_upstream");
 }

@@ -32,6 +32,10 @@ use crate::server::Body;
 /// timeout) for a turn, so no number of clients can flood it through the portal.
 const HISTORY_AT_ONCE: usize = 4;
 
+/// At most this many history answers are kept, each for the fleet's refresh period (or
+/// its step, if longer), so open pages asking the same thing ask Prometheus once.
+const HISTORY_CACHED: usize = 64;
+
 /// The body of `GET /api/fleet`.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -167,6 +171,8 @@ struct On {
     config: FleetConfig,
     served_by: Option<String>,
     history_turns: tokio::sync::Semaphore,
+    /// Rendered history answers by host, series, range and step, with when they were made.
+    history_cache: Mutex<HashMap<String, (std::time::Instant, bytes::Bytes)>>,
 }
 
 impl Fleet {
@@ -213,6 +219,7 @@ impl Fleet {
                 config: fleet.clone(),
                 served_by,
                 history_turns: tokio::sync::Semaphore::new(HISTORY_AT_ONCE),
+                history_cache: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -452,8 +459,9 @@ async fn fleet(f: &Fleet) -> Response<Body> {
                    within the step, from `/api/v1/query_range`. Series: `up`, \
                    `cpu.busy_percent`, `memory.used_percent`, `swap.used_percent`, `load.load1`, \
                    `network.receive_bytes_per_second`, `network.transmit_bytes_per_second`, \
-                   `uptime_seconds`, `filesystem.used_percent[<mount point>]`. At most 4 such \
-                   queries run at once.",
+                   `uptime_seconds`, `filesystem.used_percent[<mount point>]`. An answer is \
+                   reused for `[fleet] refresh` (or the step, if longer); at most 4 such queries \
+                   run at once.",
     params(
         ("host" = String, Path, description = "A host of `/api/fleet` (its `host`)"),
         ("series" = String, Query, description = "The figure, e.g. `cpu.busy_percent` or `filesystem.used_percent[/]`"),
@@ -531,6 +539,21 @@ async fn history(f: &Fleet, tail: &str, query: Option<&str>, now: f64) -> Respon
         host: Some(&label),
         mount_point,
     };
+    let key = format!("{label}\n{series}\n{}\n{step}", q.range_s);
+    let keep = on
+        .config
+        .refresh
+        .max(std::time::Duration::from_secs_f64(step));
+    let cached = {
+        let cache = on.history_cache.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(&key)
+            .filter(|(at, _)| at.elapsed() < keep)
+            .map(|(_, body)| body.clone())
+    };
+    if let Some(body) = cached {
+        return response::json_bytes(StatusCode::OK, body);
+    }
     let expr = figure.expr(&scope);
     let resolution = (step / 10.0).max(1.0);
     let Ok(turn) = tokio::time::timeout(on.config.timeout, on.history_turns.acquire()).await else {
@@ -587,15 +610,31 @@ async fn history(f: &Fleet, tail: &str, query: Option<&str>, now: f64) -> Respon
             [Some(t), at(&min), at(&avg), at(&max)]
         })
         .collect();
-    response::json(
-        StatusCode::OK,
-        &HistoryResponse {
-            series,
-            unit: figure.unit.to_owned(),
-            from_seconds: first,
-            to_seconds: end,
-            step_seconds: step,
-            points,
-        },
-    )
+    let answer = HistoryResponse {
+        series,
+        unit: figure.unit.to_owned(),
+        from_seconds: first,
+        to_seconds: end,
+        step_seconds: step,
+        points,
+    };
+    let Ok(body) = serde_json::to_vec(&answer) else {
+        return response::json(StatusCode::OK, &answer);
+    };
+    let body = bytes::Bytes::from(body);
+    let mut cache = on.history_cache.lock().unwrap_or_else(|p| p.into_inner());
+    cache.retain(|_, (at, _)| at.elapsed() < keep);
+    if cache.len() >= HISTORY_CACHED {
+        // Full of fresh answers: the oldest makes room.
+        if let Some(oldest) = cache
+            .iter()
+            .min_by_key(|(_, (at, _))| *at)
+            .map(|(k, _)| k.clone())
+        {
+            cache.remove(&oldest);
+        }
+    }
+    cache.insert(key, (std::time::Instant::now(), body.clone()));
+    drop(cache);
+    response::json_bytes(StatusCode::OK, body)
 }
