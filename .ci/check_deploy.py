@@ -647,7 +647,11 @@ def check_prometheus(config):
     check("job node scrapes /metrics (the exporter's --web.telemetry-path)", node_path == "/metrics")
     portal_jobs = [j for n, j in jobs.items() if n != "node"]
     ptargets = [t for j in portal_jobs for sc in j.get("static_configs", []) for t in sc.get("targets", [])]
-    check("a job scrapes the portal on 127.0.0.1:8000", ptargets == [f"127.0.0.1:{PORTAL_PORT}"], str(ptargets))
+    check("a job scrapes the portal on 127.0.0.1:8000", f"127.0.0.1:{PORTAL_PORT}" in ptargets, str(ptargets))
+    check("every portal target is on :8000", all(port_of(x) == PORTAL_PORT for x in ptargets), str(ptargets))
+    plabelled = sorted(sc.get("labels", {}).get("host") for j in portal_jobs for sc in j.get("static_configs", []))
+    check("the portal job scrapes every [[hosts]] name (its host label, as [fleet] reads it)",
+          plabelled == hosts, f"{plabelled} vs {hosts}")
     check("the portal job's path is /metrics", all(j.get("metrics_path", "/metrics") == "/metrics" for j in portal_jobs))
     promtool = shutil.which("promtool")
     if not promtool:

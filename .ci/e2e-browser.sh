@@ -64,6 +64,15 @@ timeout = "2s"
 enabled = true
 interval = "5s"
 
+[fleet]
+prometheus_url = "$fake/prom/"
+this_host = "monk"
+timeout = "2s"
+
+[fleet.hosts]
+monk = "monk:9100"
+kscloud1 = "kscloud1:9100"
+
 [[hosts]]
 name = "monk"
 role = "home"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end check of the portal binary from outside: start it on a free loopback port
-# with the embedded default configuration (its Forgejo and weather URLs pointed at fake
-# upstreams on loopback, so no traffic leaves 127.0.0.1), check every route with curl,
+# with the embedded default configuration (its Forgejo, weather and [fleet] Prometheus
+# URLs pointed at fake upstreams on loopback, so no traffic leaves 127.0.0.1), check every route with curl,
 # run schemathesis against its own OpenAPI document, then SIGTERM it and require a
 # clean exit.
 # usage: e2e-portal.sh PATH/TO/kitestacks-portal
@@ -27,7 +27,13 @@ start_fake_upstreams "$work" || fail "the fake upstreams did not start"
     | sed -e "s|^# url = \"https://git.example.com/\"|url = \"$fake/\"|" \
           -e "s|^# location = \"Berlin\" |location = \"Berlin\" |" \
           -e "s|^# base_url = \"https://wttr.in\".*|base_url = \"$fake/wttr\"|" \
-          -e "s|^enabled = true|enabled = false|" >"$work/portal.toml"
+          -e "s|^enabled = true|enabled = false|" \
+          -e "s|^# \[fleet\]\$|[fleet]|" \
+          -e "s|^# prometheus_url = \"http://127.0.0.1:9090/\"|prometheus_url = \"$fake/prom/\"|" \
+          -e "s|^# \[fleet.hosts\] |[fleet.hosts] |" \
+          -e "s|^# monk = |monk = |" -e "s|^# kscloud1 = |kscloud1 = |" >"$work/portal.toml"
+grep -q "^prometheus_url = \"$fake/prom/\"" "$work/portal.toml" && grep -q "^kscloud1 = " "$work/portal.toml" \
+    || fail "could not point [fleet] at the fake Prometheus"
 grep -q "^enabled = false" "$work/portal.toml" || fail "could not turn off the status probes (public URLs)"
 grep -q "^url = \"$fake/\"" "$work/portal.toml" && grep -q "^base_url = \"$fake/wttr\"" "$work/portal.toml" \
     && grep -q "^location = " "$work/portal.toml" \
@@ -59,6 +65,8 @@ check "activity from the fake Forgejo" test "$(body "$base/api/activity" | pytho
     'import json,sys; a=json.load(sys.stdin); print(len(a["commits"]) > 0 and a["stale"] is False)')" = True
 check "weather from the fake wttr.in" test "$(body "$base/api/weather" | python3 -c \
     'import json,sys; w=json.load(sys.stdin); print(w["weather"]["provider"])')" = wttr
+check "fleet from the fake Prometheus: monk up, kscloud1 down" test "$(body "$base/api/fleet" | python3 -c \
+    'import json,sys; print([(h["host"], h["up"]) for h in json.load(sys.stdin)["hosts"]])')" = "[('monk', True), ('kscloud1', False)]"
 check "status lists the probed services as unknown (probes off)" test "$(body "$base/api/status" | python3 -c \
     'import json,sys; v=json.load(sys.stdin); print(len(v["services"]) > 0 and all(s["state"] == "unknown" for s in v["services"]))')" = True
 check "/metrics is 200 text/plain 0.0.4" test "$(header content-type "$base/metrics")" = "text/plain; version=0.0.4; charset=utf-8"

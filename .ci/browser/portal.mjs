@@ -66,7 +66,7 @@ try {
   // The degraded activity card's own failed request; in the first run, the 503s of the
   // routes that are off.
   const expectedFailures = [];
-  const expectedFailing = firstRun ? ["/api/activity", "/api/weather"] : ["/api/activity"];
+  const expectedFailing = firstRun ? ["/api/activity", "/api/weather", "/api/fleet"] : ["/api/activity"];
   page.on("console", (msg) => {
     if (msg.type() !== "error") return;
     const where = msg.location().url || "";
@@ -143,6 +143,37 @@ try {
   check("the off notes are hidden when everything is on", !(await page.isVisible("#off-notes")));
   }
   check("host card is not degraded", !(await page.locator("#host-card.degraded").count()));
+
+  // the fleet strip (/api/fleet): one card per host, the answering one marked, a click
+  // shows its figures and sparklines; a service down from one host only says so
+  if (firstRun) {
+    check("without [fleet] there is no host strip", !(await page.isVisible("#fleet")));
+  } else {
+    await page.waitForSelector("#host-strip .host-card", { timeout: 15000 }).catch(() => {});
+    const hostCards = await page.$$eval("#host-strip .host-card", (cs) => cs.map((c) => [
+      c.dataset.host, c.querySelector(".dot").className, Boolean(c.querySelector(".here")), c.classList.contains("stale"),
+    ]));
+    check("a card per host, monk answering and up, kscloud1's scrape failing",
+      JSON.stringify(hostCards) === JSON.stringify([["monk", "dot up", true, false], ["kscloud1", "dot down", false, true]]),
+      JSON.stringify(hostCards));
+    const monkFigs = (await page.textContent('#host-strip .host-card[data-host="monk"] .figs')).trim();
+    check("monk's card shows CPU, memory, root disk and uptime", /CPU 13 %\s*Mem 40 %\s*Disk \/ 63 %\s*Up 1d/.test(monkFigs), monkFigs);
+    const kWhy = (await page.textContent('#host-strip .host-card[data-host="kscloud1"] .why')).trim();
+    check("kscloud1's card says its scrape fails", kWhy === "scrape failing; never scraped", kWhy);
+    await page.click('#host-strip .host-card[data-host="monk"]');
+    await page.waitForFunction(() => document.querySelectorAll("#fleet-sparks svg.sparkline polyline").length >= 4, null,
+      { timeout: 15000 }).catch(() => {});
+    check("a click shows the host's figures", await page.isVisible("#fleet-detail") &&
+      (await page.textContent("#fleet-detail-name")).trim() === "monk (answered)");
+    const fleetSparks = await page.$$eval("#fleet-sparks dd", (dds) => dds.map((d) => d.querySelectorAll("svg.sparkline polyline").length));
+    check("and its sparklines from /api/fleet/{host}/history", fleetSparks.length === 4 && fleetSparks.every((n) => n > 0),
+      JSON.stringify(fleetSparks));
+    await page.waitForSelector('.service[data-service="grafana"] .fleet-note', { timeout: 15000 }).catch(() => {});
+    const note = await page.$eval('.service[data-service="grafana"]', (c) => [c.classList.contains("partial"),
+      c.querySelector(".fleet-note") && c.querySelector(".fleet-note").textContent]).catch(() => null);
+    check("grafana says it is down from kscloud1 only", JSON.stringify(note) ===
+      JSON.stringify([true, "down from kscloud1 only; up from the other hosts"]), JSON.stringify(note));
+  }
 
   // services: grouped by category, in the order of `categories`
   const registry = await (await context.request.get(`${base}/api/services`)).json();

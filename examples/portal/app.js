@@ -14,6 +14,7 @@ const PERIODS = {
   activity: 60000,
   services: 5 * 60000,
   history: 60000,
+  fleet: 15000,
 };
 const FETCH_TIMEOUT_MS = 10000;
 
@@ -562,6 +563,142 @@ $("range").addEventListener("click", (e) => {
     b.setAttribute("aria-pressed", String(b === button));
   }
   tick(tasks.history);
+  tick(tasks.fleetHistory);
+});
+
+// --------------------------------------------------------------------------- fleet
+// /api/fleet (with [fleet] configured): a strip of host cards at the top, the answering
+// host marked; a click shows that host's figures and sparklines from
+// /api/fleet/{host}/history. Without [fleet] (503 not_configured) the strip stays hidden.
+// When Prometheus fails, the last answer stays with each card greyed and why; the
+// service cards say when a service is down from some hosts only (not an outage).
+
+let fleetHosts = new Map(); // host -> its latest figures
+let fleetOpen = null; // the host whose detail is shown
+
+function hostCard(h, stale) {
+  const b = el("button", "host-card");
+  b.type = "button";
+  b.dataset.host = h.host;
+  b.setAttribute("aria-pressed", String(fleetOpen === h.host));
+  b.classList.toggle("stale", stale || h.stale);
+  const state = h.up === true ? "up" : h.up === false ? "down" : "unknown";
+  const dot = el("span", `dot ${state}`);
+  dot.setAttribute("role", "img");
+  dot.setAttribute("aria-label", state);
+  const head = el("div", "head");
+  head.append(dot, el("span", "name", h.host));
+  if (h.this_host) head.append(el("span", "here", "answered"));
+  const figs = el("div", "figs");
+  for (const [label, value] of [
+    ["CPU", percent(h.cpu_busy_percent)],
+    ["Mem", percent(h.memory_used_percent)],
+    ["Disk /", percent(h.root_used_percent)],
+    ["Up", duration(h.uptime_seconds)],
+  ]) {
+    const f = el("span", null, `${label} `);
+    f.append(el("b", null, value));
+    figs.append(f);
+  }
+  b.append(head, figs);
+  if (h.up !== true) {
+    const seen = isNum(h.age_seconds) ? `last scrape ${duration(h.age_seconds)} ago` : "never scraped";
+    b.append(el("p", "why", h.up === false ? `scrape failing; ${seen}` : "no data in Prometheus"));
+  }
+  return b;
+}
+
+function renderFleetDetail() {
+  const panel = $("fleet-detail");
+  const h = fleetOpen && fleetHosts.get(fleetOpen);
+  panel.hidden = !h;
+  if (!h) return;
+  $("fleet-detail-name").textContent = h.host + (h.this_host ? " (answered)" : "");
+  const facts = $("fleet-detail-facts");
+  facts.replaceChildren();
+  const rows = [
+    ["CPU", percent(h.cpu_busy_percent)],
+    ["Memory", percent(h.memory_used_percent)],
+    ["Swap", percent(h.swap_used_percent)],
+    ["Load", isNum(h.load1) ? h.load1.toFixed(2) : "–"],
+    ["Network", `↓ ${rate(h.network_receive_bytes_per_second)} ↑ ${rate(h.network_transmit_bytes_per_second)}`],
+    ["Uptime", duration(h.uptime_seconds)],
+  ];
+  for (const fs of h.filesystems || []) rows.push([fs.mount_point, percent(fs.used_percent)]);
+  for (const [k, v] of rows) facts.append(el("dt", null, k), el("dd", null, v));
+}
+
+async function refreshFleetHistory() {
+  const host = fleetOpen;
+  if (!host) return;
+  for (const dd of $("fleet-sparks").querySelectorAll("dd[data-series]")) {
+    const q = `series=${encodeURIComponent(dd.dataset.series)}&range=${historyRange}`;
+    const r = await api(`fleet/${encodeURIComponent(host)}/history?${q}`);
+    if (host !== fleetOpen) return;
+    dd.replaceChildren(r.ok ? sparkline(r.data.points || [], r.data.unit) : el("span", "muted", r.reason));
+  }
+}
+
+/** Notes on the service cards what every probing host saw, when they disagree. */
+function applyChecks(checks) {
+  const byId = new Map((checks || []).map((c) => [c.service, c]));
+  for (const [id, card] of serviceCards) {
+    const c = byId.get(id);
+    const partial = Boolean(c && c.state === "partial");
+    card.classList.toggle("partial", partial);
+    let note = card.querySelector(".fleet-note");
+    if (!partial) {
+      if (note) note.remove();
+      continue;
+    }
+    if (!note) {
+      note = el("p", "fleet-note");
+      card.querySelector(".head").after(note);
+    }
+    const down = c.hosts.filter((h) => !h.up).map((h) => h.host);
+    note.textContent = `down from ${down.join(", ")} only; up from the other hosts`;
+  }
+}
+
+async function refreshFleet() {
+  const section = $("fleet");
+  const r = await api("fleet");
+  if (!r.ok && r.status === 503 && r.code === "not_configured") {
+    section.hidden = true;
+    return;
+  }
+  section.hidden = false;
+  const reason = section.querySelector(":scope > .reason");
+  const why = r.ok ? staleReason(r.data) : `hosts: ${r.reason}`;
+  reason.hidden = !why;
+  reason.textContent = why || "";
+  const strip = $("host-strip");
+  if (!r.ok) {
+    // Keep the last cards, greyed: Prometheus (or the portal) did not answer.
+    for (const b of strip.querySelectorAll(".host-card")) b.classList.add("stale");
+    return;
+  }
+  fleetHosts = new Map((r.data.hosts || []).map((h) => [h.host, h]));
+  strip.replaceChildren(
+    ...(r.data.hosts || []).map((h) => {
+      const li = el("li");
+      li.append(hostCard(h, r.data.stale));
+      return li;
+    }),
+  );
+  renderFleetDetail();
+  applyChecks(r.data.checks);
+}
+
+$("host-strip").addEventListener("click", (e) => {
+  const card = e.target.closest(".host-card");
+  if (!card) return;
+  fleetOpen = fleetOpen === card.dataset.host ? null : card.dataset.host;
+  for (const b of $("host-strip").querySelectorAll(".host-card")) {
+    b.setAttribute("aria-pressed", String(b.dataset.host === fleetOpen));
+  }
+  renderFleetDetail();
+  refreshFleetHistory();
 });
 
 // ---------------------------------------------------------------------- live updates
@@ -637,6 +774,8 @@ const tasks = {
   services: { run: refreshServices, period: PERIODS.services },
   status: { run: refreshStatus, period: PERIODS.status },
   history: { run: refreshHistory, period: PERIODS.history },
+  fleet: { run: refreshFleet, period: PERIODS.fleet },
+  fleetHistory: { run: refreshFleetHistory, period: PERIODS.history },
 };
 
 /** Runs a task now, then again `period` after it finished; stops while the tab is hidden. */
@@ -690,3 +829,5 @@ tick(tasks.metrics);
 tick(tasks.weather);
 tick(tasks.activity);
 tick(tasks.history);
+tick(tasks.fleet);
+tick(tasks.fleetHistory);

@@ -21,6 +21,9 @@ use url::Url;
 use crate::duration::{self, ConfigDuration};
 use crate::error::{ConfigError, Position, Problem};
 use crate::keys::{self, Keys, Schema, Section};
+mod fleet;
+pub use fleet::{FLEET_PASSWORD_ENV, FLEET_TOKEN_ENV, FleetAuth, FleetConfig};
+
 use crate::registry::{
     AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Registry, Service, StatusRange,
     Visibility,
@@ -55,6 +58,8 @@ pub struct Config {
     pub history: HistoryConfig,
     /// Live updates (server-sent events).
     pub events: EventsConfig,
+    /// Every host's figures from Prometheus; `None` (off) without `[fleet]`.
+    pub fleet: Option<FleetConfig>,
     /// The hosts and services.
     pub registry: Registry,
 }
@@ -366,6 +371,7 @@ struct RawConfig {
     status: RawStatusSection,
     history: RawHistory,
     events: RawEvents,
+    fleet: Option<fleet::RawFleet>,
     hosts: Vec<(usize, RawHost)>,
     /// Names of `[[hosts]]` entries that could not be read: services naming them are not
     /// told the host is unknown (the entry's own problem says what is wrong).
@@ -388,7 +394,7 @@ fn service_schema() -> Schema {
 }
 
 /// The top-level keys and what each holds.
-fn sections() -> [(&'static str, Section); 10] {
+fn sections() -> [(&'static str, Section); 11] {
     fn host_entry(i: usize, _: &DeTable<'_>) -> String {
         format!("hosts[{i}]")
     }
@@ -401,6 +407,7 @@ fn sections() -> [(&'static str, Section); 10] {
         ("status", Section::Table(schema::<RawStatusSection>)),
         ("history", Section::Table(schema::<RawHistory>)),
         ("events", Section::Table(schema::<RawEvents>)),
+        ("fleet", Section::Table(schema::<fleet::RawFleet>)),
         ("hosts", Section::List(schema::<RawHost>, host_entry)),
         ("services", Section::List(service_schema, service_entry)),
     ]
@@ -685,6 +692,7 @@ impl Config {
             status: section(&mut root, "status", &mut found),
             history: section(&mut root, "history", &mut found),
             events: section(&mut root, "events", &mut found),
+            fleet: section(&mut root, "fleet", &mut found),
             hosts: Vec::new(),
             unreadable_hosts: Vec::new(),
             services: Vec::new(),
@@ -766,6 +774,13 @@ impl Config {
                 what: format!("weather ({})", self.weather.provider.id()),
                 url: crate::redacted(&url),
                 every: self.weather.refresh,
+            });
+        }
+        if let Some(f) = &self.fleet {
+            contacts.push(Contact {
+                what: "fleet (Prometheus query API)".to_owned(),
+                url: crate::redacted(&f.prometheus_url),
+                every: f.refresh,
             });
         }
         contacts
@@ -862,6 +877,18 @@ impl Config {
                         .map_or(self.weather.provider.default_base_url().to_owned(), |u| {
                             crate::redacted(u).to_string()
                         })
+                ),
+            },
+        );
+        line(
+            "fleet",
+            match &self.fleet {
+                None => "off — set [fleet] prometheus_url to turn on".to_owned(),
+                Some(f) => format!(
+                    "{} every {}, hosts by label {:?}",
+                    crate::redacted(&f.prometheus_url),
+                    duration::format(f.refresh),
+                    f.host_label
                 ),
             },
         );
@@ -1053,6 +1080,7 @@ impl Validator {
         let history = self.history(raw.history, base_dir);
         let events = self.events(raw.events);
         let hosts = self.hosts(raw.hosts);
+        let fleet = self.fleet(raw.fleet, &hosts, base_dir, env);
         let services = self.services(raw.services, &hosts, &raw.unreadable_hosts, &homelab);
         Config {
             origin: origin.to_owned(),
@@ -1064,6 +1092,7 @@ impl Validator {
             status,
             history,
             events,
+            fleet,
             registry: Registry { hosts, services },
         }
     }

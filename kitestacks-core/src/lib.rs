@@ -30,9 +30,10 @@ mod registry;
 mod secret;
 
 pub use config::{
-    Config, Contact, DEFAULT_CONFIG_TOML, EventsConfig, FORGEJO_TOKEN_ENV, ForgejoConfig,
-    HistoryConfig, HomelabConfig, MetricsConfig, SHORTEST_METRICS_INTERVAL, ServerConfig,
-    StatusConfig, Units, WeatherConfig, WeatherProviderKind, parse_listen_address,
+    Config, Contact, DEFAULT_CONFIG_TOML, EventsConfig, FLEET_PASSWORD_ENV, FLEET_TOKEN_ENV,
+    FORGEJO_TOKEN_ENV, FleetAuth, FleetConfig, ForgejoConfig, HistoryConfig, HomelabConfig,
+    MetricsConfig, SHORTEST_METRICS_INTERVAL, ServerConfig, StatusConfig, Units, WeatherConfig,
+    WeatherProviderKind, parse_listen_address,
 };
 pub use error::{ConfigError, Position, Problem};
 pub use keys::edit_distance;

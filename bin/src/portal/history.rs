@@ -180,33 +180,13 @@ impl Recorder {
 
     /// Answers `GET /api/history?series=…&range=…&step=…` at time `now` (seconds).
     pub fn route(&self, query: Option<&str>, now: f64) -> Response<Body> {
-        let mut series = None;
-        let mut range = "1h".to_owned();
-        let mut step = None;
-        for (k, v) in crate::query::pairs(query) {
-            match k.as_ref() {
-                "series" => series = Some(v),
-                // Empty is the default, as a form with an empty field sends it.
-                "range" if !v.is_empty() => range = v,
-                "step" if !v.is_empty() => step = Some(v),
-                _ => {}
-            }
-        }
-        // Checked first, with or without `series`: a mistake is never silently ignored.
-        let Some(range_s) = parse_span(&range, true) else {
-            return bad(format!(
-                "range {range:?}: write 1h, 24h, 7d, 30d or a duration such as 90m"
-            ));
-        };
-        let step_s = match step.as_deref().map(|s| parse_span(s, false)) {
-            None => range_s / DEFAULT_POINTS,
-            Some(Some(d)) => d,
-            Some(None) => {
-                return bad(format!(
-                    "step {:?}: write a duration such as 10s or 5m",
-                    step.unwrap_or_default()
-                ));
-            }
+        let Query {
+            series,
+            range_s,
+            step_s,
+        } = match Query::parse(query) {
+            Ok(q) => q,
+            Err(message) => return bad(message),
         };
         let h = self.read();
         let Some(series) = series else {
@@ -243,7 +223,58 @@ impl Recorder {
     }
 }
 
-fn bad(message: String) -> Response<Body> {
+/// The parameters of a history query (`/api/history`, `/api/fleet/{host}/history`).
+pub(crate) struct Query {
+    /// `series`, when given.
+    pub series: Option<String>,
+    /// `range`, in seconds (default 1 h).
+    pub range_s: f64,
+    /// `step`, in seconds (default range / [`DEFAULT_POINTS`]).
+    pub step_s: f64,
+}
+
+impl Query {
+    /// Reads `series`, `range` and `step`; a range or step that is not a duration is an
+    /// error message saying what to write (answered 400 by [`bad`]).
+    pub(crate) fn parse(query: Option<&str>) -> Result<Self, String> {
+        let mut series = None;
+        let mut range = "1h".to_owned();
+        let mut step = None;
+        for (k, v) in crate::query::pairs(query) {
+            match k.as_ref() {
+                "series" => series = Some(v),
+                // Empty is the default, as a form with an empty field sends it.
+                "range" if !v.is_empty() => range = v,
+                "step" if !v.is_empty() => step = Some(v),
+                _ => {}
+            }
+        }
+        // Checked first, with or without `series`: a mistake is never silently ignored.
+        let Some(range_s) = parse_span(&range, true) else {
+            return Err(format!(
+                "range {range:?}: write 1h, 24h, 7d, 30d or a duration such as 90m"
+            ));
+        };
+        let step_s = match step.as_deref().map(|s| parse_span(s, false)) {
+            None => range_s / DEFAULT_POINTS,
+            Some(Some(d)) => d,
+            Some(None) => {
+                return Err(format!(
+                    "step {:?}: write a duration such as 10s or 5m",
+                    step.unwrap_or_default()
+                ));
+            }
+        };
+        Ok(Self {
+            series,
+            range_s,
+            step_s,
+        })
+    }
+}
+
+/// 400 `bad_request` with `message`.
+pub(crate) fn bad(message: String) -> Response<Body> {
     response::error(StatusCode::BAD_REQUEST, "bad_request", message)
 }
 

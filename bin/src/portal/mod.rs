@@ -20,6 +20,7 @@ pub mod cli;
 mod cors;
 pub mod events;
 pub mod failure;
+pub mod fleet;
 pub mod history;
 pub mod host_metrics;
 pub mod openapi;
@@ -65,6 +66,7 @@ struct Inner {
     metrics: Arc<Metrics>,
     activity: Activity,
     weather: CurrentWeather,
+    fleet: fleet::Fleet,
     status: Arc<Status>,
     feed: Arc<Feed>,
     requests: RequestStats,
@@ -116,6 +118,7 @@ impl Portal {
             metrics,
             activity: Activity::new(&config.forgejo)?,
             weather: CurrentWeather::new(&config.weather)?,
+            fleet: fleet::Fleet::new(config)?,
             status,
             feed,
             requests: RequestStats::default(),
@@ -266,6 +269,11 @@ impl Portal {
                 .history
                 .route(query, unix_seconds(std::time::SystemTime::now())),
             Route::Events => inner.feed.events.route(last_event_id),
+            Route::Fleet => inner.fleet.route().await,
+            Route::FleetHistory => {
+                let tail = Route::FleetHistory.entry().tail(path);
+                inner.fleet.history_route(tail, query).await
+            }
             Route::HostMetrics | Route::HostMetricsPart => inner
                 .metrics
                 .route(path)
@@ -277,6 +285,7 @@ impl Portal {
                 &[
                     ("forgejo", inner.activity.cache_state()),
                     ("weather", inner.weather.cache_state()),
+                    ("fleet", inner.fleet.cache_state()),
                 ],
             ),
             Route::Page => match &inner.static_dir {

@@ -19,10 +19,12 @@ use kitestacks_metrics::{
 };
 use utoipa::OpenApi;
 
+use super::fleet::{FleetFilesystem, FleetHost, FleetResponse, HostCheck, ServiceChecks};
 use super::history::{HistoryAnswer, HistoryIndex, HistoryResponse, SeriesEntry, TierEntry};
 use super::probe::{ProbeError, ProbeState, ServiceStatus, StatusResponse};
 use super::{
-    self as portal, activity, events, history, host_metrics as metrics, probe as status, weather,
+    self as portal, activity, events, fleet, history, host_metrics as metrics, probe as status,
+    weather,
 };
 use crate::response;
 use crate::server::Body;
@@ -67,13 +69,16 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         metrics::temperatures,
         history::history_doc,
         events::too_many,
+        fleet::fleet,
+        fleet::history,
     ),
     components(schemas(
         Health, ServicesResponse, CategoryInfo, ErrorBody, ErrorDetail, Host, HostRole, Service,
         Category, AuthMethod, Visibility, ProbeSpec, ProbeMethod, StatusRange,
         StatusResponse, ServiceStatus, ProbeState, ProbeError,
         Sample, HostInfo, Cpu, CpuModes, Load, Memory, Swap, Filesystem, Disk, Network, Interface, Temperature,
-        HistoryAnswer, HistoryResponse, HistoryIndex, SeriesEntry, TierEntry
+        HistoryAnswer, HistoryResponse, HistoryIndex, SeriesEntry, TierEntry,
+        FleetResponse, FleetHost, FleetFilesystem, ServiceChecks, HostCheck
     )),
     tags(
         (name = "portal", description = "What the portal page fetches"),

@@ -34,6 +34,10 @@ pub enum Route {
     History,
     /// `GET /api/events`: live updates (server-sent events).
     Events,
+    /// `GET /api/fleet`: every host's figures, from Prometheus.
+    Fleet,
+    /// `GET /api/fleet/{host}/history`: one host's figure over time, from Prometheus.
+    FleetHistory,
     /// `GET /metrics`: the portal's own Prometheus metrics.
     Telemetry,
     /// The page: any other path outside `/api/` (files of `[server] static_dir`, or the
@@ -50,6 +54,9 @@ pub enum Paths {
     AnyTail,
     /// The pattern up to its `{param}`, then one of these (`/api/metrics/{part}`).
     OneOf(&'static [&'static str]),
+    /// The pattern up to its `{param}`, one non-empty path segment, then the rest of the
+    /// pattern (`/api/fleet/{host}/history`).
+    Segment,
     /// Any path outside `/api/` that no row above takes (the page). Whether a file is
     /// there is the page's to say.
     OutsideApi,
@@ -81,7 +88,7 @@ const fn row(route: Route, pattern: &'static str, paths: Paths) -> Entry {
 
 /// The table, in [`Route`]'s order (checked when compiling), which is also the order of
 /// the request metrics' labels. Rows are tried in order: the page comes last.
-pub const ROUTES: [Entry; 14] = [
+pub const ROUTES: [Entry; 16] = [
     row(Route::Health, "/api/health", Paths::Exact),
     row(Route::Services, "/api/services", Paths::Exact),
     row(Route::Activity, "/api/activity", Paths::Exact),
@@ -98,6 +105,12 @@ pub const ROUTES: [Entry; 14] = [
     ),
     row(Route::History, "/api/history", Paths::Exact),
     row(Route::Events, "/api/events", Paths::Exact),
+    row(Route::Fleet, "/api/fleet", Paths::Exact),
+    row(
+        Route::FleetHistory,
+        "/api/fleet/{host}/history",
+        Paths::Segment,
+    ),
     Entry {
         documented: false,
         ..row(Route::Telemetry, "/metrics", Paths::Exact)
@@ -154,6 +167,15 @@ impl Entry {
             Paths::OneOf(tails) => path
                 .strip_prefix(self.prefix())
                 .is_some_and(|tail| tails.contains(&tail)),
+            Paths::Segment => {
+                let suffix = self
+                    .pattern
+                    .find('}')
+                    .map_or("", |i| &self.pattern[i + 1..]);
+                path.strip_prefix(self.prefix())
+                    .and_then(|rest| rest.strip_suffix(suffix))
+                    .is_some_and(|segment| !segment.is_empty() && !segment.contains('/'))
+            }
             Paths::OutsideApi => !is_api(path),
         }
     }
@@ -221,6 +243,15 @@ mod tests {
         assert_eq!(of("/api"), None);
         assert_eq!(of("/api/nope"), None);
         assert_eq!(of("/metrics"), Some(Route::Telemetry));
+        assert_eq!(of("/api/fleet"), Some(Route::Fleet));
+        assert_eq!(of("/api/fleet/monk/history"), Some(Route::FleetHistory));
+        assert_eq!(of("/api/fleet//history"), None);
+        assert_eq!(of("/api/fleet/a/b/history"), None);
+        assert_eq!(of("/api/fleet/monk"), None);
+        assert_eq!(
+            Route::FleetHistory.entry().tail("/api/fleet/monk/history"),
+            "monk/history"
+        );
         assert_eq!(of("/"), Some(Route::Page));
         assert_eq!(of("/apix"), Some(Route::Page));
         assert_eq!(Route::Docs.entry().tail("/api/docs/a.css"), "a.css");

@@ -136,6 +136,7 @@ visibility = "internal"
   probes     2 services every 1m, 8 at once
   forgejo    https://git.lab.example/ every 1m, no token (public repositories only)
   weather    wttr \"Lisbon\" every 30m (https://wttr.in)
+  fleet      off — set [fleet] prometheus_url to turn on
   static_dir {dir}/site
   web_config {dir}/web.yml
   cors       off

@@ -20,7 +20,13 @@ pub enum Reply {
     Body(u16, &'static str, Bytes),
     /// Never answers.
     Hang,
+    /// Status, content type and body made from the request's path and query (a fake
+    /// that answers what it is asked, such as Prometheus' query API).
+    Fn(Answer),
 }
+
+/// What a [`Reply::Fn`] answers a path and query with: status and body.
+pub type Answer = Arc<dyn Fn(&str) -> (u16, Bytes) + Send + Sync>;
 
 /// The shared fixtures directory beside the repository.
 pub fn fixture(rel: &str) -> Bytes {
@@ -74,6 +80,7 @@ impl Fake {
                                         .map(str::to_owned),
                                 });
                                 let path = req.uri().path().to_owned();
+                                let path_and_query = req.uri().to_string();
                                 let reply = {
                                     let routes = r.lock().unwrap();
                                     routes
@@ -84,6 +91,10 @@ impl Fake {
                                 };
                                 let (status, ct, body) = match reply {
                                     Some(Reply::Body(s, ct, b)) => (s, ct, b),
+                                    Some(Reply::Fn(f)) => {
+                                        let (s, b) = f(&path_and_query);
+                                        (s, "application/json", b)
+                                    }
                                     Some(Reply::Hang) => {
                                         tokio::time::sleep(Duration::from_secs(3600)).await;
                                         (500, "text/plain", Bytes::new())

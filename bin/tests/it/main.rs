@@ -8,6 +8,7 @@ mod config_cli;
 mod exporter;
 mod failures;
 mod fake;
+mod fleet;
 mod http;
 mod live;
 mod logs;

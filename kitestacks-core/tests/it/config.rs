@@ -292,6 +292,15 @@ fn the_deploy_example_is_the_live_homelab() {
         Some("https://gitforge.kitestacks.com/")
     );
     assert_eq!(c.weather.location.as_deref(), Some("Berlin"));
+    let fleet = c
+        .fleet
+        .as_ref()
+        .expect("the deploy example reads both hosts");
+    assert_eq!(
+        fleet.hosts.len(),
+        c.registry.hosts.len(),
+        "every host mapped"
+    );
     assert_eq!(c.registry, Config::default_embedded().registry);
 }
 
@@ -305,6 +314,7 @@ fn check_config_summary_says_what_the_portal_will_contact() {
   probes     off — set [status] enabled = true to turn on (17 services have a probe)
   forgejo    off — set [forgejo] url to turn on
   weather    off — set [weather] location to turn on
+  fleet      off — set [fleet] prometheus_url to turn on
   static_dir none (the embedded page is served at /)
   web_config none (plain HTTP, no basic auth)
   cors       off
