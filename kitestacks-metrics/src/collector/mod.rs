@@ -19,6 +19,7 @@ use crate::exposition::Scrape;
 use crate::roots::Roots;
 
 pub use deadline::Running;
+pub(crate) use pressure::parse_psi;
 pub use process::ProcessCollector;
 
 mod arp;
