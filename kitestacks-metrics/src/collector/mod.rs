@@ -30,6 +30,7 @@ mod bonding;
 mod btrfs;
 mod buddyinfo;
 mod conntrack;
+mod containers;
 mod cpu;
 mod cpufreq;
 mod deadline;
@@ -164,6 +165,7 @@ pub const COLLECTORS: &[Definition] = &[
     btrfs::DEFINITION,
     buddyinfo::DEFINITION,
     conntrack::DEFINITION,
+    containers::DEFINITION,
     cpu::DEFINITION,
     cpufreq::DEFINITION,
     diskstats::DEFINITION,
