@@ -13,6 +13,10 @@ use kitestacks_core::api::{CategoryInfo, ErrorBody, ErrorDetail, Health, Service
 use kitestacks_core::{
     AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Service, StatusRange, Visibility,
 };
+use kitestacks_metrics::cgroup::{
+    ContainerCpu, ContainerInterface, ContainerIo, ContainerMemory, ContainerPressure,
+    ContainerSample, Containers, Runtime,
+};
 use kitestacks_metrics::{
     Cpu, CpuModes, Disk, Filesystem, HostInfo, Interface, Load, Memory, Network, Sample, Swap,
     Temperature,
@@ -22,7 +26,8 @@ use utoipa::OpenApi;
 use super::history::{HistoryAnswer, HistoryIndex, HistoryResponse, SeriesEntry, TierEntry};
 use super::probe::{ProbeError, ProbeState, ServiceStatus, StatusResponse};
 use super::{
-    self as portal, activity, events, history, host_metrics as metrics, probe as status, weather,
+    self as portal, activity, containers, events, history, host_metrics as metrics,
+    probe as status, weather,
 };
 use crate::response;
 use crate::server::Body;
@@ -66,6 +71,8 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         metrics::network,
         metrics::temperatures,
         history::history_doc,
+        containers::containers_doc,
+        containers::container_doc,
         events::too_many,
     ),
     components(schemas(
@@ -73,7 +80,9 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         Category, AuthMethod, Visibility, ProbeSpec, ProbeMethod, StatusRange,
         StatusResponse, ServiceStatus, ProbeState, ProbeError,
         Sample, HostInfo, Cpu, CpuModes, Load, Memory, Swap, Filesystem, Disk, Network, Interface, Temperature,
-        HistoryAnswer, HistoryResponse, HistoryIndex, SeriesEntry, TierEntry
+        HistoryAnswer, HistoryResponse, HistoryIndex, SeriesEntry, TierEntry,
+        Containers, ContainerSample, ContainerCpu, ContainerMemory, ContainerIo, ContainerPressure,
+        ContainerInterface, Runtime
     )),
     tags(
         (name = "portal", description = "What the portal page fetches"),

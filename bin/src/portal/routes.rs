@@ -34,6 +34,10 @@ pub enum Route {
     History,
     /// `GET /api/events`: live updates (server-sent events).
     Events,
+    /// `GET /api/containers`: the host's containers.
+    Containers,
+    /// `GET /api/containers/{name}`: one of them.
+    Container,
     /// `GET /metrics`: the portal's own Prometheus metrics.
     Telemetry,
     /// The page: any other path outside `/api/` (files of `[server] static_dir`, or the
@@ -81,7 +85,7 @@ const fn row(route: Route, pattern: &'static str, paths: Paths) -> Entry {
 
 /// The table, in [`Route`]'s order (checked when compiling), which is also the order of
 /// the request metrics' labels. Rows are tried in order: the page comes last.
-pub const ROUTES: [Entry; 14] = [
+pub const ROUTES: [Entry; 16] = [
     row(Route::Health, "/api/health", Paths::Exact),
     row(Route::Services, "/api/services", Paths::Exact),
     row(Route::Activity, "/api/activity", Paths::Exact),
@@ -98,6 +102,8 @@ pub const ROUTES: [Entry; 14] = [
     ),
     row(Route::History, "/api/history", Paths::Exact),
     row(Route::Events, "/api/events", Paths::Exact),
+    row(Route::Containers, "/api/containers", Paths::Exact),
+    row(Route::Container, "/api/containers/{name}", Paths::AnyTail),
     Entry {
         documented: false,
         ..row(Route::Telemetry, "/metrics", Paths::Exact)
