@@ -169,6 +169,17 @@ struct Files {
 }
 
 impl Files {
+    /// [`Files::get`] of a one-value file `key` in `dir` (`None`: absent, or `max`).
+    fn value<T>(
+        &mut self,
+        dir: &Path,
+        key: &'static str,
+        parse: fn(&str) -> Result<Option<T>, ParseError>,
+        errors: &mut Vec<String>,
+    ) -> Option<T> {
+        self.get(key, || dir.join(key), parse, errors).flatten()
+    }
+
     /// Reads and parses the file `key` (opened at `path()` the first time). Absent files
     /// and those of a removed cgroup are `None` without an error; others are noted.
     fn get<T>(
@@ -310,17 +321,9 @@ impl Reader {
             },
             errors,
         );
-        let cpu_limit = files
-            .get("cpu.max", || p("cpu.max"), parse::cpu_max, errors)
-            .flatten();
+        let cpu_limit = files.value(dir, "cpu.max", parse::cpu_max, errors);
         let memory = files
-            .get(
-                "memory.current",
-                || p("memory.current"),
-                parse::single,
-                errors,
-            )
-            .flatten()
+            .value(dir, "memory.current", parse::single, errors)
             .map(|usage| {
                 let mut m = MemoryUsage {
                     usage,
@@ -341,56 +344,23 @@ impl Reader {
                     errors,
                 );
                 m.working_set = usage.saturating_sub(inactive_file);
-                m.limit = files
-                    .get("memory.max", || p("memory.max"), parse::single, errors)
-                    .flatten();
-                m.swap = files
-                    .get(
-                        "memory.swap.current",
-                        || p("memory.swap.current"),
-                        parse::single,
-                        errors,
-                    )
-                    .flatten();
-                m.oom_kills = files
-                    .get(
-                        "memory.events",
-                        || p("memory.events"),
-                        |t| {
-                            let mut n = None;
-                            parse::flat_keyed(t, |k, v| {
-                                if k == "oom_kill" {
-                                    n = Some(v);
-                                }
-                            })?;
-                            Ok(n)
-                        },
-                        errors,
-                    )
-                    .flatten();
+                m.limit = files.value(dir, "memory.max", parse::single, errors);
+                m.swap = files.value(dir, "memory.swap.current", parse::single, errors);
+                m.oom_kills = files.value(dir, "memory.events", oom_kill, errors);
                 m
             });
         let io = files
             .get("io.stat", || p("io.stat"), parse::io_stat, errors)
             .unwrap_or_default();
-        let tasks = files
-            .get("pids.current", || p("pids.current"), parse::single, errors)
-            .flatten();
-        let tasks_max = files
-            .get("pids.max", || p("pids.max"), parse::single, errors)
-            .flatten();
-        let processes = files.get("cgroup.procs", || p("cgroup.procs"), parse::procs, errors);
-        files.first_pid = processes.and_then(|(_, first)| first);
-        Stats {
+        let mut s = Stats {
             cpu,
             cpu_limit,
             memory,
             io: self.name_devices(io),
-            tasks,
-            tasks_max,
-            processes: processes.map(|(n, _)| n),
             ..Stats::default()
-        }
+        };
+        counts(files, dir, Some(dir), &mut s, errors);
+        s
     }
 
     fn v1(
@@ -400,15 +370,9 @@ impl Reader {
         files: &mut Files,
         errors: &mut Vec<String>,
     ) -> Stats {
-        let p = |controller: &str, name: &str| under(&root.join(controller), cgroup).join(name);
-        let usage = files
-            .get(
-                "cpuacct.usage",
-                || p("cpuacct", "cpuacct.usage"),
-                parse::single,
-                errors,
-            )
-            .flatten();
+        let d = |controller: &str| under(&root.join(controller), cgroup);
+        let p = |controller: &str, name: &str| d(controller).join(name);
+        let usage = files.value(&d("cpuacct"), "cpuacct.usage", parse::single, errors);
         let cpu = usage.map(|ns| {
             let mut c = CpuUsage {
                 usage_usec: ns / 1000,
@@ -441,34 +405,14 @@ impl Reader {
             );
             c
         });
-        let quota = files
-            .get(
-                "cpu.cfs_quota_us",
-                || p("cpu", "cpu.cfs_quota_us"),
-                parse::signed,
-                errors,
-            )
-            .flatten();
-        let period = files
-            .get(
-                "cpu.cfs_period_us",
-                || p("cpu", "cpu.cfs_period_us"),
-                parse::single,
-                errors,
-            )
-            .flatten();
+        let quota = files.value(&d("cpu"), "cpu.cfs_quota_us", parse::signed, errors);
+        let period = files.value(&d("cpu"), "cpu.cfs_period_us", parse::single, errors);
         let cpu_limit = quota.zip(period).map(|(quota_usec, period_usec)| CpuMax {
             quota_usec,
             period_usec,
         });
         let memory = files
-            .get(
-                "memory.usage_in_bytes",
-                || p("memory", "memory.usage_in_bytes"),
-                parse::single,
-                errors,
-            )
-            .flatten()
+            .value(&d("memory"), "memory.usage_in_bytes", parse::single, errors)
             .map(|usage| {
                 let mut m = MemoryUsage {
                     usage,
@@ -495,39 +439,17 @@ impl Reader {
                 (m.anon, m.file) = (pick(0), pick(1));
                 m.working_set = usage.saturating_sub(pick(2));
                 m.limit = files
-                    .get(
-                        "memory.limit_in_bytes",
-                        || p("memory", "memory.limit_in_bytes"),
-                        parse::single,
-                        errors,
-                    )
-                    .flatten()
+                    .value(&d("memory"), "memory.limit_in_bytes", parse::single, errors)
                     .filter(|&l| l < V1_NO_LIMIT);
                 m.swap = files
-                    .get(
+                    .value(
+                        &d("memory"),
                         "memory.memsw.usage_in_bytes",
-                        || p("memory", "memory.memsw.usage_in_bytes"),
                         parse::single,
                         errors,
                     )
-                    .flatten()
                     .map(|memsw| memsw.saturating_sub(usage));
-                m.oom_kills = files
-                    .get(
-                        "memory.oom_control",
-                        || p("memory", "memory.oom_control"),
-                        |t| {
-                            let mut n = None;
-                            parse::flat_keyed(t, |k, v| {
-                                if k == "oom_kill" {
-                                    n = Some(v);
-                                }
-                            })?;
-                            Ok(n)
-                        },
-                        errors,
-                    )
-                    .flatten();
+                m.oom_kills = files.value(&d("memory"), "memory.oom_control", oom_kill, errors);
                 m
             });
         let mut io = Vec::new();
@@ -551,41 +473,20 @@ impl Reader {
             };
             files.get(key, path, |t| parse::blkio(t, kind, &mut io), errors);
         }
-        let tasks = files
-            .get(
-                "pids.current",
-                || p("pids", "pids.current"),
-                parse::single,
-                errors,
-            )
-            .flatten();
-        let tasks_max = files
-            .get("pids.max", || p("pids", "pids.max"), parse::single, errors)
-            .flatten();
         let walked = self
             .layout
             .as_ref()
             .and_then(Layout::walked)
             .map(|w| under(&w, cgroup));
-        let processes = walked.and_then(|w| {
-            files.get(
-                "cgroup.procs",
-                || w.join("cgroup.procs"),
-                parse::procs,
-                errors,
-            )
-        });
-        files.first_pid = processes.and_then(|(_, first)| first);
-        Stats {
+        let mut s = Stats {
             cpu,
             cpu_limit,
             memory,
             io: self.name_devices(io),
-            tasks,
-            tasks_max,
-            processes: processes.map(|(n, _)| n),
             ..Stats::default()
-        }
+        };
+        counts(files, &p("pids", ""), walked.as_deref(), &mut s, errors);
+        s
     }
 
     /// The interfaces of the namespace of one of the container's processes, unless it
@@ -645,6 +546,49 @@ impl Reader {
             })
             .collect()
     }
+}
+
+/// Tasks (`pids.current`, `pids.max` in `pids`) and processes (`cgroup.procs` in
+/// `procs`), alike in both layouts; remembers the first process for the network.
+fn counts(
+    files: &mut Files,
+    pids: &Path,
+    procs: Option<&Path>,
+    s: &mut Stats,
+    errors: &mut Vec<String>,
+) {
+    s.tasks = files
+        .get(
+            "pids.current",
+            || pids.join("pids.current"),
+            parse::single,
+            errors,
+        )
+        .flatten();
+    s.tasks_max = files
+        .get("pids.max", || pids.join("pids.max"), parse::single, errors)
+        .flatten();
+    let processes = procs.and_then(|d| {
+        files.get(
+            "cgroup.procs",
+            || d.join("cgroup.procs"),
+            parse::procs,
+            errors,
+        )
+    });
+    files.first_pid = processes.and_then(|(_, first)| first);
+    s.processes = processes.map(|(n, _)| n);
+}
+
+/// The `oom_kill` count of `memory.events` (v2) or `memory.oom_control` (v1).
+fn oom_kill(text: &str) -> Result<Option<u64>, ParseError> {
+    let mut n = None;
+    parse::flat_keyed(text, |k, v| {
+        if k == "oom_kill" {
+            n = Some(v);
+        }
+    })?;
+    Ok(n)
 }
 
 /// `root` joined with a cgroup path that starts with `/`.
