@@ -252,10 +252,10 @@ impl Reader {
         let Some(layout) = self.layout.clone() else {
             return pass;
         };
-        let found = layout
-            .walked()
-            .map(|w| discover::walk(&w))
-            .unwrap_or_default();
+        let Some(walked) = layout.walked() else {
+            return pass;
+        };
+        let found = discover::walk(&walked);
         self.files
             .retain(|cgroup, _| found.iter().any(|f| &f.cgroup == cgroup));
         self.meta.retain(&found);
@@ -270,18 +270,16 @@ impl Reader {
                     s
                 }
                 Layout::V1 { root, unified } => {
-                    let mut s = self.v1(root, &f.cgroup, &mut files, &mut pass.errors);
+                    let procs = under(&walked, &f.cgroup);
+                    let mut s = self.v1(root, &f.cgroup, &procs, &mut files, &mut pass.errors);
                     if let Some(u) = unified {
                         s.pressure = pressure(&under(u, &f.cgroup), &mut files, &mut pass.errors);
                     }
                     s
                 }
             };
-            let vanished = layout
-                .walked()
-                .is_some_and(|w| !under(&w, &f.cgroup).is_dir());
-            if vanished {
-                continue;
+            if !under(&walked, &f.cgroup).is_dir() {
+                continue; // vanished during the pass
             }
             let mut stats = stats;
             stats.network = self.network(&mut files, host_netns.as_deref(), &mut pass.errors);
@@ -359,7 +357,7 @@ impl Reader {
             io: self.name_devices(io),
             ..Stats::default()
         };
-        counts(files, dir, Some(dir), &mut s, errors);
+        counts(files, dir, dir, &mut s, errors);
         s
     }
 
@@ -367,6 +365,7 @@ impl Reader {
         &mut self,
         root: &Path,
         cgroup: &str,
+        procs: &Path,
         files: &mut Files,
         errors: &mut Vec<String>,
     ) -> Stats {
@@ -473,11 +472,6 @@ impl Reader {
             };
             files.get(key, path, |t| parse::blkio(t, kind, &mut io), errors);
         }
-        let walked = self
-            .layout
-            .as_ref()
-            .and_then(Layout::walked)
-            .map(|w| under(&w, cgroup));
         let mut s = Stats {
             cpu,
             cpu_limit,
@@ -485,7 +479,7 @@ impl Reader {
             io: self.name_devices(io),
             ..Stats::default()
         };
-        counts(files, &p("pids", ""), walked.as_deref(), &mut s, errors);
+        counts(files, &d("pids"), procs, &mut s, errors);
         s
     }
 
@@ -550,32 +544,15 @@ impl Reader {
 
 /// Tasks (`pids.current`, `pids.max` in `pids`) and processes (`cgroup.procs` in
 /// `procs`), alike in both layouts; remembers the first process for the network.
-fn counts(
-    files: &mut Files,
-    pids: &Path,
-    procs: Option<&Path>,
-    s: &mut Stats,
-    errors: &mut Vec<String>,
-) {
-    s.tasks = files
-        .get(
-            "pids.current",
-            || pids.join("pids.current"),
-            parse::single,
-            errors,
-        )
-        .flatten();
-    s.tasks_max = files
-        .get("pids.max", || pids.join("pids.max"), parse::single, errors)
-        .flatten();
-    let processes = procs.and_then(|d| {
-        files.get(
-            "cgroup.procs",
-            || d.join("cgroup.procs"),
-            parse::procs,
-            errors,
-        )
-    });
+fn counts(files: &mut Files, pids: &Path, procs: &Path, s: &mut Stats, errors: &mut Vec<String>) {
+    s.tasks = files.value(pids, "pids.current", parse::single, errors);
+    s.tasks_max = files.value(pids, "pids.max", parse::single, errors);
+    let processes = files.get(
+        "cgroup.procs",
+        || procs.join("cgroup.procs"),
+        parse::procs,
+        errors,
+    );
     files.first_pid = processes.and_then(|(_, first)| first);
     s.processes = processes.map(|(n, _)| n);
 }
