@@ -482,3 +482,47 @@ fn no_cgroup_filesystem_means_no_containers() {
     let pass = r.read();
     assert!(pass.containers.is_empty() && pass.errors.is_empty());
 }
+
+#[test]
+fn a_recreated_container_is_a_new_series_without_a_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let old = format!("/system.slice/docker-{ID}.scope");
+    fixture::write_v2(
+        root,
+        &old,
+        &Figures {
+            usage_usec: 9_000_000,
+            ..Figures::default()
+        },
+    );
+    fixture::write_docker_config(root, ID, "grafana", "grafana/grafana:11");
+    let mut t = Tracker::new(Roots::under(root));
+    t.sample();
+    // `docker compose up` recreates it: same name, new id, counters of its own (here
+    // above the old ones, so only a new series, not a reset, explains the missing rate).
+    std::fs::remove_dir_all(root.join(format!("sys/fs/cgroup{old}"))).unwrap();
+    let new = format!("/system.slice/docker-{ID2}.scope");
+    fixture::write_v2(
+        root,
+        &new,
+        &Figures {
+            usage_usec: 9_500_000,
+            ..Figures::default()
+        },
+    );
+    fixture::write_docker_config(root, ID2, "grafana", "grafana/grafana:11");
+    let s = t.sample();
+    assert_eq!(s.containers.len(), 1);
+    let c = &s.containers[0];
+    assert_eq!(
+        (c.name.as_str(), c.cgroup.as_str()),
+        ("grafana", new.as_str())
+    );
+    assert_eq!(
+        c.cpu.as_ref().unwrap().percent_of_one_core,
+        None,
+        "no negative spike"
+    );
+    assert!(s.interval_seconds.is_some());
+}
