@@ -322,50 +322,51 @@ fn hybrid_v1_host_with_the_figures_v1_has() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     let c = format!("docker/{ID}");
-    let cg = |ctl: &str, file: &str, text: &str| {
+    for (ctl, file, text) in [
+        ("cpuacct", "cpuacct.usage", "3000000000\n"),
+        ("cpuacct", "cpuacct.stat", "user 200\nsystem 100\n"),
+        (
+            "cpu",
+            "cpu.stat",
+            "nr_periods 40\nnr_throttled 4\nthrottled_time 2000000000\n",
+        ),
+        ("cpu", "cpu.cfs_quota_us", "200000\n"),
+        ("cpu", "cpu.cfs_period_us", "100000\n"),
+        ("memory", "memory.usage_in_bytes", "209715200\n"),
+        (
+            "memory",
+            "memory.stat",
+            "cache 1\nrss 2\ninactive_file 3\ntotal_cache 52428800\ntotal_rss 104857600\ntotal_inactive_file 41943040\n",
+        ),
+        ("memory", "memory.limit_in_bytes", "9223372036854771712\n"),
+        ("memory", "memory.memsw.usage_in_bytes", "220200960\n"),
+        (
+            "memory",
+            "memory.oom_control",
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
+        ),
+        ("memory", "cgroup.procs", "501\n502\n503\n"),
+        (
+            "blkio",
+            "blkio.throttle.io_service_bytes_recursive",
+            "8:16 Read 1000\n8:16 Write 2000\n8:16 Sync 0\n8:16 Async 3000\n8:16 Discard 0\n8:16 Total 3000\nTotal 3000\n",
+        ),
+        (
+            "blkio",
+            "blkio.throttle.io_serviced_recursive",
+            "8:16 Read 5\n8:16 Write 6\n8:16 Total 11\nTotal 11\n",
+        ),
+        ("pids", "pids.current", "7\n"),
+        ("pids", "pids.max", "max\n"),
+        (
+            "unified",
+            "cpu.pressure",
+            "some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+        ),
+    ] {
         write(root, &format!("sys/fs/cgroup/{ctl}/{c}/{file}"), text);
-    };
-    cg("cpuacct", "cpuacct.usage", "3000000000\n");
-    cg("cpuacct", "cpuacct.stat", "user 200\nsystem 100\n");
-    cg(
-        "cpu",
-        "cpu.stat",
-        "nr_periods 40\nnr_throttled 4\nthrottled_time 2000000000\n",
-    );
-    cg("cpu", "cpu.cfs_quota_us", "200000\n");
-    cg("cpu", "cpu.cfs_period_us", "100000\n");
-    cg("memory", "memory.usage_in_bytes", "209715200\n");
-    cg(
-        "memory",
-        "memory.stat",
-        "cache 1\nrss 2\ninactive_file 3\ntotal_cache 52428800\ntotal_rss 104857600\ntotal_inactive_file 41943040\n",
-    );
-    cg("memory", "memory.limit_in_bytes", "9223372036854771712\n");
-    cg("memory", "memory.memsw.usage_in_bytes", "220200960\n");
-    cg(
-        "memory",
-        "memory.oom_control",
-        "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
-    );
-    cg("memory", "cgroup.procs", "501\n502\n503\n");
-    cg(
-        "blkio",
-        "blkio.throttle.io_service_bytes_recursive",
-        "8:16 Read 1000\n8:16 Write 2000\n8:16 Sync 0\n8:16 Async 3000\n8:16 Discard 0\n8:16 Total 3000\nTotal 3000\n",
-    );
-    cg(
-        "blkio",
-        "blkio.throttle.io_serviced_recursive",
-        "8:16 Read 5\n8:16 Write 6\n8:16 Total 11\nTotal 11\n",
-    );
-    cg("pids", "pids.current", "7\n");
-    cg("pids", "pids.max", "max\n");
+    }
     write(root, "sys/fs/cgroup/unified/cgroup.controllers", "");
-    cg(
-        "unified",
-        "cpu.pressure",
-        "some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
-    );
 
     let roots = Roots::under(root);
     let mut reader = Reader::new(roots.clone());
