@@ -166,6 +166,9 @@ struct Files {
     /// The process whose `net/dev` is `net`.
     net_pid: Option<u32>,
     net: Option<TextFile>,
+    /// Whether a file was missing in this pass (absent controller, or the cgroup going
+    /// away): only then is the directory checked before the container is reported.
+    missing: bool,
 }
 
 impl Files {
@@ -196,21 +199,24 @@ impl Files {
                 self.open.len() - 1
             }
         };
-        quiet(self.open[i].1.parse(parse), errors)
+        let r = self.open[i].1.parse(parse);
+        self.missing |= r.as_ref().err().is_some_and(gone);
+        quiet(r, errors)
     }
 }
 
-/// `Ok` as `Some`; a missing file (or one of a removed cgroup: `ENODEV`) as `None`; any
-/// other error noted.
+/// A missing file, or one of a removed cgroup (`ENODEV`).
+fn gone(e: &Error) -> bool {
+    matches!(e, Error::Read { source, .. }
+        if source.kind() == std::io::ErrorKind::NotFound
+            || source.raw_os_error() == Some(libc::ENODEV))
+}
+
+/// `Ok` as `Some`; a [`gone`] file as `None`; any other error noted.
 fn quiet<T>(r: Result<T, Error>, errors: &mut Vec<String>) -> Option<T> {
     match r {
         Ok(v) => Some(v),
-        Err(Error::Read { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound
-                || source.raw_os_error() == Some(libc::ENODEV) =>
-        {
-            None
-        }
+        Err(e) if gone(&e) => None,
         Err(e) => {
             errors.push(e.to_string());
             None
@@ -262,6 +268,7 @@ impl Reader {
         let host_netns = self.host_netns.target();
         for f in found {
             let mut files = self.files.remove(&f.cgroup).unwrap_or_default();
+            files.missing = false;
             let stats = match &layout {
                 Layout::V2 { root } => {
                     let dir = under(root, &f.cgroup);
@@ -278,7 +285,7 @@ impl Reader {
                     s
                 }
             };
-            if !under(&walked, &f.cgroup).is_dir() {
+            if files.missing && !under(&walked, &f.cgroup).is_dir() {
                 continue; // vanished during the pass
             }
             let mut stats = stats;
