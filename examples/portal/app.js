@@ -701,6 +701,73 @@ $("host-strip").addEventListener("click", (e) => {
   refreshFleetHistory();
 });
 
+// ------------------------------------------------------------------------ containers
+
+/** Seconds: an OOM kill this recent marks its container. */
+const RECENT_OOM_S = 3600;
+
+/** Why a container stands out (near its memory limit, a recent OOM kill, unhealthy), or "". */
+function containerAlert(c) {
+  const why = [];
+  const m = c.memory || {};
+  if (isNum(m.percent_of_limit) && m.percent_of_limit >= 90) why.push(`${percent(m.percent_of_limit)} of its limit`);
+  if (isNum(m.last_oom_kill_seconds) && Date.now() / 1000 - m.last_oom_kill_seconds < RECENT_OOM_S) {
+    why.push(`OOM kill ${relative(new Date(m.last_oom_kill_seconds * 1000).toISOString())}`);
+  }
+  if (c.health === "unhealthy") why.push("unhealthy");
+  return why.join(", ");
+}
+
+/** One row: name, figure, a bar, and why it stands out. */
+function containerRow(c, figure, pct) {
+  const li = el("li");
+  const why = containerAlert(c);
+  if (why) li.classList.add("alert");
+  const line = el("div", "line");
+  const name = el("span", "name", c.name);
+  name.title = [c.image, c.id, c.state, c.health].filter(Boolean).join(" · ");
+  line.append(name, el("span", "fig", figure));
+  li.append(line, bar(pct));
+  if (why) li.append(el("div", "why", why));
+  return li;
+}
+
+const TOP_CONTAINERS = 5;
+
+function renderContainers(d) {
+  const card = $("containers-card");
+  const list = (d && d.containers) || [];
+  card.hidden = list.length === 0;
+  card.removeAttribute("aria-busy");
+  $("containers-count").textContent = list.length ? String(list.length) : "";
+  const cpu = (c) => (c.cpu && isNum(c.cpu.percent_of_one_core) ? c.cpu.percent_of_one_core : -1);
+  const mem = (c) => (c.memory ? c.memory.working_set_bytes : -1);
+  const top = (key) => [...list].sort((a, b) => key(b) - key(a)).slice(0, TOP_CONTAINERS);
+  $("containers-cpu").replaceChildren(
+    ...top(cpu).map((c) => {
+      const p = c.cpu || {};
+      const limit = isNum(p.limit_cores) ? ` of ${p.limit_cores} cores` : "";
+      return containerRow(c, `${percent(p.percent_of_one_core, 1)}${limit}`, isNum(p.percent_of_limit) ? p.percent_of_limit : p.percent_of_one_core);
+    }),
+  );
+  $("containers-mem").replaceChildren(
+    ...top(mem).map((c) => {
+      const m = c.memory || {};
+      const limit = isNum(m.limit_bytes) ? ` / ${bytes(m.limit_bytes)}` : "";
+      return containerRow(c, `${bytes(m.working_set_bytes)}${limit}`, m.percent_of_limit);
+    }),
+  );
+}
+
+async function refreshContainers() {
+  if (liveFresh()) return; // the event stream brings them with each sample
+  const r = await api("containers");
+  if (r.ok) {
+    renderContainers(r.data);
+    setDegraded($("containers-card"), null);
+  } else if (r.status !== 404) setDegraded($("containers-card"), r.reason);
+}
+
 // ---------------------------------------------------------------------- live updates
 
 let live = null; // the EventSource while the tab is visible
@@ -752,6 +819,7 @@ function startLive() {
     renderWeather(d);
     setDegraded(card, staleReason(d));
   });
+  es.addEventListener("containers", (e) => renderContainers(JSON.parse(e.data)));
   // Events were missed and are gone: fetch everything again.
   es.addEventListener("reset", () => startAll());
   es.addEventListener("error", () => {
@@ -776,6 +844,7 @@ const tasks = {
   history: { run: refreshHistory, period: PERIODS.history },
   fleet: { run: refreshFleet, period: PERIODS.fleet },
   fleetHistory: { run: refreshFleetHistory, period: PERIODS.history },
+  containers: { run: refreshContainers, period: PERIODS.metrics },
 };
 
 /** Runs a task now, then again `period` after it finished; stops while the tab is hidden. */
@@ -831,3 +900,4 @@ tick(tasks.activity);
 tick(tasks.history);
 tick(tasks.fleet);
 tick(tasks.fleetHistory);
+tick(tasks.containers);

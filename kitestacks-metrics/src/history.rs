@@ -611,8 +611,10 @@ impl Reader<'_> {
 }
 
 /// Every figure of a sample as `(series name, unit, value)`: CPU (total and per core),
-/// memory, swap, load, network (total and per interface), disks, filesystems and
-/// temperatures. Unknown values (a rate on the first sample or after a counter reset)
+/// memory, swap, load, network (total and per interface), disks, filesystems,
+/// temperatures and containers (`container.cpu_percent[<name>]` of one core,
+/// `container.memory_bytes[<name>]` of its working set, `container.memory_percent[<name>]`
+/// of its limit). Unknown values (a rate on the first sample or after a counter reset)
 /// are left out, which [`History::query`] shows as gaps.
 ///
 /// Names are `group.figure`, with the instance in brackets where there are several:
@@ -697,6 +699,18 @@ pub fn figures(sample: &Sample, mut f: impl FnMut(&str, &str, f64)) {
             "celsius",
             t.celsius,
         );
+    }
+    for c in sample.containers.iter().flat_map(|c| &c.containers) {
+        if let Some(v) = c.cpu.as_ref().and_then(|c| c.percent_of_one_core) {
+            each(&mut f, "container.cpu_percent", &c.name, PCT, v);
+        }
+        if let Some(m) = &c.memory {
+            let bytes = m.working_set_bytes as f64;
+            each(&mut f, "container.memory_bytes", &c.name, "bytes", bytes);
+            if let Some(v) = m.percent_of_limit {
+                each(&mut f, "container.memory_percent", &c.name, PCT, v);
+            }
+        }
     }
 }
 

@@ -14,6 +14,9 @@
 //!   shared by the [`Sampler`] and the `filesystem` collector.
 //! - [`history`]: a fixed-memory history of every sampled figure in tiers of
 //!   min/max/sum/count buckets, with gap-preserving queries and atomic snapshots.
+//! - [`cgroup`]: containers (Docker, Podman, Kubernetes, LXC) from the kernel's cgroup
+//!   files, v2 and v1: their CPU, memory, I/O, pressure and network, and a [`cgroup::Tracker`]
+//!   for their rates.
 //! - [`Filters`]: which filesystems, disks and interfaces are reported (node_exporter's
 //!   defaults).
 //!
@@ -28,6 +31,7 @@
 //! assert!(first.cpu.map_or(true, |c| c.busy_percent.is_none()), "no rate without a previous sample");
 //! ```
 
+pub mod cgroup;
 pub mod collector;
 pub mod diskstats;
 mod error;

@@ -36,6 +36,11 @@ pub struct Sample {
     pub network: Network,
     /// Temperature sensors, where hwmon or thermal zones exist.
     pub temperatures: Vec<Temperature>,
+    /// The host's containers, when the sampler takes them
+    /// ([`Sampler::with_containers`](crate::Sampler::with_containers)). Not part of
+    /// `/api/metrics`: the portal serves them as `/api/containers`.
+    #[serde(skip)]
+    pub containers: Option<crate::cgroup::Containers>,
     /// Parts that could not be read this time, e.g. `cannot read /proc/diskstats: ...`,
     /// or `/mnt/nas: no answer to statfs within 5s, left out` for a filesystem left out
     /// of `filesystems` because it did not answer. The rest of the sample is still good. Not serialised: the messages name files of

@@ -44,6 +44,8 @@ pub struct Sampler {
     statics: Statics,
     previous: Option<Previous>,
     virtual_interfaces: HashMap<String, bool>,
+    /// The containers' pass, when asked for ([`Sampler::with_containers`]).
+    containers: Option<crate::cgroup::Tracker>,
 }
 
 #[derive(Debug, Default)]
@@ -114,6 +116,7 @@ impl Sampler {
             statics,
             previous: None,
             virtual_interfaces: HashMap::new(),
+            containers: None,
             roots,
             filters,
         }
@@ -139,6 +142,13 @@ impl Sampler {
         self.statfs = Guard::new(probe, timeout);
         let read = self.sensor_reads.probe();
         self.sensor_reads = Guard::new(read, timeout);
+        self
+    }
+
+    /// This sampler with a pass over the host's containers in every sample
+    /// ([`Sample::containers`]), through the same roots.
+    pub fn with_containers(mut self) -> Self {
+        self.containers = Some(crate::cgroup::Tracker::new(self.roots.clone()));
         self
     }
 
@@ -207,6 +217,11 @@ impl Sampler {
                 .collect(),
         });
 
+        let containers = self.containers.as_mut().map(|t| {
+            let c = t.sample();
+            errors.extend(c.errors.iter().cloned());
+            c
+        });
         let boot_time = stat.as_ref().map(|s| s.boot_time);
         Sample {
             timestamp_seconds: timestamp,
@@ -234,6 +249,7 @@ impl Sampler {
             disks: disks_out,
             network,
             temperatures,
+            containers,
             errors,
         }
     }

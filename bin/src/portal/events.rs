@@ -43,6 +43,8 @@ pub enum Kind {
     Activity,
     /// `/api/weather` after its cache changed.
     Weather,
+    /// What `/api/containers` answers now (with every sample).
+    Containers,
 }
 
 impl Kind {
@@ -52,6 +54,7 @@ impl Kind {
             Kind::Status => "status",
             Kind::Activity => "activity",
             Kind::Weather => "weather",
+            Kind::Containers => "containers",
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct Metrics {
 struct Latest {
     sample: Arc<Sample>,
     json: Bytes,
+    /// `/api/containers`, rendered once per sample.
+    containers: Option<Bytes>,
 }
 
 impl Metrics {
@@ -64,7 +66,7 @@ impl Metrics {
             sysfs: config.sysfs.clone(),
             rootfs: config.rootfs.clone(),
         };
-        let sampler = Sampler::new(roots, Filters::new(patterns)?);
+        let sampler = Sampler::new(roots, Filters::new(patterns)?).with_containers();
         Ok(Self::with_sampler(sampler, config.interval))
     }
 
@@ -98,6 +100,16 @@ impl Metrics {
         if let Some(feed) = self.feed.get() {
             feed.history.record_sample(&new.sample);
             feed.events.publish(Kind::Sample, &new.json);
+            // Containers: while the host has any, and once more when the last is gone.
+            let any = |s: &Sample| {
+                s.containers
+                    .as_ref()
+                    .is_some_and(|c| !c.containers.is_empty())
+            };
+            let had = any(&self.latest().0);
+            if let Some(containers) = new.containers.as_ref().filter(|_| had || any(&new.sample)) {
+                feed.events.publish(Kind::Containers, containers);
+            }
         }
         let mut latest = self
             .latest
@@ -131,6 +143,16 @@ impl Metrics {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         (l.sample.clone(), l.json.clone())
+    }
+
+    /// Answers `/api/containers` (`name` `None`) and `/api/containers/{name}` from the
+    /// latest sample.
+    pub fn containers(&self, name: Option<&str>) -> Response<Body> {
+        let l = self
+            .latest
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        super::containers::route(&l.sample, l.containers.as_ref(), name)
     }
 
     /// Answers `/api/metrics` and `/api/metrics/{part}`; `None` if the path is not one.
@@ -172,6 +194,7 @@ fn render(sample: Sample) -> Latest {
         b"{}".to_vec()
     });
     Latest {
+        containers: super::containers::render(&sample),
         sample: Arc::new(sample),
         json: Bytes::from(json),
     }

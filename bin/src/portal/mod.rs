@@ -3,6 +3,7 @@
 //!
 //! - JSON routes: [`activity`] and [`weather`] (upstreams behind one cache,
 //!   [`upstream`]), [`probe`] (`/api/status`), [`host_metrics`] (`/api/metrics`),
+//!   [`containers`] (`/api/containers`),
 //!   [`openapi`] (the document and Swagger UI); `/api/health` and `/api/services` here.
 //! - `/metrics`: the portal's own Prometheus metrics, [`telemetry`].
 //! - The page: the embedded one or `[server] static_dir`; CORS; the flags ([`cli`]).
@@ -17,6 +18,7 @@ use kitestacks_core::api::{ErrorBody, Health, ServicesResponse};
 
 pub mod activity;
 pub mod cli;
+pub mod containers;
 mod cors;
 pub mod events;
 pub mod failure;
@@ -274,6 +276,10 @@ impl Portal {
                 let tail = Route::FleetHistory.entry().tail(path);
                 inner.fleet.history_route(tail, query).await
             }
+            Route::Containers => inner.metrics.containers(None),
+            Route::Container => inner
+                .metrics
+                .containers(Some(Route::Container.entry().tail(path))),
             Route::HostMetrics | Route::HostMetricsPart => inner
                 .metrics
                 .route(path)

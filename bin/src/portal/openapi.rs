@@ -13,6 +13,10 @@ use kitestacks_core::api::{CategoryInfo, ErrorBody, ErrorDetail, Health, Service
 use kitestacks_core::{
     AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Service, StatusRange, Visibility,
 };
+use kitestacks_metrics::cgroup::{
+    ContainerCpu, ContainerInterface, ContainerIo, ContainerMemory, ContainerPressure,
+    ContainerSample, Containers, Runtime,
+};
 use kitestacks_metrics::{
     Cpu, CpuModes, Disk, Filesystem, HostInfo, Interface, Load, Memory, Network, Sample, Swap,
     Temperature,
@@ -23,8 +27,8 @@ use super::fleet::{FleetFilesystem, FleetHost, FleetResponse, HostCheck, Service
 use super::history::{HistoryAnswer, HistoryIndex, HistoryResponse, SeriesEntry, TierEntry};
 use super::probe::{ProbeError, ProbeState, ServiceStatus, StatusResponse};
 use super::{
-    self as portal, activity, events, fleet, history, host_metrics as metrics, probe as status,
-    weather,
+    self as portal, activity, containers, events, fleet, history, host_metrics as metrics,
+    probe as status, weather,
 };
 use crate::response;
 use crate::server::Body;
@@ -68,6 +72,8 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         metrics::network,
         metrics::temperatures,
         history::history_doc,
+        containers::containers_doc,
+        containers::container_doc,
         events::too_many,
         fleet::fleet,
         fleet::history,
@@ -78,7 +84,9 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         StatusResponse, ServiceStatus, ProbeState, ProbeError,
         Sample, HostInfo, Cpu, CpuModes, Load, Memory, Swap, Filesystem, Disk, Network, Interface, Temperature,
         HistoryAnswer, HistoryResponse, HistoryIndex, SeriesEntry, TierEntry,
-        FleetResponse, FleetHost, FleetFilesystem, ServiceChecks, HostCheck
+        FleetResponse, FleetHost, FleetFilesystem, ServiceChecks, HostCheck,
+        Containers, ContainerSample, ContainerCpu, ContainerMemory, ContainerIo, ContainerPressure,
+        ContainerInterface, Runtime
     )),
     tags(
         (name = "portal", description = "What the portal page fetches"),

@@ -38,6 +38,10 @@ pub enum Route {
     Fleet,
     /// `GET /api/fleet/{host}/history`: one host's figure over time, from Prometheus.
     FleetHistory,
+    /// `GET /api/containers`: the host's containers.
+    Containers,
+    /// `GET /api/containers/{name}`: one of them.
+    Container,
     /// `GET /metrics`: the portal's own Prometheus metrics.
     Telemetry,
     /// The page: any other path outside `/api/` (files of `[server] static_dir`, or the
@@ -88,7 +92,7 @@ const fn row(route: Route, pattern: &'static str, paths: Paths) -> Entry {
 
 /// The table, in [`Route`]'s order (checked when compiling), which is also the order of
 /// the request metrics' labels. Rows are tried in order: the page comes last.
-pub const ROUTES: [Entry; 16] = [
+pub const ROUTES: [Entry; 18] = [
     row(Route::Health, "/api/health", Paths::Exact),
     row(Route::Services, "/api/services", Paths::Exact),
     row(Route::Activity, "/api/activity", Paths::Exact),
@@ -111,6 +115,8 @@ pub const ROUTES: [Entry; 16] = [
         "/api/fleet/{host}/history",
         Paths::Segment,
     ),
+    row(Route::Containers, "/api/containers", Paths::Exact),
+    row(Route::Container, "/api/containers/{name}", Paths::AnyTail),
     Entry {
         documented: false,
         ..row(Route::Telemetry, "/metrics", Paths::Exact)

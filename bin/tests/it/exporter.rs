@@ -10,20 +10,20 @@ use kitestacks::exporter::cli::ExporterArgs;
 
 use crate::metrics::fixture_tree;
 
-fn exporter(args: &[&str]) -> Exporter {
+pub(crate) fn exporter(args: &[&str]) -> Exporter {
     let mut v = vec!["kitestacks-exporter".to_owned()];
     v.extend(args.iter().map(|s| (*s).to_owned()));
     Exporter::new(&ExporterArgs::parse_from(v).unwrap()).unwrap()
 }
 
-struct Got {
-    status: u16,
+pub(crate) struct Got {
+    pub(crate) status: u16,
     content_type: String,
     encoding: Option<String>,
-    body: String,
+    pub(crate) body: String,
 }
 
-async fn get(e: &Exporter, uri: &str, gzip: bool) -> Got {
+pub(crate) async fn get(e: &Exporter, uri: &str, gzip: bool) -> Got {
     let mut req = hyper::Request::get(uri);
     if gzip {
         req = req.header("accept-encoding", "gzip");

@@ -24,7 +24,7 @@ fn live_portal(services: &str) -> Portal {
 }
 
 /// The frames of an event stream answered by `Portal::handle`, until `n` events came.
-async fn events(
+pub(crate) async fn events(
     portal: &Portal,
     last_event_id: Option<&str>,
     n: usize,

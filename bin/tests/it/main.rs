@@ -5,6 +5,7 @@
 mod attacks;
 mod cli;
 mod config_cli;
+mod containers;
 mod exporter;
 mod failures;
 mod fake;

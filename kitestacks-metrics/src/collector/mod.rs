@@ -19,6 +19,7 @@ use crate::exposition::Scrape;
 use crate::roots::Roots;
 
 pub use deadline::Running;
+pub(crate) use pressure::parse_psi;
 pub use process::ProcessCollector;
 
 mod arp;
@@ -29,6 +30,7 @@ mod bonding;
 mod btrfs;
 mod buddyinfo;
 mod conntrack;
+mod containers;
 mod cpu;
 mod cpufreq;
 mod deadline;
@@ -163,6 +165,7 @@ pub const COLLECTORS: &[Definition] = &[
     btrfs::DEFINITION,
     buddyinfo::DEFINITION,
     conntrack::DEFINITION,
+    containers::DEFINITION,
     cpu::DEFINITION,
     cpufreq::DEFINITION,
     diskstats::DEFINITION,

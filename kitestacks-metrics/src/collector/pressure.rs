@@ -107,6 +107,12 @@ impl Collector for Pressure {
     }
 }
 
+/// The `total=` figures (microseconds) of a pressure file's `some` and `full` lines, for
+/// a cgroup's `*.pressure` files, which have the same format.
+pub(crate) fn parse_psi(text: &str) -> Result<(Option<u64>, Option<u64>), ParseError> {
+    parse(text).map(|p| (p.some, p.full))
+}
+
 /// The `total=` figures (microseconds) of a pressure file's `some` and `full` lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Psi {

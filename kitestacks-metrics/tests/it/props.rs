@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use kitestacks_metrics::collector::{COLLECTORS, Context, NodeCollector};
 use kitestacks_metrics::history::{History, HistoryConfig, Tier};
 use kitestacks_metrics::{
-    Filters, ParseError, Sampler, diskstats, loadavg, meminfo, mountinfo, net_dev, os_release, stat,
+    Filters, ParseError, Sampler, cgroup, diskstats, loadavg, meminfo, mountinfo, net_dev,
+    os_release, stat,
 };
 use proptest::prelude::*;
 use std::time::Duration;
@@ -335,5 +336,63 @@ proptest! {
             prop_assert!(h.series_count() <= config.max_series);
             prop_assert!(h.bytes_used() <= bytes.len() * 2);
         }
+    }
+}
+
+/// Seeds of the cgroup files: v2 and v1 as the kernel writes them.
+const CGROUP_FLAT: &[&str] = &[
+    "usage_usec 2000000\nuser_usec 1500000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 2\nthrottled_usec 5000\n",
+    "anon 52428800\nfile 26214400\ninactive_file 20971520\n",
+    "low 0\nhigh 0\nmax 0\noom 1\noom_kill 1\n",
+    "user 200\nsystem 100\n",
+    "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
+];
+const CGROUP_IO: &str = "8:0 rbytes=1048576 wbytes=4096 rios=12 wios=1 dbytes=0 dios=0\n253:1 rbytes=5 wbytes=6 rios=7 wios=8\n";
+const CGROUP_BLKIO: &str =
+    "8:16 Read 1000\n8:16 Write 2000\n8:16 Sync 0\n8:16 Async 3000\n8:16 Total 3000\nTotal 3000\n";
+
+proptest! {
+    #![proptest_config(mutate::config(256))]
+
+    #[test]
+    fn cgroup_flat_keyed(text in mutate::input(seeds(&[], CGROUP_FLAT))) {
+        let mut n = 0;
+        let r = cgroup::parse::flat_keyed(&text, |k, _| {
+            assert!(text.contains(k));
+            n += 1;
+        });
+        bounded(&text, &r.map(|()| n), |n| *n)?;
+    }
+
+    #[test]
+    fn cgroup_single_values(text in mutate::input(seeds(&[], &["max\n", "536870912\n", "-1\n", "max 100000\n", "50000 100000\n"]))) {
+        for r in [cgroup::parse::single(&text).map(|_| ()), cgroup::parse::signed(&text).map(|_| ())] {
+            bounded(&text, &r, |_| 0)?;
+        }
+        let r = cgroup::parse::cpu_max(&text);
+        if let Ok(Some(m)) = &r {
+            let _ = m.cores();
+        }
+        bounded(&text, &r, |_| 0)?;
+    }
+
+    #[test]
+    fn cgroup_io(text in mutate::input(seeds(&[], &[CGROUP_IO, CGROUP_BLKIO, "41\n42\n"]))) {
+        bounded(&text, &cgroup::parse::io_stat(&text), Vec::len)?;
+        let mut v = Vec::new();
+        let r = cgroup::parse::blkio(&text, cgroup::parse::BlkioKind::Bytes, &mut v);
+        bounded(&text, &r.map(|()| v.len()), |n| *n)?;
+        bounded(&text, &cgroup::parse::procs(&text), |_| 0)?;
+    }
+
+    #[test]
+    fn container_runtime_files(text in mutate::input(seeds(&[], &[
+        r#"{"Name":"/forgejo","RestartCount":3,"Config":{"Image":"codeberg.org/forgejo/forgejo:9"},"State":{"Running":true,"Health":{"Status":"healthy"}}}"#,
+        r#"[{"id":"aa","names":["web"],"metadata":"{\"image-name\":\"docker.io/library/nginx:latest\"}"}]"#,
+    ]))) {
+        if let Some(m) = cgroup::runtime::parse_docker(&text) {
+            prop_assert!(m.name.map_or(0, |n| n.len()) <= text.len());
+        }
+        prop_assert!(cgroup::runtime::parse_podman(&text).len() <= text.len());
     }
 }
