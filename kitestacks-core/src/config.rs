@@ -22,8 +22,8 @@ use crate::duration::{self, ConfigDuration};
 use crate::error::{ConfigError, Position, Problem};
 use crate::keys::{self, Keys, Schema, Section};
 use crate::registry::{
-    AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Registry, Service, StatusRange,
-    Visibility,
+    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, Registry,
+    Service, StatusRange, Visibility,
 };
 
 /// The embedded default configuration, as TOML (what `--print-default-config` prints).
@@ -544,12 +544,22 @@ struct RawService {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawProbe {
+    kind: Option<CheckKind>,
     url: Option<String>,
     path: Option<String>,
     method: Option<ProbeMethod>,
     accept_status: Option<Vec<RawStatus>>,
+    host: Option<String>,
+    port: Option<i64>,
+    tls: Option<bool>,
+    name: Option<String>,
+    record: Option<DnsRecord>,
+    server: Option<String>,
+    expect: Option<String>,
     timeout: Option<ConfigDuration>,
     tls_verify: Option<bool>,
+    tls_ca_file: Option<PathBuf>,
+    failures: Option<i64>,
 }
 
 /// `200` or `"200-399"`.
@@ -741,10 +751,10 @@ impl Config {
         let mut contacts = Vec::new();
         if self.status.enabled {
             for s in &self.registry.services {
-                if let Some(probe) = &s.probe {
+                if let Some(Ok(url)) = s.probe.as_ref().map(|p| Url::parse(&p.target())) {
                     contacts.push(Contact {
                         what: format!("probe of service {:?}", s.id),
-                        url: crate::redacted(&probe.url),
+                        url,
                         every: self.status.interval,
                     });
                 }
@@ -1053,7 +1063,13 @@ impl Validator {
         let history = self.history(raw.history, base_dir);
         let events = self.events(raw.events);
         let hosts = self.hosts(raw.hosts);
-        let services = self.services(raw.services, &hosts, &raw.unreadable_hosts, &homelab);
+        let services = self.services(
+            raw.services,
+            &hosts,
+            &raw.unreadable_hosts,
+            &homelab,
+            base_dir,
+        );
         Config {
             origin: origin.to_owned(),
             homelab,
@@ -1540,6 +1556,7 @@ impl Validator {
         hosts: &[Host],
         unreadable_hosts: &[String],
         homelab: &HomelabConfig,
+        base_dir: Option<&Path>,
     ) -> Vec<Service> {
         let mut seen = HashSet::new();
         let mut services = Vec::with_capacity(raw.len());
@@ -1618,7 +1635,12 @@ impl Validator {
                 }
             }
             let probe = s.probe.and_then(|p| {
-                self.probe(&format!("{key}.probe"), p, url.as_ref().map(Option::as_ref))
+                self.probe(
+                    &format!("{key}.probe"),
+                    p,
+                    url.as_ref().map(Option::as_ref),
+                    base_dir,
+                )
             });
             let url = url.unwrap_or(None);
             services.push(Service {
@@ -1658,8 +1680,193 @@ impl Validator {
         key: &str,
         raw: RawProbe,
         service_url: Result<Option<&Url>, &()>,
+        base_dir: Option<&Path>,
     ) -> Option<ProbeSpec> {
-        let url = match (&raw.url, &raw.path, service_url) {
+        let kind = raw.kind.unwrap_or(CheckKind::Http);
+        let kind_name = match kind {
+            CheckKind::Http => "http",
+            CheckKind::Tcp => "tcp",
+            CheckKind::Dns => "dns",
+            CheckKind::Icmp => "icmp",
+        };
+        // Keys of another kind are a mistake worth naming, not something to ignore.
+        let applies: &[(&str, bool, &[CheckKind])] = &[
+            ("url", raw.url.is_some(), &[CheckKind::Http]),
+            ("path", raw.path.is_some(), &[CheckKind::Http]),
+            ("method", raw.method.is_some(), &[CheckKind::Http]),
+            (
+                "accept_status",
+                raw.accept_status.is_some(),
+                &[CheckKind::Http],
+            ),
+            (
+                "host",
+                raw.host.is_some(),
+                &[CheckKind::Tcp, CheckKind::Icmp],
+            ),
+            ("port", raw.port.is_some(), &[CheckKind::Tcp]),
+            ("tls", raw.tls.is_some(), &[CheckKind::Tcp]),
+            ("name", raw.name.is_some(), &[CheckKind::Dns]),
+            ("record", raw.record.is_some(), &[CheckKind::Dns]),
+            ("server", raw.server.is_some(), &[CheckKind::Dns]),
+            (
+                "expect",
+                raw.expect.is_some(),
+                &[CheckKind::Http, CheckKind::Tcp, CheckKind::Dns],
+            ),
+            (
+                "tls_verify",
+                raw.tls_verify.is_some(),
+                &[CheckKind::Http, CheckKind::Tcp],
+            ),
+            (
+                "tls_ca_file",
+                raw.tls_ca_file.is_some(),
+                &[CheckKind::Http, CheckKind::Tcp],
+            ),
+        ];
+        let mut misplaced = false;
+        for (name, set, kinds) in applies {
+            if *set && !kinds.contains(&kind) {
+                self.problem(
+                    format!("{key}.{name}"),
+                    format!("does not apply to kind = \"{kind_name}\""),
+                );
+                misplaced = true;
+            }
+        }
+        // tcp, icmp and dns default to the host of the service's URL.
+        let service_host = match service_url {
+            Ok(Some(u)) => u.host_str().map(|h| h.trim_matches(['[', ']']).to_owned()),
+            _ => None,
+        };
+        let mut spec = ProbeSpec::new(kind);
+        let mut ok = !misplaced;
+        match kind {
+            CheckKind::Http => {
+                spec.url = self.probe_url(key, &raw, service_url);
+                ok &= spec.url.is_some();
+                spec.method = raw.method.unwrap_or(ProbeMethod::Get);
+                spec.accept_status = self.accept_status(key, raw.accept_status);
+            }
+            CheckKind::Tcp | CheckKind::Icmp => {
+                spec.host = raw.host.clone().or(service_host);
+                if spec.host.as_deref().is_none_or(|h| h.trim().is_empty()) {
+                    self.problem(
+                        format!("{key}.host"),
+                        format!(
+                            "a {kind_name} check needs a host (or a service url to take it from)"
+                        ),
+                    );
+                    ok = false;
+                }
+                if kind == CheckKind::Tcp {
+                    spec.tls = raw.tls.unwrap_or(false);
+                    spec.port = match raw.port.map(u16::try_from) {
+                        Some(Ok(p)) if p > 0 => Some(p),
+                        Some(_) => {
+                            self.problem(
+                                format!("{key}.port"),
+                                format!("{} is not a port (1-65535)", raw.port.unwrap_or_default()),
+                            );
+                            None
+                        }
+                        None => {
+                            self.problem(format!("{key}.port"), "a tcp check needs a port");
+                            None
+                        }
+                    };
+                    ok &= spec.port.is_some();
+                }
+            }
+            CheckKind::Dns => {
+                spec.name = raw.name.clone().or(service_host);
+                if spec.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+                    self.problem(
+                        format!("{key}.name"),
+                        "a dns check needs a name (or a service url to take it from)",
+                    );
+                    ok = false;
+                }
+                spec.record = raw.record.unwrap_or(DnsRecord::A);
+                if let Some(server) = &raw.server {
+                    spec.server = server.parse::<std::net::SocketAddr>().ok().or_else(|| {
+                        server
+                            .trim_matches(['[', ']'])
+                            .parse::<std::net::IpAddr>()
+                            .ok()
+                            .map(|ip| std::net::SocketAddr::new(ip, 53))
+                    });
+                    if spec.server.is_none() {
+                        self.problem(
+                            format!("{key}.server"),
+                            format!("{server:?} is not an IP address, with or without a port (e.g. \"192.168.1.1\" or \"127.0.0.1:5353\")"),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+        }
+        if let Some(expect) = &raw.expect
+            && expect.is_empty()
+        {
+            self.problem(
+                format!("{key}.expect"),
+                "must not be empty (leave it out instead)",
+            );
+        }
+        spec.expect = raw.expect;
+        if let Some(file) = raw.tls_ca_file {
+            let resolved = match base_dir {
+                Some(base) if file.is_relative() => base.join(&file),
+                _ => file,
+            };
+            if !resolved.is_file() {
+                self.problem(
+                    format!("{key}.tls_ca_file"),
+                    format!("{:?} is not a file", resolved.display().to_string()),
+                );
+            }
+            spec.tls_ca_file = Some(resolved);
+        }
+        let timeout = raw.timeout.map_or(DEFAULT_PROBE_TIMEOUT, |d| d.0);
+        if timeout.is_zero() || timeout > LONGEST_TIMEOUT {
+            self.problem(
+                format!("{key}.timeout"),
+                format!(
+                    "{:?} is impossible (must be more than 0 and at most {})",
+                    duration::format(timeout),
+                    duration::format(LONGEST_TIMEOUT)
+                ),
+            );
+        }
+        spec.timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        spec.tls_verify = raw.tls_verify.unwrap_or(true);
+        spec.failures = match raw.failures.map(u32::try_from) {
+            None => 2,
+            Some(Ok(n @ 1..=10)) => n,
+            Some(_) => {
+                self.problem(
+                    format!("{key}.failures"),
+                    format!(
+                        "{} is not a number of failures (1 to 10)",
+                        raw.failures.unwrap_or_default()
+                    ),
+                );
+                2
+            }
+        };
+        ok.then_some(spec)
+    }
+
+    /// An `http` probe's URL: its own `url`, or `path` on the service's, or the service's.
+    fn probe_url(
+        &mut self,
+        key: &str,
+        raw: &RawProbe,
+        service_url: Result<Option<&Url>, &()>,
+    ) -> Option<Url> {
+        match (&raw.url, &raw.path, service_url) {
             (Some(_), Some(_), _) => {
                 self.problem(format!("{key}.path"), "set either url or path, not both");
                 None
@@ -1685,14 +1892,12 @@ impl Validator {
                 );
                 None
             }
-        };
+        }
+    }
+
+    fn accept_status(&mut self, key: &str, raw: Option<Vec<RawStatus>>) -> Vec<StatusRange> {
         let mut accept_status = Vec::new();
-        for (i, st) in raw
-            .accept_status
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
+        for (i, st) in raw.unwrap_or_default().into_iter().enumerate() {
             match parse_status(&st) {
                 Some(range) => accept_status.push(range),
                 None => {
@@ -1710,24 +1915,7 @@ impl Validator {
         if accept_status.is_empty() {
             accept_status.push(StatusRange { from: 200, to: 399 });
         }
-        let timeout = raw.timeout.map_or(DEFAULT_PROBE_TIMEOUT, |d| d.0);
-        if timeout.is_zero() || timeout > LONGEST_TIMEOUT {
-            self.problem(
-                format!("{key}.timeout"),
-                format!(
-                    "{:?} is impossible (must be more than 0 and at most {})",
-                    duration::format(timeout),
-                    duration::format(LONGEST_TIMEOUT)
-                ),
-            );
-        }
-        Some(ProbeSpec {
-            url: url?,
-            method: raw.method.unwrap_or(ProbeMethod::Get),
-            accept_status,
-            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-            tls_verify: raw.tls_verify.unwrap_or(true),
-        })
+        accept_status
     }
 
     fn http_url(&mut self, key: &str, text: &str) -> Option<Url> {

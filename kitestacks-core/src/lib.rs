@@ -37,8 +37,8 @@ pub use config::{
 pub use error::{ConfigError, Position, Problem};
 pub use keys::edit_distance;
 pub use registry::{
-    AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, REDACTED, Registry, Service,
-    StatusRange, Visibility, redacted,
+    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, REDACTED,
+    Registry, Service, StatusRange, Visibility, redacted,
 };
 pub use secret::Secret;
 

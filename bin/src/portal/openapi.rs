@@ -11,7 +11,8 @@ use hyper::{Method, Response, StatusCode};
 
 use kitestacks_core::api::{CategoryInfo, ErrorBody, ErrorDetail, Health, ServicesResponse};
 use kitestacks_core::{
-    AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Service, StatusRange, Visibility,
+    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, Service,
+    StatusRange, Visibility,
 };
 use kitestacks_metrics::{
     Cpu, CpuModes, Disk, Filesystem, HostInfo, Interface, Load, Memory, Network, Sample, Swap,
@@ -19,8 +20,11 @@ use kitestacks_metrics::{
 };
 use utoipa::OpenApi;
 
+use super::checks::Reason;
 use super::history::{HistoryAnswer, HistoryIndex, HistoryResponse, SeriesEntry, TierEntry};
-use super::probe::{ProbeError, ProbeState, ServiceStatus, StatusResponse};
+use super::probe::{
+    PhaseTimings, ProbeError, ProbeState, ServiceStatus, StatusResponse, TlsStatus,
+};
 use super::{
     self as portal, activity, events, history, host_metrics as metrics, probe as status, weather,
 };
@@ -71,7 +75,7 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
     components(schemas(
         Health, ServicesResponse, CategoryInfo, ErrorBody, ErrorDetail, Host, HostRole, Service,
         Category, AuthMethod, Visibility, ProbeSpec, ProbeMethod, StatusRange,
-        StatusResponse, ServiceStatus, ProbeState, ProbeError,
+        StatusResponse, ServiceStatus, ProbeState, ProbeError, Reason, PhaseTimings, TlsStatus, CheckKind, DnsRecord,
         Sample, HostInfo, Cpu, CpuModes, Load, Memory, Swap, Filesystem, Disk, Network, Interface, Temperature,
         HistoryAnswer, HistoryResponse, HistoryIndex, SeriesEntry, TierEntry
     )),

@@ -3,6 +3,7 @@
 //! of the web config's parsing (`props`).
 
 mod attacks;
+mod checks;
 mod cli;
 mod config_cli;
 mod exporter;
