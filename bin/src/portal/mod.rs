@@ -31,6 +31,7 @@ pub mod startup;
 mod static_files;
 pub mod telemetry;
 pub mod upstream;
+pub mod uptime;
 pub mod weather;
 
 use activity::Activity;
@@ -169,6 +170,7 @@ impl Portal {
     /// or off the async workers).
     pub fn save_history(&self) {
         self.inner.feed.history.save();
+        self.inner.status.save_uptime();
     }
 
     /// The history's memory budget, for the start-up log: `(bytes, max series, bytes per
@@ -259,6 +261,9 @@ impl Portal {
             Route::Activity => inner.activity.route().await,
             Route::Weather => inner.weather.route().await,
             Route::Status => probe::status(&inner.status),
+            Route::StatusBadge => {
+                probe::badge(&inner.status, Route::StatusBadge.entry().tail(path), query)
+            }
             Route::OpenApi => openapi::openapi_json(&inner.openapi),
             Route::DocsRedirect => openapi::docs_redirect(),
             Route::Docs => openapi::docs(&inner.swagger, Route::Docs.entry().tail(path)),

@@ -25,6 +25,7 @@ use super::history::{HistoryAnswer, HistoryIndex, HistoryResponse, SeriesEntry, 
 use super::probe::{
     PhaseTimings, ProbeError, ProbeState, ServiceStatus, StatusResponse, TlsStatus,
 };
+use super::uptime::{Incident, UptimeRatios};
 use super::{
     self as portal, activity, events, history, host_metrics as metrics, probe as status, weather,
 };
@@ -58,6 +59,7 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         docs,
         activity::activity,
         weather::weather,
+        status::badge,
         status::status,
         metrics::metrics,
         metrics::host,
@@ -76,6 +78,7 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         Health, ServicesResponse, CategoryInfo, ErrorBody, ErrorDetail, Host, HostRole, Service,
         Category, AuthMethod, Visibility, ProbeSpec, ProbeMethod, StatusRange,
         StatusResponse, ServiceStatus, ProbeState, ProbeError, Reason, PhaseTimings, TlsStatus, CheckKind, DnsRecord,
+        UptimeRatios, Incident,
         Sample, HostInfo, Cpu, CpuModes, Load, Memory, Swap, Filesystem, Disk, Network, Interface, Temperature,
         HistoryAnswer, HistoryResponse, HistoryIndex, SeriesEntry, TierEntry
     )),

@@ -10,6 +10,7 @@
 //! [`Portal::background`](crate::portal::Portal::background), so a portal built in a test
 //! probes nothing unless the test calls [`Status::probe_now`].
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -23,6 +24,7 @@ use utoipa::ToSchema;
 
 use crate::portal::checks::{self, Finding, Phase, Reason, Verdict};
 use crate::portal::unix_seconds as unix;
+use crate::portal::uptime::{self, Incident, UptimeRatios};
 use crate::response;
 use crate::server::Body;
 
@@ -148,6 +150,11 @@ pub struct ServiceStatus {
     pub phases_ms: Option<PhaseTimings>,
     /// The certificate the latest check saw; null without TLS.
     pub tls: Option<TlsStatus>,
+    /// The share of checks that found it up over the last 24 h, 7 d and 30 d (checks
+    /// while `unknown` are not counted; a failure not yet making it down counts as up).
+    pub uptime: UptimeRatios,
+    /// The last outages (at most 10), newest first.
+    pub incidents: Vec<Incident>,
 }
 
 /// The body of `GET /api/status`.
@@ -207,6 +214,7 @@ struct Entry {
     since: Option<SystemTime>,
     failures: u32,
     first_failure: Option<SystemTime>,
+    record: uptime::Record,
 }
 
 impl Default for Entry {
@@ -217,6 +225,7 @@ impl Default for Entry {
             since: None,
             failures: 0,
             first_failure: None,
+            record: uptime::Record::default(),
         }
     }
 }
@@ -226,6 +235,26 @@ impl Entry {
     /// failures in a row, and then since the first of them; `unknown` findings (a check
     /// that could not be made) neither count as failures nor end a run of them.
     fn take(&mut self, finding: Finding, threshold: u32) -> bool {
+        let (before, at, verdict) = (self.state, unix(finding.at), finding.verdict);
+        let changed = self.judge(finding, threshold);
+        match self.state {
+            ProbeState::Up => self.record.count(at, true),
+            ProbeState::Down => self.record.count(at, false),
+            ProbeState::Unknown => {}
+        }
+        if changed {
+            match (self.state, verdict) {
+                (ProbeState::Down, Verdict::Down(reason)) => {
+                    self.record.open(self.since.map_or(at, unix), reason);
+                }
+                _ if before == ProbeState::Down => self.record.close(at),
+                _ => {}
+            }
+        }
+        changed
+    }
+
+    fn judge(&mut self, finding: Finding, threshold: u32) -> bool {
         let before = self.state;
         match finding.verdict {
             Verdict::Up => {
@@ -270,6 +299,9 @@ pub struct Status {
     targets: Vec<(String, ProbeSpec)>,
     cx: checks::Context,
     state: Mutex<Snapshot>,
+    /// Where uptime and incidents are kept across restarts, and how often.
+    uptime_file: Option<(PathBuf, Duration)>,
+    saved_at: Mutex<Option<std::time::Instant>>,
     /// Where results go besides `/api/status`: history and live updates.
     feed: std::sync::OnceLock<Arc<super::Feed>>,
 }
@@ -283,16 +315,75 @@ impl Status {
             .iter()
             .filter_map(|s| s.probe.clone().map(|p| (s.id.clone(), p)))
             .collect();
+        let uptime_file = config.history.file.as_deref().map(uptime::sibling);
+        let mut entries = vec![Entry::default(); targets.len()];
+        if let Some(path) = uptime_file.as_ref().filter(|p| p.exists()) {
+            let ids: Vec<&str> = targets.iter().map(|(id, _)| id.as_str()).collect();
+            match std::fs::read(path)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| uptime::decode(&bytes, &ids))
+            {
+                Ok(records) => {
+                    for (entry, record) in entries.iter_mut().zip(records) {
+                        entry.record = record;
+                    }
+                    tracing::info!("uptime: restored from {}", path.display());
+                }
+                Err(e) => tracing::warn!(
+                    "uptime: {}: {e}; starting with no uptime record",
+                    path.display()
+                ),
+            }
+        }
         Ok(Self {
             config: config.status.clone(),
             state: Mutex::new(Snapshot {
                 checked_at: None,
-                entries: vec![Entry::default(); targets.len()],
+                entries,
             }),
             targets,
             cx: checks::Context::default(),
+            uptime_file: uptime_file.map(|p| (p, config.history.snapshot_interval)),
+            saved_at: Mutex::new(None),
             feed: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Writes the uptime record beside the history snapshot, if `[history] file` is set
+    /// (blocking: call it off the async workers).
+    pub fn save_uptime(&self) {
+        let Some((path, _)) = &self.uptime_file else {
+            return;
+        };
+        let bytes = {
+            let st = self.lock();
+            let records: Vec<(&str, &uptime::Record)> = self
+                .targets
+                .iter()
+                .zip(&st.entries)
+                .map(|((id, _), e)| (id.as_str(), &e.record))
+                .collect();
+            uptime::encode(&records)
+        };
+        if let Err(e) = kitestacks_metrics::history::write_atomic(path, &bytes) {
+            tracing::warn!("uptime: {e}");
+        }
+        *self.saved_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
+    }
+
+    /// Whether a snapshot interval has passed since the uptime record was last written.
+    fn save_due(&self) -> bool {
+        let Some((_, every)) = &self.uptime_file else {
+            return false;
+        };
+        let mut saved = self.saved_at.lock().unwrap_or_else(|p| p.into_inner());
+        match *saved {
+            None => {
+                *saved = Some(std::time::Instant::now());
+                false
+            }
+            Some(at) => at.elapsed() >= *every,
+        }
     }
 
     /// Records every later result in the history (`probe.up[<id>]`, 1 or 0, and
@@ -368,6 +459,10 @@ impl Status {
         loop {
             tick.tick().await;
             self.probe_now().await;
+            if self.save_due() {
+                let me = self.clone();
+                let _ = tokio::task::spawn_blocking(move || me.save_uptime()).await;
+            }
         }
     }
 
@@ -435,6 +530,8 @@ impl Status {
                         chain_valid: t.chain_valid,
                         hostname_matched: t.hostname_matched,
                     }),
+                    uptime: e.record.ratios(unix(now)),
+                    incidents: e.record.incidents(),
                 }
             })
             .collect();
@@ -542,6 +639,17 @@ impl Status {
                     if mismatch { 1.0 } else { 0.0 },
                 );
             }
+            let now = unix(SystemTime::now());
+            for (w, (window, _, _)) in uptime::WINDOWS.iter().enumerate() {
+                if let Some(ratio) = e.record.ratio(w, now) {
+                    scrape.gauge(
+                        "kitestacks_portal_probe_uptime_ratio",
+                        "Share of checks that found the service up, over the window (checks while unknown not counted).",
+                        &[("service", id.as_str()), ("window", window)],
+                        ratio,
+                    );
+                }
+            }
             if let Verdict::Down(reason) | Verdict::Unknown(reason) = f.verdict {
                 scrape.gauge(
                     "kitestacks_portal_probe_failure_info",
@@ -580,6 +688,123 @@ pub fn status(status: &Status) -> Response<Body> {
     response::json(StatusCode::OK, &status.response())
 }
 
+/// A service's state, or its uptime over a window, as an SVG badge.
+#[utoipa::path(
+    get,
+    path = "/api/status/{id}/badge.svg",
+    tag = "portal",
+    operation_id = "status_badge",
+    summary = "A badge of a service's state or uptime",
+    description = "A small SVG badge for a README or a wiki: the service's state (`up`, \
+                   `down`, `unknown`), or with `?metric=uptime&window=30d` (`24h`, `7d`, \
+                   `30d`) its uptime ratio as a percentage.",
+    params(
+        ("id" = String, Path, description = "A probed service's id"),
+        ("metric" = Option<String>, Query, description = "`state` (default) or `uptime`"),
+        ("window" = Option<String>, Query, description = "`24h`, `7d` or `30d` (default `30d`), for `uptime`"),
+    ),
+    responses(
+        (status = 200, description = "The badge", content_type = "image/svg+xml", body = String),
+        (status = 400, description = "An unknown metric or window", body = ErrorBody),
+        (status = 404, description = "No probed service with this id", body = ErrorBody),
+    )
+)]
+pub fn badge(status: &Status, tail: &str, query: Option<&str>) -> Response<Body> {
+    let Some(id) = tail.strip_suffix("/badge.svg") else {
+        return response::error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such badge: GET /api/status/{id}/badge.svg",
+        );
+    };
+    let Some(i) = status.targets.iter().position(|(t, _)| t == id) else {
+        return response::error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no probed service with this id (GET /api/status lists them)",
+        );
+    };
+    let (mut metric, mut window) = ("state", "30d");
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        match pair.split_once('=') {
+            Some(("metric", v)) => metric = v,
+            Some(("window", v)) => window = v,
+            _ => {}
+        }
+    }
+    let st = status.lock();
+    let entry = &st.entries[i];
+    let (label, value, color) = match metric {
+        "state" => {
+            let (value, color) = match entry.state {
+                ProbeState::Up => ("up", "#2e7d32"),
+                ProbeState::Down => ("down", "#c62828"),
+                ProbeState::Unknown => ("unknown", "#757575"),
+            };
+            (id.to_owned(), value.to_owned(), color)
+        }
+        "uptime" => {
+            let Some(w) = uptime::WINDOWS
+                .iter()
+                .position(|(name, _, _)| *name == window)
+            else {
+                return response::error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    format!(
+                        "window must be 24h, 7d or 30d, not {:?}",
+                        window.chars().take(16).collect::<String>()
+                    ),
+                );
+            };
+            match entry.record.ratio(w, unix(SystemTime::now())) {
+                None => (format!("uptime {window}"), "no data".to_owned(), "#757575"),
+                Some(r) => {
+                    let color = if r >= 0.999 {
+                        "#2e7d32"
+                    } else if r >= 0.99 {
+                        "#9e9d24"
+                    } else {
+                        "#c62828"
+                    };
+                    (
+                        format!("uptime {window}"),
+                        format!("{:.2}%", r * 100.0),
+                        color,
+                    )
+                }
+            }
+        }
+        other => {
+            return response::error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!(
+                    "metric must be state or uptime, not {:?}",
+                    other.chars().take(16).collect::<String>()
+                ),
+            );
+        }
+    };
+    let mut r = Response::new(Body::new(bytes::Bytes::from(uptime::badge(
+        &label, &value, color,
+    ))));
+    let h = r.headers_mut();
+    h.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("image/svg+xml"),
+    );
+    h.insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-cache"),
+    );
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -599,6 +824,8 @@ mod tests {
             consecutive_failures: 2,
             phases_ms: None,
             tls: None,
+            uptime: uptime::Record::default().ratios(0.0),
+            incidents: Vec::new(),
         };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["state"], "down");

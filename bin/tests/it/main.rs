@@ -25,4 +25,5 @@ mod startup;
 mod status;
 mod tidy;
 mod upstreams;
+mod uptime;
 mod webconfig;

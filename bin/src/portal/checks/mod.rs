@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use kitestacks_core::{CheckKind, ProbeSpec};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub mod dns;
@@ -19,7 +19,7 @@ pub mod net;
 pub mod tls;
 
 /// Why a check did not find its service up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The name does not exist (NXDOMAIN, no address, or not a valid name).
