@@ -22,8 +22,8 @@ use crate::duration::{self, ConfigDuration};
 use crate::error::{ConfigError, Position, Problem};
 use crate::keys::{self, Keys, Schema, Section};
 use crate::registry::{
-    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, Registry,
-    Service, StatusRange, Visibility,
+    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, PushSpec,
+    Registry, Service, StatusRange, Visibility,
 };
 
 /// The embedded default configuration, as TOML (what `--print-default-config` prints).
@@ -383,7 +383,7 @@ fn schema<T: Deserialize<'static>>() -> Schema {
 fn service_schema() -> Schema {
     Schema {
         keys: keys::fields::<RawService>(),
-        nested: &[("probe", schema::<RawProbe>)],
+        nested: &[("probe", schema::<RawProbe>), ("push", schema::<RawPush>)],
     }
 }
 
@@ -539,6 +539,15 @@ struct RawService {
     auth: AuthMethod,
     visibility: Visibility,
     probe: Option<RawProbe>,
+    push: Option<RawPush>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPush {
+    period: ConfigDuration,
+    grace: Option<ConfigDuration>,
+    token_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -1069,6 +1078,7 @@ impl Validator {
             &raw.unreadable_hosts,
             &homelab,
             base_dir,
+            env,
         );
         Config {
             origin: origin.to_owned(),
@@ -1557,6 +1567,7 @@ impl Validator {
         unreadable_hosts: &[String],
         homelab: &HomelabConfig,
         base_dir: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
     ) -> Vec<Service> {
         let mut seen = HashSet::new();
         let mut services = Vec::with_capacity(raw.len());
@@ -1642,6 +1653,12 @@ impl Validator {
                     base_dir,
                 )
             });
+            if s.push.is_some() && probe.is_some() {
+                self.problem(format!("{key}.push"), "set either probe or push, not both");
+            }
+            let push = s
+                .push
+                .and_then(|p| self.push(&format!("{key}.push"), &s.id, p, base_dir, env));
             let url = url.unwrap_or(None);
             services.push(Service {
                 id: s.id,
@@ -1654,6 +1671,7 @@ impl Validator {
                 auth: s.auth,
                 visibility: s.visibility,
                 probe,
+                push,
             });
         }
         without_domain.dedup();
@@ -1688,6 +1706,7 @@ impl Validator {
             CheckKind::Tcp => "tcp",
             CheckKind::Dns => "dns",
             CheckKind::Icmp => "icmp",
+            CheckKind::Push => "push",
         };
         // Keys of another kind are a mistake worth naming, not something to ignore.
         let applies: &[(&str, bool, &[CheckKind])] = &[
@@ -1743,6 +1762,13 @@ impl Validator {
         let mut spec = ProbeSpec::new(kind);
         let mut ok = !misplaced;
         match kind {
+            CheckKind::Push => {
+                self.problem(
+                    format!("{key}.kind"),
+                    "\"push\" is not a probe kind: give the service a `push` table instead",
+                );
+                ok = false;
+            }
             CheckKind::Http => {
                 spec.url = self.probe_url(key, &raw, service_url);
                 ok &= spec.url.is_some();
@@ -1859,6 +1885,71 @@ impl Validator {
         ok.then_some(spec)
     }
 
+    /// A push monitor: its period (5 s to 30 days), grace (up to 7 days; default a tenth
+    /// of the period) and token (the environment, else `token_file`; at least 16
+    /// characters).
+    fn push(
+        &mut self,
+        key: &str,
+        id: &str,
+        raw: RawPush,
+        base_dir: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<PushSpec> {
+        let mut period = Duration::from_secs(60);
+        self.duration(
+            &format!("{key}.period"),
+            Some(raw.period),
+            Duration::from_secs(5),
+            Duration::from_secs(30 * 86_400),
+            &mut period,
+        );
+        let mut grace = period / 10;
+        self.duration(
+            &format!("{key}.grace"),
+            raw.grace,
+            Duration::ZERO,
+            Duration::from_secs(7 * 86_400),
+            &mut grace,
+        );
+        let var = push_token_env(id);
+        let file = raw.token_file.map(|p| match base_dir {
+            Some(base) if p.is_relative() => base.join(p),
+            _ => p,
+        });
+        let token = match crate::Secret::resolve(
+            &format!("{key}.token_file"),
+            &var,
+            file.as_deref(),
+            env,
+        ) {
+            Ok(Some(token)) if token.expose().chars().count() >= 16 => Some(token),
+            Ok(Some(_)) => {
+                self.problem(
+                    format!("{key}.token_file"),
+                    "the token is too short (at least 16 characters: it is all that guards the push URL)",
+                );
+                None
+            }
+            Ok(None) => {
+                self.problem(
+                    format!("{key}.token_file"),
+                    format!("a push monitor needs a token: set push.token_file or the environment variable {var}"),
+                );
+                None
+            }
+            Err(p) => {
+                self.problems.push(p);
+                None
+            }
+        };
+        Some(PushSpec {
+            period_seconds: period.as_secs(),
+            grace_seconds: grace.as_secs(),
+            token: token?,
+        })
+    }
+
     /// An `http` probe's URL: its own `url`, or `path` on the service's, or the service's.
     fn probe_url(
         &mut self,
@@ -1966,6 +2057,15 @@ fn first_line(message: &str) -> String {
         .unwrap_or(message)
         .trim()
         .to_owned()
+}
+
+/// The environment variable holding the push token of service `id`:
+/// `KITESTACKS_PUSH_TOKEN_<ID>`, upper case, `-` as `_`.
+pub fn push_token_env(id: &str) -> String {
+    format!(
+        "KITESTACKS_PUSH_TOKEN_{}",
+        id.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 fn parse_status(st: &RawStatus) -> Option<StatusRange> {

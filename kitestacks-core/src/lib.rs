@@ -32,13 +32,13 @@ mod secret;
 pub use config::{
     Config, Contact, DEFAULT_CONFIG_TOML, EventsConfig, FORGEJO_TOKEN_ENV, ForgejoConfig,
     HistoryConfig, HomelabConfig, MetricsConfig, SHORTEST_METRICS_INTERVAL, ServerConfig,
-    StatusConfig, Units, WeatherConfig, WeatherProviderKind, parse_listen_address,
+    StatusConfig, Units, WeatherConfig, WeatherProviderKind, parse_listen_address, push_token_env,
 };
 pub use error::{ConfigError, Position, Problem};
 pub use keys::edit_distance;
 pub use registry::{
-    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, REDACTED,
-    Registry, Service, StatusRange, Visibility, redacted,
+    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, PushSpec,
+    REDACTED, Registry, Service, StatusRange, Visibility, redacted,
 };
 pub use secret::Secret;
 

@@ -188,6 +188,8 @@ pub enum CheckKind {
     Dns,
     /// An ICMP echo to `host`.
     Icmp,
+    /// A push monitor: the service's own job calls `/api/push/{token}` (not a probe).
+    Push,
 }
 
 /// The DNS record type a `dns` check asks for.
@@ -303,8 +305,24 @@ impl ProbeSpec {
                 None => format!("dns:{}", self.name.as_deref().unwrap_or_default()),
             },
             CheckKind::Icmp => format!("icmp://{}", self.host.as_deref().unwrap_or_default()),
+            CheckKind::Push => "push:".to_owned(),
         }
     }
+}
+
+/// A push monitor (dead-man check): the service's job calls `GET` or `POST
+/// /api/push/{token}` at least every `period`; a push missing past `period` + `grace`
+/// makes the service down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PushSpec {
+    /// How often the job pushes, in seconds.
+    pub period_seconds: u64,
+    /// How late a push may be before the service is down, in seconds.
+    pub grace_seconds: u64,
+    /// The token of the push URL (from `push.token_file` or
+    /// `KITESTACKS_PUSH_TOKEN_<SERVICE_ID>`). Never published.
+    #[serde(skip)]
+    pub token: crate::Secret,
 }
 
 /// One service of the homelab.
@@ -341,6 +359,8 @@ pub struct Service {
     pub visibility: Visibility,
     /// How to check it is up; `null` when it is not probed.
     pub probe: Option<ProbeSpec>,
+    /// Its push monitor; `null` when it has none.
+    pub push: Option<PushSpec>,
 }
 
 /// The hosts and services, validated: ids are unique and every service's hosts exist.

@@ -26,6 +26,7 @@ pub mod host_metrics;
 pub mod openapi;
 mod page;
 pub mod probe;
+pub mod push;
 pub mod routes;
 pub mod startup;
 mod static_files;
@@ -184,6 +185,11 @@ impl Portal {
         self.inner.status.probe_now().await;
     }
 
+    /// Judges the push monitors as at `at`, as the background task does every second.
+    pub fn check_pushes(&self, at: std::time::SystemTime) {
+        self.inner.status.check_pushes(at);
+    }
+
     /// Takes a host sample now (blocking), as the background task does every interval.
     pub fn refresh_metrics(&self) {
         self.inner.metrics.refresh();
@@ -223,6 +229,9 @@ impl Portal {
             && self.access.check(req.headers()).await == Verdict::Unauthorized
         {
             unauthorized()
+        } else if method == Method::POST && route == Some(Route::Push) {
+            let tail = Route::Push.entry().tail(path);
+            push::route(&self.inner.status, tail, req.uri().query())
         } else if method != Method::GET && method != Method::HEAD {
             match route {
                 Some(_) => response::method_not_allowed(&method, path, cors.allow_header()),
@@ -261,6 +270,7 @@ impl Portal {
             Route::Activity => inner.activity.route().await,
             Route::Weather => inner.weather.route().await,
             Route::Status => probe::status(&inner.status),
+            Route::Push => push::route(&inner.status, Route::Push.entry().tail(path), query),
             Route::StatusBadge => {
                 probe::badge(&inner.status, Route::StatusBadge.entry().tail(path), query)
             }

@@ -11,8 +11,8 @@ use hyper::{Method, Response, StatusCode};
 
 use kitestacks_core::api::{CategoryInfo, ErrorBody, ErrorDetail, Health, ServicesResponse};
 use kitestacks_core::{
-    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, Service,
-    StatusRange, Visibility,
+    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, PushSpec,
+    Service, StatusRange, Visibility,
 };
 use kitestacks_metrics::{
     Cpu, CpuModes, Disk, Filesystem, HostInfo, Interface, Load, Memory, Network, Sample, Swap,
@@ -25,6 +25,7 @@ use super::history::{HistoryAnswer, HistoryIndex, HistoryResponse, SeriesEntry, 
 use super::probe::{
     PhaseTimings, ProbeError, ProbeState, ServiceStatus, StatusResponse, TlsStatus,
 };
+use super::push::{self, PushAnswer};
 use super::uptime::{Incident, UptimeRatios};
 use super::{
     self as portal, activity, events, history, host_metrics as metrics, probe as status, weather,
@@ -60,6 +61,7 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         activity::activity,
         weather::weather,
         status::badge,
+        push::route,
         status::status,
         metrics::metrics,
         metrics::host,
@@ -78,7 +80,7 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         Health, ServicesResponse, CategoryInfo, ErrorBody, ErrorDetail, Host, HostRole, Service,
         Category, AuthMethod, Visibility, ProbeSpec, ProbeMethod, StatusRange,
         StatusResponse, ServiceStatus, ProbeState, ProbeError, Reason, PhaseTimings, TlsStatus, CheckKind, DnsRecord,
-        UptimeRatios, Incident,
+        UptimeRatios, Incident, PushAnswer, PushSpec,
         Sample, HostInfo, Cpu, CpuModes, Load, Memory, Swap, Filesystem, Disk, Network, Interface, Temperature,
         HistoryAnswer, HistoryResponse, HistoryIndex, SeriesEntry, TierEntry
     )),

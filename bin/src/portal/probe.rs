@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::StreamExt;
 use hyper::{Response, StatusCode};
 use kitestacks_core::api::ErrorBody;
-use kitestacks_core::{CheckKind, Config, ProbeSpec, StatusConfig};
+use kitestacks_core::{CheckKind, Config, ProbeSpec, PushSpec, StatusConfig};
 use kitestacks_metrics::exposition::Scrape;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -199,7 +199,8 @@ fn coarse(reason: Reason) -> ProbeError {
         Reason::ConnectFailed
         | Reason::Protocol
         | Reason::IcmpNotPermitted
-        | Reason::MissedHeartbeat => ProbeError::Connection,
+        | Reason::MissedHeartbeat
+        | Reason::PushedDown => ProbeError::Connection,
     }
 }
 
@@ -215,6 +216,9 @@ struct Entry {
     failures: u32,
     first_failure: Option<SystemTime>,
     record: uptime::Record,
+    /// Push monitors: when the next heartbeat is due (period + grace after the last, or
+    /// after start-up); a miss moves it on by a period.
+    deadline: Option<SystemTime>,
 }
 
 impl Default for Entry {
@@ -226,6 +230,7 @@ impl Default for Entry {
             failures: 0,
             first_failure: None,
             record: uptime::Record::default(),
+            deadline: None,
         }
     }
 }
@@ -302,6 +307,8 @@ pub struct Status {
     /// Where uptime and incidents are kept across restarts, and how often.
     uptime_file: Option<(PathBuf, Duration)>,
     saved_at: Mutex<Option<std::time::Instant>>,
+    /// The push monitor of each target, if it is one (in target order).
+    pushes: Vec<Option<PushSpec>>,
     /// Where results go besides `/api/status`: history and live updates.
     feed: std::sync::OnceLock<Arc<super::Feed>>,
 }
@@ -309,14 +316,25 @@ pub struct Status {
 impl Status {
     /// The prober for the registry's services with a probe spec. Probes nothing yet.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
-        let targets: Vec<(String, ProbeSpec)> = config
-            .registry
-            .services
-            .iter()
-            .filter_map(|s| s.probe.clone().map(|p| (s.id.clone(), p)))
-            .collect();
+        let mut targets = Vec::new();
+        let mut pushes = Vec::new();
+        for s in &config.registry.services {
+            if let Some(p) = &s.probe {
+                targets.push((s.id.clone(), p.clone()));
+                pushes.push(None);
+            } else if let Some(push) = &s.push {
+                let mut spec = ProbeSpec::new(CheckKind::Push);
+                spec.failures = 1;
+                targets.push((s.id.clone(), spec));
+                pushes.push(Some(push.clone()));
+            }
+        }
+        let started = SystemTime::now();
         let uptime_file = config.history.file.as_deref().map(uptime::sibling);
         let mut entries = vec![Entry::default(); targets.len()];
+        for (entry, push) in entries.iter_mut().zip(&pushes) {
+            entry.deadline = push.as_ref().map(|p| started + push_window(p));
+        }
         if let Some(path) = uptime_file.as_ref().filter(|p| p.exists()) {
             let ids: Vec<&str> = targets.iter().map(|(id, _)| id.as_str()).collect();
             match std::fs::read(path)
@@ -345,6 +363,7 @@ impl Status {
             cx: checks::Context::default(),
             uptime_file: uptime_file.map(|p| (p, config.history.snapshot_interval)),
             saved_at: Mutex::new(None),
+            pushes,
             feed: std::sync::OnceLock::new(),
         })
     }
@@ -409,51 +428,157 @@ impl Status {
             .targets
             .iter()
             .enumerate()
+            .filter(|(_, (_, spec))| spec.kind != CheckKind::Push)
             .map(|(i, (_, spec))| async move { (i, checks::run(spec, &self.cx).await) })
             .collect();
         let mut probes = futures_util::stream::iter(round).buffer_unordered(concurrency);
-        let feed = self.feed.get();
         let mut changed = false;
         while let Some((i, finding)) = probes.next().await {
-            if let Some(feed) = feed {
-                let (id, t) = (&self.targets[i].0, unix(finding.at));
-                let up = match finding.verdict {
-                    Verdict::Up => Some(1.0),
-                    Verdict::Down(_) => Some(0.0),
-                    Verdict::Unknown(_) => None,
-                };
-                if let Some(up) = up {
-                    feed.history.record(&format!("probe.up[{id}]"), "up", t, up);
-                }
-                if let Some(latency) = latency(&finding) {
-                    feed.history.record(
-                        &format!("probe.latency_ms[{id}]"),
-                        "milliseconds",
-                        t,
-                        latency,
-                    );
-                }
-            }
-            let mut st = self.lock();
-            let entry = &mut st.entries[i];
-            self.log_change(i, entry.last.as_ref(), &finding);
-            changed |= entry.take(finding, self.targets[i].1.failures);
+            changed |= self.judge(i, finding);
         }
         self.lock().checked_at = Some(SystemTime::now());
-        if let (true, Some(feed)) = (changed, feed) {
-            match serde_json::to_vec(&self.response()) {
-                Ok(json) => feed.events.publish(super::events::Kind::Status, &json),
-                Err(e) => tracing::error!("cannot serialise the status: {e}"),
-            }
+        if changed {
+            self.publish();
         }
     }
 
-    /// Probes every `[status] interval` until aborted; returns at once when `[status]
-    /// enabled = false` or no service has a probe.
+    /// Takes in a finding of target `i`: history, log, state; whether the state changed.
+    fn judge(&self, i: usize, finding: Finding) -> bool {
+        if let Some(feed) = self.feed.get() {
+            let (id, t) = (&self.targets[i].0, unix(finding.at));
+            let up = match finding.verdict {
+                Verdict::Up => Some(1.0),
+                Verdict::Down(_) => Some(0.0),
+                Verdict::Unknown(_) => None,
+            };
+            if let Some(up) = up {
+                feed.history.record(&format!("probe.up[{id}]"), "up", t, up);
+            }
+            if let Some(latency) = latency(&finding) {
+                feed.history.record(
+                    &format!("probe.latency_ms[{id}]"),
+                    "milliseconds",
+                    t,
+                    latency,
+                );
+            }
+        }
+        let mut st = self.lock();
+        let entry = &mut st.entries[i];
+        self.log_change(i, entry.last.as_ref(), &finding);
+        entry.take(finding, self.targets[i].1.failures)
+    }
+
+    /// Sends `/api/status` as a `status` event.
+    fn publish(&self) {
+        let Some(feed) = self.feed.get() else { return };
+        match serde_json::to_vec(&self.response()) {
+            Ok(json) => feed.events.publish(super::events::Kind::Status, &json),
+            Err(e) => tracing::error!("cannot serialise the status: {e}"),
+        }
+    }
+
+    /// Records a push to the monitor whose token is `token`: up, or down
+    /// (`pushed_down`) when the job says so. `None` for an unknown token.
+    pub fn push(&self, token: &str, down: bool, msg: Option<&str>) -> Option<(String, ProbeState)> {
+        let tokens: Vec<(usize, &str)> = self
+            .pushes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|p| (i, p.token.expose())))
+            .collect();
+        let i = super::push::find(&tokens, token)?;
+        let push = self.pushes[i].as_ref()?;
+        let at = SystemTime::now();
+        let detail = match (down, msg) {
+            (false, None) => "pushed up".to_owned(),
+            (true, None) => "pushed down".to_owned(),
+            (false, Some(m)) => format!("pushed up: {m}"),
+            (true, Some(m)) => format!("pushed down: {m}"),
+        };
+        let finding = Finding {
+            verdict: if down {
+                Verdict::Down(Reason::PushedDown)
+            } else {
+                Verdict::Up
+            },
+            http_status: None,
+            timings: checks::Timings::default(),
+            tls: None,
+            detail,
+            at,
+        };
+        self.lock().entries[i].deadline = Some(at + push_window(push));
+        if self.judge(i, finding) {
+            self.publish();
+        }
+        let state = self.lock().entries[i].state;
+        Some((self.targets[i].0.clone(), state))
+    }
+
+    /// Judges every push monitor as at `now`: one whose heartbeat is past due is down with
+    /// `missed_heartbeat` (once per missed period).
+    pub fn check_pushes(&self, now: SystemTime) {
+        let mut changed = false;
+        for (i, push) in self.pushes.iter().enumerate() {
+            let Some(push) = push else { continue };
+            let due = {
+                let mut st = self.lock();
+                let entry = &mut st.entries[i];
+                match entry.deadline {
+                    Some(deadline) if deadline < now => {
+                        entry.deadline =
+                            Some(deadline + Duration::from_secs(push.period_seconds.max(1)));
+                        Some(deadline)
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(deadline) = due {
+                let finding = Finding {
+                    verdict: Verdict::Down(Reason::MissedHeartbeat),
+                    http_status: None,
+                    timings: checks::Timings::default(),
+                    tls: None,
+                    detail: format!(
+                        "no push within {}s + {}s grace",
+                        push.period_seconds, push.grace_seconds
+                    ),
+                    at: deadline,
+                };
+                changed |= self.judge(i, finding);
+            }
+        }
+        if changed {
+            self.publish();
+        }
+    }
+
+    /// Probes every `[status] interval` and judges push monitors every second until
+    /// aborted; returns at once when `[status] enabled = false` or no service has a probe
+    /// or a push monitor.
     pub async fn run(self: Arc<Self>) {
         if !self.config.enabled || self.targets.is_empty() {
             return;
         }
+        if self.pushes.iter().any(Option::is_some) {
+            let me = self.clone();
+            tokio::join!(me.probe_loop(), self.push_loop());
+        } else {
+            self.probe_loop().await;
+        }
+    }
+
+    async fn push_loop(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            self.check_pushes(SystemTime::now());
+        }
+    }
+
+    async fn probe_loop(self: Arc<Self>) {
         let mut tick = tokio::time::interval(self.config.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -617,7 +742,7 @@ impl Status {
                         }
                     }
                 }
-                CheckKind::Tcp | CheckKind::Dns => {}
+                CheckKind::Tcp | CheckKind::Dns | CheckKind::Push => {}
             }
             if let Some(expiry) = f.tls.as_ref().and_then(|t| t.not_after) {
                 scrape.gauge(
@@ -660,6 +785,11 @@ impl Status {
             }
         }
     }
+}
+
+/// How long after a push the next one is due.
+fn push_window(push: &PushSpec) -> Duration {
+    Duration::from_secs(push.period_seconds + push.grace_seconds)
 }
 
 /// The latency published: the whole check's time when it got an answer.

@@ -22,6 +22,8 @@ pub enum Route {
     Status,
     /// `GET /api/status/{id}/badge.svg`: a service's badge.
     StatusBadge,
+    /// `GET`/`POST /api/push/{token}`: a push monitor's heartbeat.
+    Push,
     /// `GET /api/openapi.json`: the OpenAPI document.
     OpenApi,
     /// `GET /api/docs`: redirect to Swagger UI.
@@ -83,7 +85,7 @@ const fn row(route: Route, pattern: &'static str, paths: Paths) -> Entry {
 
 /// The table, in [`Route`]'s order (checked when compiling), which is also the order of
 /// the request metrics' labels. Rows are tried in order: the page comes last.
-pub const ROUTES: [Entry; 15] = [
+pub const ROUTES: [Entry; 16] = [
     row(Route::Health, "/api/health", Paths::Exact),
     row(Route::Services, "/api/services", Paths::Exact),
     row(Route::Activity, "/api/activity", Paths::Exact),
@@ -94,6 +96,7 @@ pub const ROUTES: [Entry; 15] = [
         "/api/status/{id}/badge.svg",
         Paths::AnyTail,
     ),
+    row(Route::Push, "/api/push/{token}", Paths::AnyTail),
     row(Route::OpenApi, OPENAPI_PATH, Paths::Exact),
     row(Route::DocsRedirect, "/api/docs", Paths::Exact),
     row(Route::Docs, "/api/docs/{file}", Paths::AnyTail),

@@ -18,6 +18,7 @@ mod mutate;
 mod openapi;
 mod page;
 mod props;
+mod push;
 mod routes;
 mod schema;
 mod server;

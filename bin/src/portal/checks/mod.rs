@@ -57,6 +57,8 @@ pub enum Reason {
     IcmpNotPermitted,
     /// A push monitor's heartbeat did not arrive in its period plus grace.
     MissedHeartbeat,
+    /// A push monitor's job reported a failure (`?status=down`).
+    PushedDown,
 }
 
 impl Reason {
@@ -80,6 +82,7 @@ impl Reason {
             Reason::IcmpNoReply => "icmp_no_reply",
             Reason::IcmpNotPermitted => "icmp_not_permitted",
             Reason::MissedHeartbeat => "missed_heartbeat",
+            Reason::PushedDown => "pushed_down",
         }
     }
 }
@@ -307,5 +310,11 @@ async fn check(spec: &ProbeSpec, cx: &Context, trace: &mut Trace) -> Result<Foun
         CheckKind::Tcp => net::check(spec, cx, trace).await,
         CheckKind::Dns => dns::check(spec, trace).await.map_err(|f| (f, None, None)),
         CheckKind::Icmp => icmp::check(spec, trace).await.map_err(|f| (f, None, None)),
+        // Push monitors are judged by their heartbeats, never checked over the network.
+        CheckKind::Push => Err((
+            Fail::new(Reason::MissedHeartbeat, "a push monitor is not probed"),
+            None,
+            None,
+        )),
     }
 }
