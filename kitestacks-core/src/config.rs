@@ -55,6 +55,8 @@ pub struct Config {
     pub history: HistoryConfig,
     /// Live updates (server-sent events).
     pub events: EventsConfig,
+    /// Notifications of state changes.
+    pub alerts: crate::alerts::AlertsConfig,
     /// The hosts and services.
     pub registry: Registry,
 }
@@ -366,6 +368,7 @@ struct RawConfig {
     status: RawStatusSection,
     history: RawHistory,
     events: RawEvents,
+    alerts: crate::alerts::RawAlerts,
     hosts: Vec<(usize, RawHost)>,
     /// Names of `[[hosts]]` entries that could not be read: services naming them are not
     /// told the host is unknown (the entry's own problem says what is wrong).
@@ -388,7 +391,7 @@ fn service_schema() -> Schema {
 }
 
 /// The top-level keys and what each holds.
-fn sections() -> [(&'static str, Section); 10] {
+fn sections() -> [(&'static str, Section); 11] {
     fn host_entry(i: usize, _: &DeTable<'_>) -> String {
         format!("hosts[{i}]")
     }
@@ -401,6 +404,7 @@ fn sections() -> [(&'static str, Section); 10] {
         ("status", Section::Table(schema::<RawStatusSection>)),
         ("history", Section::Table(schema::<RawHistory>)),
         ("events", Section::Table(schema::<RawEvents>)),
+        ("alerts", Section::Table(schema::<crate::alerts::RawAlerts>)),
         ("hosts", Section::List(schema::<RawHost>, host_entry)),
         ("services", Section::List(service_schema, service_entry)),
     ]
@@ -704,6 +708,7 @@ impl Config {
             status: section(&mut root, "status", &mut found),
             history: section(&mut root, "history", &mut found),
             events: section(&mut root, "events", &mut found),
+            alerts: section(&mut root, "alerts", &mut found),
             hosts: Vec::new(),
             unreadable_hosts: Vec::new(),
             services: Vec::new(),
@@ -1071,6 +1076,7 @@ impl Validator {
         let status = self.status(raw.status);
         let history = self.history(raw.history, base_dir);
         let events = self.events(raw.events);
+        let alerts = crate::alerts::validate(raw.alerts, base_dir, env, &mut self.problems);
         let hosts = self.hosts(raw.hosts);
         let services = self.services(
             raw.services,
@@ -1090,6 +1096,7 @@ impl Validator {
             status,
             history,
             events,
+            alerts,
             registry: Registry { hosts, services },
         }
     }

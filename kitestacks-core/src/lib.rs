@@ -21,6 +21,7 @@
 //! assert_eq!(config.server.listen.to_string(), "127.0.0.1:8000");
 //! ```
 
+mod alerts;
 pub mod api;
 mod config;
 mod duration;
@@ -29,6 +30,7 @@ mod keys;
 mod registry;
 mod secret;
 
+pub use alerts::{AlertEvent, AlertRule, AlertsConfig, Notifier, NotifierKind};
 pub use config::{
     Config, Contact, DEFAULT_CONFIG_TOML, EventsConfig, FORGEJO_TOKEN_ENV, ForgejoConfig,
     HistoryConfig, HomelabConfig, MetricsConfig, SHORTEST_METRICS_INTERVAL, ServerConfig,

@@ -16,6 +16,7 @@ use kitestacks_core::Config;
 use kitestacks_core::api::{ErrorBody, Health, ServicesResponse};
 
 pub mod activity;
+pub mod alerts;
 pub mod checks;
 pub mod cli;
 mod cors;

@@ -22,6 +22,7 @@ use kitestacks_metrics::exposition::Scrape;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::portal::alerts::{Alerts, Change};
 use crate::portal::checks::{self, Finding, Phase, Reason, Verdict};
 use crate::portal::unix_seconds as unix;
 use crate::portal::uptime::{self, Incident, UptimeRatios};
@@ -309,6 +310,8 @@ pub struct Status {
     saved_at: Mutex<Option<std::time::Instant>>,
     /// The push monitor of each target, if it is one (in target order).
     pushes: Vec<Option<PushSpec>>,
+    /// Notifications of state changes.
+    alerts: Alerts,
     /// Where results go besides `/api/status`: history and live updates.
     feed: std::sync::OnceLock<Arc<super::Feed>>,
 }
@@ -330,6 +333,8 @@ impl Status {
             }
         }
         let started = SystemTime::now();
+        let ids: Vec<&str> = targets.iter().map(|(id, _)| id.as_str()).collect();
+        let alerts = Alerts::new(config, &ids)?;
         let uptime_file = config.history.file.as_deref().map(uptime::sibling);
         let mut entries = vec![Entry::default(); targets.len()];
         for (entry, push) in entries.iter_mut().zip(&pushes) {
@@ -364,6 +369,7 @@ impl Status {
             uptime_file: uptime_file.map(|p| (p, config.history.snapshot_interval)),
             saved_at: Mutex::new(None),
             pushes,
+            alerts,
             feed: std::sync::OnceLock::new(),
         })
     }
@@ -463,10 +469,33 @@ impl Status {
                 );
             }
         }
-        let mut st = self.lock();
-        let entry = &mut st.entries[i];
-        self.log_change(i, entry.last.as_ref(), &finding);
-        entry.take(finding, self.targets[i].1.failures)
+        let days = finding.tls.as_ref().and_then(|t| t.days_left(finding.at));
+        let (change, changed) = {
+            let mut st = self.lock();
+            let entry = &mut st.entries[i];
+            self.log_change(i, entry.last.as_ref(), &finding);
+            let (before, before_since) = (entry.state, entry.since);
+            let verdict = finding.verdict;
+            let changed = entry.take(finding, self.targets[i].1.failures);
+            let change = match (changed, entry.state, verdict) {
+                (true, ProbeState::Down, Verdict::Down(reason)) => {
+                    entry.since.map(|since| Change::Down(reason, since))
+                }
+                (true, ProbeState::Up, _) if before == ProbeState::Down => {
+                    before_since.map(Change::Up)
+                }
+                _ => None,
+            };
+            (change, changed)
+        };
+        let now = SystemTime::now();
+        if let Some(change) = change {
+            self.alerts.changed(i, change, now);
+        }
+        if let Some(days) = days {
+            self.alerts.certificate(i, days);
+        }
+        changed
     }
 
     /// Sends `/api/status` as a `status` event.
@@ -675,6 +704,7 @@ impl Status {
     /// reason as `kitestacks_portal_probe_failure_info`. Services not probed yet have no
     /// series; a phase that never ran has none either.
     pub fn collect(&self, scrape: &mut Scrape) {
+        self.alerts.collect(scrape);
         let st = self.lock();
         for ((id, spec), e) in self.targets.iter().zip(&st.entries) {
             let Some(f) = &e.last else { continue };

@@ -2,6 +2,7 @@
 //! real loopback sockets, the OpenAPI drift check, the binary's flags, and property tests
 //! of the web config's parsing (`props`).
 
+mod alerts;
 mod attacks;
 mod checks;
 mod cli;
