@@ -740,37 +740,29 @@ impl Status {
                         &labels,
                         f64::from(f.http_status.unwrap_or(0)),
                     );
-                    for (phase, name) in [
+                    let family = (
+                        "probe_http_duration_seconds",
+                        "Duration of http request by phase, summed over all redirects",
+                    );
+                    let names = [
                         (Phase::Dns, "resolve"),
                         (Phase::Connect, "connect"),
                         (Phase::Tls, "tls"),
                         (Phase::FirstByte, "processing"),
-                    ] {
-                        if let Some(d) = t.get(phase) {
-                            scrape.gauge(
-                                "probe_http_duration_seconds",
-                                "Duration of http request by phase, summed over all redirects",
-                                &[("service", id.as_str()), ("phase", name)],
-                                d.as_secs_f64(),
-                            );
-                        }
-                    }
+                    ];
+                    by_phase(scrape, family, id, t, &names);
                 }
                 CheckKind::Icmp => {
-                    for (phase, name) in [
+                    let family = (
+                        "probe_icmp_duration_seconds",
+                        "Duration of icmp request by phase",
+                    );
+                    let names = [
                         (Phase::Dns, "resolve"),
                         (Phase::Connect, "setup"),
                         (Phase::FirstByte, "rtt"),
-                    ] {
-                        if let Some(d) = t.get(phase) {
-                            scrape.gauge(
-                                "probe_icmp_duration_seconds",
-                                "Duration of icmp request by phase",
-                                &[("service", id.as_str()), ("phase", name)],
-                                d.as_secs_f64(),
-                            );
-                        }
-                    }
+                    ];
+                    by_phase(scrape, family, id, t, &names);
                 }
                 CheckKind::Tcp | CheckKind::Dns | CheckKind::Push => {}
             }
@@ -813,6 +805,26 @@ impl Status {
                     1.0,
                 );
             }
+        }
+    }
+}
+
+/// A `{phase}` series of `family` for each phase that ran, under blackbox's phase names.
+fn by_phase(
+    scrape: &mut Scrape,
+    (name, help): (&'static str, &'static str),
+    id: &str,
+    t: &checks::Timings,
+    names: &[(Phase, &'static str)],
+) {
+    for (phase, label) in names {
+        if let Some(d) = t.get(*phase) {
+            scrape.gauge(
+                name,
+                help,
+                &[("service", id), ("phase", label)],
+                d.as_secs_f64(),
+            );
         }
     }
 }

@@ -247,10 +247,7 @@ async fn a_webhook_gets_json_a_missed_push_and_retries_until_it_answers() {
 
 #[tokio::test]
 async fn a_notifier_that_is_down_shows_in_metrics_and_never_holds_the_checks() {
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let closed = crate::checks::closed_port();
     let fake = Fake::start(vec![("/ok", Reply::Body(503, "text/plain", Bytes::new()))]).await;
     let text = format!(
         "[[alerts.notify]]\nname = \"gone\"\nkind = \"ntfy\"\nurl = \"http://127.0.0.1:{closed}/t\"\n\n{}",

@@ -44,7 +44,8 @@ async fn round(p: &Portal) -> Value {
     v
 }
 
-fn closed_port() -> u16 {
+/// A port that was just free: nothing listens on it.
+pub(crate) fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
