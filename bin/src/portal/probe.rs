@@ -118,7 +118,9 @@ pub struct TlsStatus {
     "failure_reason": null, "consecutive_failures": 0,
     "phases_ms": {"dns": 1.2, "connect": 0.4, "tls": 6.1, "first_byte": 4.8, "total": 12.5},
     "tls": {"expires_at_seconds": 1771632000.0, "days_left": 90.0, "chain_valid": true,
-            "hostname_matched": true}
+            "hostname_matched": true},
+    "uptime": {"24h": 1.0, "7d": 0.9991, "30d": 0.9987},
+    "incidents": [{"start_seconds": 1763500000.0, "end_seconds": 1763500600.0, "reason": "connect_refused"}]
 }))]
 pub struct ServiceStatus {
     /// The service's id, as in `/api/services`.
@@ -167,12 +169,13 @@ pub struct ServiceStatus {
          "checked_at_seconds": 1763856000.2, "since_seconds": 1763850000.0, "error": null,
          "failure_reason": null, "consecutive_failures": 0,
          "phases_ms": {"dns": null, "connect": 0.4, "tls": null, "first_byte": 11.8, "total": 12.5},
-         "tls": null},
+         "tls": null, "uptime": {"24h": 1.0, "7d": 1.0, "30d": 0.9995}, "incidents": []},
         {"id": "gitforge", "kind": "http", "state": "down", "http_status": null, "latency_ms": null,
          "checked_at_seconds": 1763856000.4, "since_seconds": 1763855970.4, "error": "timeout",
          "failure_reason": "timeout", "consecutive_failures": 2,
          "phases_ms": {"dns": 0.9, "connect": 0.5, "tls": null, "first_byte": null, "total": 5000.2},
-         "tls": null}
+         "tls": null, "uptime": {"24h": 0.97, "7d": 0.995, "30d": 0.998},
+         "incidents": [{"start_seconds": 1763855970.4, "end_seconds": null, "reason": "timeout"}]}
     ]
 }))]
 pub struct StatusResponse {
