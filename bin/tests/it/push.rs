@@ -217,3 +217,47 @@ fn tokens_come_from_a_file_or_the_environment_and_mistakes_are_named() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_token_in_a_push_path_never_reaches_the_log() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_guard, logs) = crate::logs::capture();
+    let config = with_env(
+        &registry("period = \"1h\""),
+        &[("KITESTACKS_PUSH_TOKEN_NIGHTLY_BACKUP", TOKEN)],
+    )
+    .unwrap();
+    let portal = Portal::new(&config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let web = kitestacks::webconfig::WebConfig::default();
+    let limits = (&config.server).into();
+    tokio::spawn(async move {
+        kitestacks::portal::serve_listener(portal, listener, limits, &web, std::future::pending())
+            .await;
+    });
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request =
+        format!("GET /api/push/{TOKEN}?msg=ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The request line is logged once the response is sent.
+    for _ in 0..50 {
+        if !logs.at("DEBUG", "request").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lines = logs.at("DEBUG", "request");
+    assert!(
+        lines.iter().any(|l| l.contains("path=\"/api/push/{token}\"")),
+        "{lines:#?}"
+    );
+    assert!(
+        logs.lines().iter().all(|l| !l.contains(TOKEN)),
+        "{:#?}",
+        logs.lines()
+    );
+}
