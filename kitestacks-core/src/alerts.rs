@@ -35,6 +35,12 @@ pub enum AlertEvent {
     CertExpiring,
     /// A push monitor missed its heartbeat.
     PushMissed,
+    /// The host's CPU is busier than `above` percent for `for`.
+    Cpu,
+    /// The host's memory is fuller than `above` percent for `for`.
+    Memory,
+    /// A filesystem (`mount`, or any) is fuller than `above` percent for `for`.
+    Filesystem,
 }
 
 impl AlertEvent {
@@ -45,7 +51,18 @@ impl AlertEvent {
             AlertEvent::Up => "up",
             AlertEvent::CertExpiring => "cert_expiring",
             AlertEvent::PushMissed => "push_missed",
+            AlertEvent::Cpu => "cpu",
+            AlertEvent::Memory => "memory",
+            AlertEvent::Filesystem => "filesystem",
         }
+    }
+
+    /// Whether the rule watches the host (with `above` and `for`) rather than a service.
+    pub fn is_host(self) -> bool {
+        matches!(
+            self,
+            AlertEvent::Cpu | AlertEvent::Memory | AlertEvent::Filesystem
+        )
     }
 }
 
@@ -67,7 +84,7 @@ pub struct Notifier {
 }
 
 /// When to notify, and how loudly.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AlertRule {
     /// What it fires on.
     pub on: AlertEvent,
@@ -79,7 +96,15 @@ pub struct AlertRule {
     pub tags: Vec<String>,
     /// `cert_expiring`: how many days before expiry.
     pub days: u32,
+    /// Host rules: the threshold, in percent.
+    pub above: f64,
+    /// Host rules: how long the value must stay above it.
+    pub lasting: Duration,
+    /// `filesystem`: the mount point watched (all when `None`).
+    pub mount: Option<String>,
 }
+
+impl Eq for AlertRule {}
 
 /// `[alerts]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +144,9 @@ impl AlertsConfig {
             priority,
             tags: vec![tag.to_owned()],
             days,
+            above: 0.0,
+            lasting: Duration::ZERO,
+            mount: None,
         };
         vec![
             rule(AlertEvent::Down, 4, "rotating_light", 0),
@@ -160,6 +188,10 @@ pub(crate) struct RawRule {
     priority: Option<i64>,
     tags: Option<Vec<String>>,
     days: Option<i64>,
+    above: Option<f64>,
+    #[serde(rename = "for")]
+    lasting: Option<ConfigDuration>,
+    mount: Option<String>,
 }
 
 /// `NAME` of an environment variable for notifier `name`: upper case, `-` as `_`.
@@ -301,10 +333,66 @@ pub(crate) fn validate(
     }
     for (i, r) in raw.rules.into_iter().enumerate() {
         let key = format!("alerts.rules[{i}]");
+        let host_default = AlertRule {
+            on: r.on,
+            notify: Vec::new(),
+            priority: 4,
+            tags: vec!["warning".to_owned()],
+            days: 0,
+            above: 0.0,
+            lasting: Duration::from_secs(300),
+            mount: None,
+        };
         let default = AlertsConfig::default_rules()
             .into_iter()
             .find(|d| d.on == r.on)
-            .unwrap_or_else(|| AlertsConfig::default_rules().remove(0));
+            .unwrap_or(host_default);
+        let above = match (r.on.is_host(), r.above) {
+            (true, Some(a)) if a > 0.0 && a < 100.0 => a,
+            (true, Some(a)) => {
+                problems.push(Problem::new(
+                    format!("{key}.above"),
+                    format!("{a} is not a percentage between 0 and 100"),
+                ));
+                0.0
+            }
+            (true, None) => {
+                problems.push(Problem::new(
+                    format!("{key}.above"),
+                    format!("a {} rule needs a threshold in percent", r.on.as_str()),
+                ));
+                0.0
+            }
+            (false, Some(_)) => {
+                problems.push(Problem::new(
+                    format!("{key}.above"),
+                    "applies only to cpu, memory and filesystem rules",
+                ));
+                0.0
+            }
+            (false, None) => 0.0,
+        };
+        let lasting = match (r.on.is_host(), r.lasting) {
+            (true, Some(ConfigDuration(d))) if d <= Duration::from_secs(86_400) => d,
+            (true, Some(_)) => {
+                problems.push(Problem::new(format!("{key}.for"), "must be at most 1d"));
+                default.lasting
+            }
+            (false, Some(_)) => {
+                problems.push(Problem::new(
+                    format!("{key}.for"),
+                    "applies only to cpu, memory and filesystem rules",
+                ));
+                Duration::ZERO
+            }
+            (_, None) => default.lasting,
+        };
+        if r.mount.is_some() && r.on != AlertEvent::Filesystem {
+            problems.push(Problem::new(
+                format!("{key}.mount"),
+                "applies only to on = \"filesystem\"",
+            ));
+        }
         let notify = r.notify.unwrap_or_default();
         for name in &notify {
             if !a.notify.iter().any(|n| &n.name == name) {
@@ -352,6 +440,9 @@ pub(crate) fn validate(
             priority,
             tags: r.tags.unwrap_or(default.tags),
             days,
+            above,
+            lasting,
+            mount: r.mount,
         });
     }
     a

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use kitestacks_core::{AlertEvent, AlertRule, AlertsConfig, Config, Notifier, NotifierKind};
+use kitestacks_metrics::Sample;
 use kitestacks_metrics::exposition::Scrape;
 use serde::Serialize;
 
@@ -70,6 +71,34 @@ struct Payload<'a> {
     link: Option<&'a str>,
 }
 
+/// A host rule's state: since when its value has been above the threshold, and
+/// whether it has fired for this stretch.
+#[derive(Debug, Clone, Default)]
+struct Watch {
+    above_since: Option<f64>,
+    fired: bool,
+}
+
+impl Watch {
+    /// Takes a reading at `t` (seconds); true when the rule fires now.
+    fn observe(&mut self, t: f64, value: Option<f64>, above: f64, lasting: f64) -> bool {
+        match value {
+            Some(v) if v > above => {
+                let since = *self.above_since.get_or_insert(t);
+                if !self.fired && t - since >= lasting {
+                    self.fired = true;
+                    return true;
+                }
+                false
+            }
+            _ => {
+                *self = Watch::default();
+                false
+            }
+        }
+    }
+}
+
 /// A notification before it is addressed.
 struct Draft {
     event: &'static str,
@@ -94,6 +123,8 @@ struct Note {
 pub struct Alerts {
     config: AlertsConfig,
     services: Vec<ServiceInfo>,
+    /// Per rule (host rules only used): how long its value has been above threshold.
+    watches: Mutex<Vec<Watch>>,
     memory: Mutex<Vec<Memory>>,
     counters: Vec<Arc<Counters>>,
     client: reqwest::Client,
@@ -145,6 +176,7 @@ impl Alerts {
                 })
                 .collect(),
             memory: Mutex::new(vec![Memory::default(); ids.len()]),
+            watches: Mutex::new(vec![Watch::default(); config.alerts.rules.len()]),
             config: config.alerts.clone(),
             services,
             client,
@@ -283,8 +315,11 @@ impl Alerts {
     /// Delivers a notification to the notifiers of the rules on `on` (the first rule
     /// naming each notifier, or naming none), each in a task of its own.
     fn send(&self, on: AlertEvent, i: usize, draft: Draft) {
-        let s = &self.services[i];
         let rules: Vec<&AlertRule> = self.config.rules.iter().filter(|r| r.on == on).collect();
+        self.dispatch(&rules, &self.services[i], &draft);
+    }
+
+    fn dispatch(&self, rules: &[&AlertRule], s: &ServiceInfo, draft: &Draft) {
         let payload = serde_json::to_string(&Payload {
             event: draft.event,
             service: &s.id,
@@ -318,6 +353,73 @@ impl Alerts {
                 counters,
                 note,
             ));
+        }
+    }
+
+    /// Judges the host rules (`cpu`, `memory`, `filesystem`) against a sample: a rule
+    /// whose value has stayed above its threshold for its `for` notifies once, and again
+    /// only after the value went back under.
+    pub fn host_sample(&self, sample: &Sample) {
+        if self.config.notify.is_empty() {
+            return;
+        }
+        let host = &sample.host.hostname;
+        for (r, rule) in self.config.rules.iter().enumerate() {
+            if !rule.on.is_host() {
+                continue;
+            }
+            let (value, what) = match rule.on {
+                AlertEvent::Cpu => (
+                    sample.cpu.as_ref().and_then(|c| c.busy_percent),
+                    "CPU".to_owned(),
+                ),
+                AlertEvent::Memory => (
+                    sample.memory.as_ref().map(|m| m.used_percent),
+                    "memory".to_owned(),
+                ),
+                _ => {
+                    let fullest = sample
+                        .filesystems
+                        .iter()
+                        .filter(|f| rule.mount.as_ref().is_none_or(|m| &f.mount_point == m))
+                        .max_by(|a, b| a.used_percent.total_cmp(&b.used_percent));
+                    match fullest {
+                        Some(f) => (
+                            Some(f.used_percent),
+                            format!("filesystem {}", f.mount_point),
+                        ),
+                        None => (None, "filesystem".to_owned()),
+                    }
+                }
+            };
+            let fires = self.watches.lock().unwrap_or_else(|p| p.into_inner())[r].observe(
+                sample.timestamp_seconds,
+                value,
+                rule.above,
+                rule.lasting.as_secs_f64(),
+            );
+            let (true, Some(value)) = (fires, value) else {
+                continue;
+            };
+            let who = ServiceInfo {
+                id: String::new(),
+                name: host.clone(),
+                hosts: host.clone(),
+                link: self.config.link.as_ref().map(ToString::to_string),
+            };
+            let draft = Draft {
+                event: rule.on.as_str(),
+                title: format!("{host} {what}"),
+                message: format!(
+                    "{host}: {what} at {value:.0}%, above {}% for {}s",
+                    rule.above,
+                    rule.lasting.as_secs()
+                ),
+                reason: None,
+                since: None,
+                priority: None,
+            };
+            self.dispatch(&[rule], &who, &draft);
         }
     }
 
@@ -408,5 +510,31 @@ async fn deliver(client: reqwest::Client, notifier: Notifier, counters: Arc<Coun
                 tracing::warn!(notifier = %notifier.name, "notification given up after {ATTEMPTS} attempts: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_rule_fires_once_after_its_duration_and_again_only_after_a_dip() {
+        let mut w = Watch::default();
+        let fire = |w: &mut Watch, t: f64, v: Option<f64>| w.observe(t, v, 90.0, 300.0);
+        assert!(
+            !fire(&mut w, 0.0, Some(95.0)),
+            "above, but not for long yet"
+        );
+        assert!(!fire(&mut w, 200.0, Some(99.0)));
+        assert!(fire(&mut w, 300.0, Some(91.0)), "5 minutes above");
+        assert!(!fire(&mut w, 400.0, Some(97.0)), "once per stretch");
+        assert!(!fire(&mut w, 500.0, Some(80.0)));
+        assert!(
+            !fire(&mut w, 600.0, Some(95.0)),
+            "the clock starts again after a dip"
+        );
+        assert!(!fire(&mut w, 700.0, None), "no reading is no stretch");
+        assert!(!fire(&mut w, 800.0, Some(95.0)));
+        assert!(fire(&mut w, 1100.0, Some(95.0)));
     }
 }

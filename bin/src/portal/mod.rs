@@ -157,9 +157,29 @@ impl Portal {
             self.inner.feed.history.clone(),
             self.inner.feed.snapshot_interval,
         );
+        let host_rules = {
+            let (metrics, status) = (metrics.clone(), status.clone());
+            let interval = metrics.interval();
+            async move {
+                let mut tick = tokio::time::interval(interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    status.host_sample(&metrics.latest().0);
+                }
+            }
+        };
         async move {
-            tokio::join!(metrics.run(), status.run(), history.run(every));
+            tokio::join!(metrics.run(), status.run(), history.run(every), host_rules);
         }
+    }
+
+    /// Judges the alerts' host rules against the latest host sample, as the background
+    /// task does every `[metrics] interval`.
+    pub fn check_host(&self) {
+        self.inner
+            .status
+            .host_sample(&self.inner.metrics.latest().0);
     }
 
     /// Ends every event stream: call it when the server is asked to stop, or the streams

@@ -548,6 +548,11 @@ impl Status {
         Some((self.targets[i].0.clone(), state))
     }
 
+    /// Judges the alerts' host rules (`cpu`, `memory`, `filesystem`) against a sample.
+    pub fn host_sample(&self, sample: &kitestacks_metrics::Sample) {
+        self.alerts.host_sample(sample);
+    }
+
     /// Judges every push monitor as at `now`: one whose heartbeat is past due is down with
     /// `missed_heartbeat` (once per missed period).
     pub fn check_pushes(&self, now: SystemTime) {

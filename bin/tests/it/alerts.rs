@@ -322,3 +322,38 @@ fn alert_settings_name_their_mistakes() {
     );
     assert_eq!(ok.alerts.rules[0].days, 30);
 }
+
+#[tokio::test]
+async fn a_host_rule_notifies_once_while_its_value_stays_above() {
+    let ntfy = Recorder::start(0).await;
+    // Memory is always more than 0.001 % used: the rule holds from the first sample.
+    let text = format!(
+        "[[alerts.notify]]\nname = \"phone\"\nkind = \"ntfy\"\nurl = \"http://{}/ops\"\n\n\
+         [[alerts.rules]]\non = \"memory\"\nabove = 0.001\nfor = \"0s\"\npriority = 5\ntags = [\"warning\"]\n\n\
+         [[alerts.rules]]\non = \"cpu\"\nabove = 99.999\nfor = \"1d\"\n",
+        ntfy.addr
+    );
+    let p = portal(&text, &[]);
+    p.check_host();
+    p.refresh_metrics();
+    p.check_host();
+    let got = ntfy.wait_for(1).await;
+    assert_eq!(got.len(), 1, "once while it stays above: {got:#?}");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host = host.trim();
+    assert_eq!(
+        got[0].title.as_deref(),
+        Some(format!("{host} memory").as_str())
+    );
+    assert_eq!(got[0].priority.as_deref(), Some("5"));
+    assert!(
+        got[0].body.starts_with(&format!("{host}: memory at ")),
+        "{}",
+        got[0].body
+    );
+    assert!(
+        got[0].body.ends_with("%, above 0.001% for 0s"),
+        "{}",
+        got[0].body
+    );
+}

@@ -252,7 +252,9 @@ async fn the_token_in_a_push_path_never_reaches_the_log() {
     }
     let lines = logs.at("DEBUG", "request");
     assert!(
-        lines.iter().any(|l| l.contains("path=\"/api/push/{token}\"")),
+        lines
+            .iter()
+            .any(|l| l.contains("path=\"/api/push/{token}\"")),
         "{lines:#?}"
     );
     assert!(
