@@ -93,7 +93,7 @@ container = "authentik-server"
 hosts = ["kscloud1"]
 auth = "own-login"
 visibility = "public"
-probe = {}
+probe = { failures = 1 }   # down at its first failure, so the page shows it at once
 
 [[services]]
 id = "portal"
@@ -129,7 +129,7 @@ container = "lost"
 hosts = ["monk"]
 auth = "none"
 visibility = "internal"
-probe = {}
+probe = { failures = 1 }
 
 [[services]]
 id = "gitforge"
@@ -166,11 +166,12 @@ mkdir -p target/ci-artifacts
 EXPECT_HOSTNAME=$(cat /proc/sys/kernel/hostname) \
 EXPECT_TEMPERATURE="$(python3 -c 'import json,sys; print(round(float(json.load(open(sys.argv[1]))["current_condition"][0]["temp_C"])), "°C")' "$shared/fixtures/wttr/j1-ok.json")" \
 EXPECT_STATUS='{"portal":"up","grafana":"up","auth":"down","lost":"down","gitforge":"unprobed","notes":"unprobed"}' \
-EXPECT_REASONS='{"auth":"down · unexpected status — HTTP 500","lost":"down · dns — host name did not resolve"}' \
+EXPECT_REASONS='{"auth":"down · http status — HTTP 500","lost":"down · dns not found — the name does not exist"}' \
+EXPECT_UPTIME='{"portal":"uptime 24h 100% · 30d 100%","auth":"uptime 24h 0% · 30d 0% · last down","lost":"uptime 24h 0% · 30d 0% · last down"}' \
     node .ci/browser/portal.mjs "$base" target/ci-artifacts/portal.png target/ci-artifacts/portal-narrow.png \
     || fail "the browser check failed"
-grep -q 'msg="probe failed: .*" service=lost .*kind=dns' "$work/log" \
-    || fail "the portal's log does not name the lost service's failure dns"
+grep -q 'msg="probe failed: .*" service=lost .*reason=dns_not_found' "$work/log" \
+    || fail "the portal's log does not name the lost service's failure dns_not_found"
 
 # First run: the embedded default with probes, Forgejo and weather off. (Once the embedded
 # default turns them off itself, this file equals it: a run without --config shows the same.)

@@ -230,6 +230,18 @@ try {
     const up = Object.entries(shown).filter(([id, r]) => r !== null && !(id in want));
     check("only down services show a reason", up.length === 0, JSON.stringify(up));
   }
+  if (process.env.EXPECT_UPTIME) {
+    // uptime on the cards: each line starts as expected (the date of the last outage varies)
+    const want = JSON.parse(process.env.EXPECT_UPTIME);
+    const shown = await page.$$eval(".service", (cs) => Object.fromEntries(cs.map((c) => {
+      const u = c.querySelector(".uptime");
+      return [c.dataset.service, u && !u.hidden ? u.textContent : null];
+    })));
+    check("service cards show their uptime and last outage",
+      Object.entries(want).every(([id, line]) => (shown[id] || "").startsWith(line)),
+      `${JSON.stringify(shown)} vs ${JSON.stringify(want)}`);
+    check("a service without a probe shows no uptime", shown.gitforge === null, JSON.stringify(shown.gitforge));
+  }
 
   // live updates: samples arrive over /api/events and change the figures without a
   // reload or a poll of /api/metrics while the stream delivers

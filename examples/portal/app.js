@@ -353,11 +353,13 @@ function serviceCard(s) {
   head.append(sparkSlot(`probe.latency_ms[${s.id}]`));
   const why = el("p", "why");
   why.hidden = true;
+  const uptime = el("p", "uptime");
+  uptime.hidden = true;
   const tags = el("div", "tags");
   for (const h of s.hosts || []) tags.append(el("span", "tag", h));
   tags.append(el("span", "tag", AUTH[s.auth] || s.auth));
   if (s.visibility === "internal") tags.append(el("span", "tag", "internal"));
-  card.append(head, why, el("p", "desc", s.description), tags);
+  card.append(head, why, uptime, el("p", "desc", s.description), tags);
   return card;
 }
 
@@ -408,11 +410,50 @@ const FAILURES = {
   connection: "connection failed",
 };
 
-/** Why a down service is down, for its card: "down · dns — host name did not resolve". */
+/** A probe's failure_reason (as /api/status, /metrics and the log name it) explained. */
+const REASONS = {
+  dns_not_found: "the name does not exist",
+  dns_timeout: "the resolver did not answer",
+  dns_mismatch: "not the expected address",
+  connect_refused: "nothing listens on the port",
+  connect_timeout: "the connection was not accepted in time",
+  connect_failed: "network or host unreachable",
+  tls_handshake: "TLS handshake failed",
+  tls_expired: "the certificate has expired",
+  tls_untrusted: "the certificate is not trusted",
+  tls_hostname: "the certificate is for another name",
+  body_mismatch: "the answer lacks the expected text",
+  timeout: "no answer in time",
+  protocol: "the connection broke off",
+  icmp_no_reply: "no echo reply",
+  icmp_not_permitted: "this server may not ping",
+  missed_heartbeat: "the job did not report in time",
+  pushed_down: "the job reported a failure",
+};
+
+/** Why a down service is down, for its card: "down · dns not found — the name does not exist". */
 function downReason(s) {
-  const name = s.error || "unknown failure";
-  const detail = s.error === "unexpected_status" && s.http_status ? `HTTP ${s.http_status}` : FAILURES[s.error];
+  const reason = s.failure_reason || s.error;
+  const name = reason || "unknown failure";
+  const detail = (reason === "http_status" || reason === "unexpected_status") && s.http_status
+    ? `HTTP ${s.http_status}` : REASONS[reason] || FAILURES[reason];
   return `down · ${name.replace(/_/g, " ")}${detail ? ` — ${detail}` : ""}`;
+}
+
+const uptimePercent = (r) => `${Math.floor(r * 1000) / 10}%`;
+
+/** A card's uptime line: "uptime 24h 100% · 30d 99.9% · last down 3 Dec 10:31 (timeout)". */
+function uptimeLine(s) {
+  const u = (s && s.uptime) || {};
+  const parts = [["24h", u["24h"]], ["30d", u["30d"]]].filter(([, r]) => isNum(r)).map(([w, r]) => `${w} ${uptimePercent(r)}`);
+  if (parts.length === 0) return "";
+  let line = `uptime ${parts.join(" · ")}`;
+  const last = s.incidents && s.incidents[0];
+  if (last && isNum(last.start_seconds)) {
+    const at = new Date(last.start_seconds * 1000).toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+    line += ` · last down ${at} (${last.reason.replace(/_/g, " ")})`;
+  }
+  return line;
 }
 
 const STATE_LABELS = {
@@ -448,6 +489,9 @@ function applyStatus(status) {
     card.dataset.state = state;
     card.querySelector(".latency").textContent =
       state === "up" && isNum(s.latency_ms) ? latency(s.latency_ms) : "";
+    const uptime = card.querySelector(".uptime");
+    uptime.textContent = state === "unprobed" ? "" : uptimeLine(s);
+    uptime.hidden = uptime.textContent === "";
   }
 }
 

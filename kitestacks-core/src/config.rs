@@ -25,8 +25,8 @@ mod fleet;
 pub use fleet::{FLEET_PASSWORD_ENV, FLEET_TOKEN_ENV, FleetAuth, FleetConfig};
 
 use crate::registry::{
-    AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Registry, Service, StatusRange,
-    Visibility,
+    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, PushSpec,
+    Registry, Service, StatusRange, Visibility,
 };
 
 /// The embedded default configuration, as TOML (what `--print-default-config` prints).
@@ -60,6 +60,8 @@ pub struct Config {
     pub events: EventsConfig,
     /// Every host's figures from Prometheus; `None` (off) without `[fleet]`.
     pub fleet: Option<FleetConfig>,
+    /// Notifications of state changes.
+    pub alerts: crate::alerts::AlertsConfig,
     /// The hosts and services.
     pub registry: Registry,
 }
@@ -372,6 +374,7 @@ struct RawConfig {
     history: RawHistory,
     events: RawEvents,
     fleet: Option<fleet::RawFleet>,
+    alerts: crate::alerts::RawAlerts,
     hosts: Vec<(usize, RawHost)>,
     /// Names of `[[hosts]]` entries that could not be read: services naming them are not
     /// told the host is unknown (the entry's own problem says what is wrong).
@@ -389,12 +392,12 @@ fn schema<T: Deserialize<'static>>() -> Schema {
 fn service_schema() -> Schema {
     Schema {
         keys: keys::fields::<RawService>(),
-        nested: &[("probe", schema::<RawProbe>)],
+        nested: &[("probe", schema::<RawProbe>), ("push", schema::<RawPush>)],
     }
 }
 
 /// The top-level keys and what each holds.
-fn sections() -> [(&'static str, Section); 11] {
+fn sections() -> [(&'static str, Section); 12] {
     fn host_entry(i: usize, _: &DeTable<'_>) -> String {
         format!("hosts[{i}]")
     }
@@ -408,6 +411,7 @@ fn sections() -> [(&'static str, Section); 11] {
         ("history", Section::Table(schema::<RawHistory>)),
         ("events", Section::Table(schema::<RawEvents>)),
         ("fleet", Section::Table(schema::<fleet::RawFleet>)),
+        ("alerts", Section::Table(schema::<crate::alerts::RawAlerts>)),
         ("hosts", Section::List(schema::<RawHost>, host_entry)),
         ("services", Section::List(service_schema, service_entry)),
     ]
@@ -546,17 +550,36 @@ struct RawService {
     auth: AuthMethod,
     visibility: Visibility,
     probe: Option<RawProbe>,
+    push: Option<RawPush>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPush {
+    period: ConfigDuration,
+    grace: Option<ConfigDuration>,
+    token_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawProbe {
+    kind: Option<CheckKind>,
     url: Option<String>,
     path: Option<String>,
     method: Option<ProbeMethod>,
     accept_status: Option<Vec<RawStatus>>,
+    host: Option<String>,
+    port: Option<i64>,
+    tls: Option<bool>,
+    name: Option<String>,
+    record: Option<DnsRecord>,
+    server: Option<String>,
+    expect: Option<String>,
     timeout: Option<ConfigDuration>,
     tls_verify: Option<bool>,
+    tls_ca_file: Option<PathBuf>,
+    failures: Option<i64>,
 }
 
 /// `200` or `"200-399"`.
@@ -693,6 +716,7 @@ impl Config {
             history: section(&mut root, "history", &mut found),
             events: section(&mut root, "events", &mut found),
             fleet: section(&mut root, "fleet", &mut found),
+            alerts: section(&mut root, "alerts", &mut found),
             hosts: Vec::new(),
             unreadable_hosts: Vec::new(),
             services: Vec::new(),
@@ -749,10 +773,10 @@ impl Config {
         let mut contacts = Vec::new();
         if self.status.enabled {
             for s in &self.registry.services {
-                if let Some(probe) = &s.probe {
+                if let Some(Ok(url)) = s.probe.as_ref().map(|p| Url::parse(&p.target())) {
                     contacts.push(Contact {
                         what: format!("probe of service {:?}", s.id),
-                        url: crate::redacted(&probe.url),
+                        url,
                         every: self.status.interval,
                     });
                 }
@@ -1079,9 +1103,17 @@ impl Validator {
         let status = self.status(raw.status);
         let history = self.history(raw.history, base_dir);
         let events = self.events(raw.events);
+        let alerts = crate::alerts::validate(raw.alerts, base_dir, env, &mut self.problems);
         let hosts = self.hosts(raw.hosts);
         let fleet = self.fleet(raw.fleet, &hosts, base_dir, env);
-        let services = self.services(raw.services, &hosts, &raw.unreadable_hosts, &homelab);
+        let services = self.services(
+            raw.services,
+            &hosts,
+            &raw.unreadable_hosts,
+            &homelab,
+            base_dir,
+            env,
+        );
         Config {
             origin: origin.to_owned(),
             homelab,
@@ -1093,6 +1125,7 @@ impl Validator {
             history,
             events,
             fleet,
+            alerts,
             registry: Registry { hosts, services },
         }
     }
@@ -1569,6 +1602,8 @@ impl Validator {
         hosts: &[Host],
         unreadable_hosts: &[String],
         homelab: &HomelabConfig,
+        base_dir: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
     ) -> Vec<Service> {
         let mut seen = HashSet::new();
         let mut services = Vec::with_capacity(raw.len());
@@ -1647,8 +1682,19 @@ impl Validator {
                 }
             }
             let probe = s.probe.and_then(|p| {
-                self.probe(&format!("{key}.probe"), p, url.as_ref().map(Option::as_ref))
+                self.probe(
+                    &format!("{key}.probe"),
+                    p,
+                    url.as_ref().map(Option::as_ref),
+                    base_dir,
+                )
             });
+            if s.push.is_some() && probe.is_some() {
+                self.problem(format!("{key}.push"), "set either probe or push, not both");
+            }
+            let push = s
+                .push
+                .and_then(|p| self.push(&format!("{key}.push"), &s.id, p, base_dir, env));
             let url = url.unwrap_or(None);
             services.push(Service {
                 id: s.id,
@@ -1661,6 +1707,7 @@ impl Validator {
                 auth: s.auth,
                 visibility: s.visibility,
                 probe,
+                push,
             });
         }
         without_domain.dedup();
@@ -1687,8 +1734,266 @@ impl Validator {
         key: &str,
         raw: RawProbe,
         service_url: Result<Option<&Url>, &()>,
+        base_dir: Option<&Path>,
     ) -> Option<ProbeSpec> {
-        let url = match (&raw.url, &raw.path, service_url) {
+        let kind = raw.kind.unwrap_or(CheckKind::Http);
+        let kind_name = match kind {
+            CheckKind::Http => "http",
+            CheckKind::Tcp => "tcp",
+            CheckKind::Dns => "dns",
+            CheckKind::Icmp => "icmp",
+            CheckKind::Push => "push",
+        };
+        // Keys of another kind are a mistake worth naming, not something to ignore.
+        let applies: &[(&str, bool, &[CheckKind])] = &[
+            ("url", raw.url.is_some(), &[CheckKind::Http]),
+            ("path", raw.path.is_some(), &[CheckKind::Http]),
+            ("method", raw.method.is_some(), &[CheckKind::Http]),
+            (
+                "accept_status",
+                raw.accept_status.is_some(),
+                &[CheckKind::Http],
+            ),
+            (
+                "host",
+                raw.host.is_some(),
+                &[CheckKind::Tcp, CheckKind::Icmp],
+            ),
+            ("port", raw.port.is_some(), &[CheckKind::Tcp]),
+            ("tls", raw.tls.is_some(), &[CheckKind::Tcp]),
+            ("name", raw.name.is_some(), &[CheckKind::Dns]),
+            ("record", raw.record.is_some(), &[CheckKind::Dns]),
+            ("server", raw.server.is_some(), &[CheckKind::Dns]),
+            (
+                "expect",
+                raw.expect.is_some(),
+                &[CheckKind::Http, CheckKind::Tcp, CheckKind::Dns],
+            ),
+            (
+                "tls_verify",
+                raw.tls_verify.is_some(),
+                &[CheckKind::Http, CheckKind::Tcp],
+            ),
+            (
+                "tls_ca_file",
+                raw.tls_ca_file.is_some(),
+                &[CheckKind::Http, CheckKind::Tcp],
+            ),
+        ];
+        let mut misplaced = false;
+        for (name, set, kinds) in applies {
+            if *set && !kinds.contains(&kind) {
+                self.problem(
+                    format!("{key}.{name}"),
+                    format!("does not apply to kind = \"{kind_name}\""),
+                );
+                misplaced = true;
+            }
+        }
+        // tcp, icmp and dns default to the host of the service's URL.
+        let service_host = match service_url {
+            Ok(Some(u)) => u.host_str().map(|h| h.trim_matches(['[', ']']).to_owned()),
+            _ => None,
+        };
+        let mut spec = ProbeSpec::new(kind);
+        let mut ok = !misplaced;
+        match kind {
+            CheckKind::Push => {
+                self.problem(
+                    format!("{key}.kind"),
+                    "\"push\" is not a probe kind: give the service a `push` table instead",
+                );
+                ok = false;
+            }
+            CheckKind::Http => {
+                spec.url = self.probe_url(key, &raw, service_url);
+                ok &= spec.url.is_some();
+                spec.method = raw.method.unwrap_or(ProbeMethod::Get);
+                spec.accept_status = self.accept_status(key, raw.accept_status);
+            }
+            CheckKind::Tcp | CheckKind::Icmp => {
+                spec.host = raw.host.clone().or(service_host);
+                if spec.host.as_deref().is_none_or(|h| h.trim().is_empty()) {
+                    self.problem(
+                        format!("{key}.host"),
+                        format!(
+                            "a {kind_name} check needs a host (or a service url to take it from)"
+                        ),
+                    );
+                    ok = false;
+                }
+                if kind == CheckKind::Tcp {
+                    spec.tls = raw.tls.unwrap_or(false);
+                    spec.port = match raw.port.map(u16::try_from) {
+                        Some(Ok(p)) if p > 0 => Some(p),
+                        Some(_) => {
+                            self.problem(
+                                format!("{key}.port"),
+                                format!("{} is not a port (1-65535)", raw.port.unwrap_or_default()),
+                            );
+                            None
+                        }
+                        None => {
+                            self.problem(format!("{key}.port"), "a tcp check needs a port");
+                            None
+                        }
+                    };
+                    ok &= spec.port.is_some();
+                }
+            }
+            CheckKind::Dns => {
+                spec.name = raw.name.clone().or(service_host);
+                if spec.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+                    self.problem(
+                        format!("{key}.name"),
+                        "a dns check needs a name (or a service url to take it from)",
+                    );
+                    ok = false;
+                }
+                spec.record = raw.record.unwrap_or(DnsRecord::A);
+                if let Some(server) = &raw.server {
+                    spec.server = server.parse::<std::net::SocketAddr>().ok().or_else(|| {
+                        server
+                            .trim_matches(['[', ']'])
+                            .parse::<std::net::IpAddr>()
+                            .ok()
+                            .map(|ip| std::net::SocketAddr::new(ip, 53))
+                    });
+                    if spec.server.is_none() {
+                        self.problem(
+                            format!("{key}.server"),
+                            format!("{server:?} is not an IP address, with or without a port (e.g. \"192.168.1.1\" or \"127.0.0.1:5353\")"),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+        }
+        if let Some(expect) = &raw.expect
+            && expect.is_empty()
+        {
+            self.problem(
+                format!("{key}.expect"),
+                "must not be empty (leave it out instead)",
+            );
+        }
+        spec.expect = raw.expect;
+        if let Some(file) = raw.tls_ca_file {
+            let resolved = match base_dir {
+                Some(base) if file.is_relative() => base.join(&file),
+                _ => file,
+            };
+            if !resolved.is_file() {
+                self.problem(
+                    format!("{key}.tls_ca_file"),
+                    format!("{:?} is not a file", resolved.display().to_string()),
+                );
+            }
+            spec.tls_ca_file = Some(resolved);
+        }
+        let timeout = raw.timeout.map_or(DEFAULT_PROBE_TIMEOUT, |d| d.0);
+        if timeout.is_zero() || timeout > LONGEST_TIMEOUT {
+            self.problem(
+                format!("{key}.timeout"),
+                format!(
+                    "{:?} is impossible (must be more than 0 and at most {})",
+                    duration::format(timeout),
+                    duration::format(LONGEST_TIMEOUT)
+                ),
+            );
+        }
+        spec.timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        spec.tls_verify = raw.tls_verify.unwrap_or(true);
+        spec.failures = match raw.failures.map(u32::try_from) {
+            None => 2,
+            Some(Ok(n @ 1..=10)) => n,
+            Some(_) => {
+                self.problem(
+                    format!("{key}.failures"),
+                    format!(
+                        "{} is not a number of failures (1 to 10)",
+                        raw.failures.unwrap_or_default()
+                    ),
+                );
+                2
+            }
+        };
+        ok.then_some(spec)
+    }
+
+    /// A push monitor: its period (5 s to 30 days), grace (up to 7 days; default a tenth
+    /// of the period) and token (the environment, else `token_file`; at least 16
+    /// characters).
+    fn push(
+        &mut self,
+        key: &str,
+        id: &str,
+        raw: RawPush,
+        base_dir: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<PushSpec> {
+        let mut period = Duration::from_secs(60);
+        self.duration(
+            &format!("{key}.period"),
+            Some(raw.period),
+            Duration::from_secs(5),
+            Duration::from_secs(30 * 86_400),
+            &mut period,
+        );
+        let mut grace = period / 10;
+        self.duration(
+            &format!("{key}.grace"),
+            raw.grace,
+            Duration::ZERO,
+            Duration::from_secs(7 * 86_400),
+            &mut grace,
+        );
+        let var = push_token_env(id);
+        let file = raw.token_file.map(|p| match base_dir {
+            Some(base) if p.is_relative() => base.join(p),
+            _ => p,
+        });
+        let token = match crate::Secret::resolve(
+            &format!("{key}.token_file"),
+            &var,
+            file.as_deref(),
+            env,
+        ) {
+            Ok(Some(token)) if token.expose().chars().count() >= 16 => Some(token),
+            Ok(Some(_)) => {
+                self.problem(
+                    format!("{key}.token_file"),
+                    "the token is too short (at least 16 characters: it is all that guards the push URL)",
+                );
+                None
+            }
+            Ok(None) => {
+                self.problem(
+                    format!("{key}.token_file"),
+                    format!("a push monitor needs a token: set push.token_file or the environment variable {var}"),
+                );
+                None
+            }
+            Err(p) => {
+                self.problems.push(p);
+                None
+            }
+        };
+        Some(PushSpec {
+            period_seconds: period.as_secs(),
+            grace_seconds: grace.as_secs(),
+            token: token?,
+        })
+    }
+
+    /// An `http` probe's URL: its own `url`, or `path` on the service's, or the service's.
+    fn probe_url(
+        &mut self,
+        key: &str,
+        raw: &RawProbe,
+        service_url: Result<Option<&Url>, &()>,
+    ) -> Option<Url> {
+        match (&raw.url, &raw.path, service_url) {
             (Some(_), Some(_), _) => {
                 self.problem(format!("{key}.path"), "set either url or path, not both");
                 None
@@ -1714,14 +2019,12 @@ impl Validator {
                 );
                 None
             }
-        };
+        }
+    }
+
+    fn accept_status(&mut self, key: &str, raw: Option<Vec<RawStatus>>) -> Vec<StatusRange> {
         let mut accept_status = Vec::new();
-        for (i, st) in raw
-            .accept_status
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
+        for (i, st) in raw.unwrap_or_default().into_iter().enumerate() {
             match parse_status(&st) {
                 Some(range) => accept_status.push(range),
                 None => {
@@ -1739,24 +2042,7 @@ impl Validator {
         if accept_status.is_empty() {
             accept_status.push(StatusRange { from: 200, to: 399 });
         }
-        let timeout = raw.timeout.map_or(DEFAULT_PROBE_TIMEOUT, |d| d.0);
-        if timeout.is_zero() || timeout > LONGEST_TIMEOUT {
-            self.problem(
-                format!("{key}.timeout"),
-                format!(
-                    "{:?} is impossible (must be more than 0 and at most {})",
-                    duration::format(timeout),
-                    duration::format(LONGEST_TIMEOUT)
-                ),
-            );
-        }
-        Some(ProbeSpec {
-            url: url?,
-            method: raw.method.unwrap_or(ProbeMethod::Get),
-            accept_status,
-            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-            tls_verify: raw.tls_verify.unwrap_or(true),
-        })
+        accept_status
     }
 
     fn http_url(&mut self, key: &str, text: &str) -> Option<Url> {
@@ -1807,6 +2093,15 @@ fn first_line(message: &str) -> String {
         .unwrap_or(message)
         .trim()
         .to_owned()
+}
+
+/// The environment variable holding the push token of service `id`:
+/// `KITESTACKS_PUSH_TOKEN_<ID>`, upper case, `-` as `_`.
+pub fn push_token_env(id: &str) -> String {
+    format!(
+        "KITESTACKS_PUSH_TOKEN_{}",
+        id.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 fn parse_status(st: &RawStatus) -> Option<StatusRange> {

@@ -21,6 +21,7 @@
 //! assert_eq!(config.server.listen.to_string(), "127.0.0.1:8000");
 //! ```
 
+mod alerts;
 pub mod api;
 mod config;
 mod duration;
@@ -29,17 +30,18 @@ mod keys;
 mod registry;
 mod secret;
 
+pub use alerts::{AlertEvent, AlertRule, AlertsConfig, Notifier, NotifierKind};
 pub use config::{
     Config, Contact, DEFAULT_CONFIG_TOML, EventsConfig, FLEET_PASSWORD_ENV, FLEET_TOKEN_ENV,
     FORGEJO_TOKEN_ENV, FleetAuth, FleetConfig, ForgejoConfig, HistoryConfig, HomelabConfig,
     MetricsConfig, SHORTEST_METRICS_INTERVAL, ServerConfig, StatusConfig, Units, WeatherConfig,
-    WeatherProviderKind, parse_listen_address,
+    WeatherProviderKind, parse_listen_address, push_token_env,
 };
 pub use error::{ConfigError, Position, Problem};
 pub use keys::edit_distance;
 pub use registry::{
-    AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, REDACTED, Registry, Service,
-    StatusRange, Visibility, redacted,
+    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, PushSpec,
+    REDACTED, Registry, Service, StatusRange, Visibility, redacted,
 };
 pub use secret::Secret;
 

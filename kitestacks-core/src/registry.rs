@@ -175,22 +175,76 @@ impl StatusRange {
     }
 }
 
-/// How to check that a service is up.
+/// What a probe checks (the probe table's `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// An HTTP(S) request to `url` (the default).
+    Http,
+    /// A TCP connection to `host` and `port` (TLS on top with `tls = true`), optionally
+    /// reading an expected banner.
+    Tcp,
+    /// A DNS lookup of `name`, with the system resolver or a given `server`.
+    Dns,
+    /// An ICMP echo to `host`.
+    Icmp,
+    /// A push monitor: the service's own job calls `/api/push/{token}` (not a probe).
+    Push,
+}
+
+/// The DNS record type a `dns` check asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum DnsRecord {
+    /// IPv4 addresses (the default).
+    A,
+    /// IPv6 addresses.
+    #[serde(rename = "AAAA")]
+    Aaaa,
+}
+
+/// How to check that a service is up. Which fields apply depends on `kind`; the others
+/// are null.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ProbeSpec {
-    /// The URL probed: the service's public URL unless the configuration names another.
-    /// Published without user name, password, query values or fragment (query values
-    /// read `REDACTED`); probes use the URL as configured.
-    #[serde(serialize_with = "serialize_redacted")]
-    pub url: Url,
-    /// HTTP method.
+    /// What is checked: `http` (default), `tcp`, `dns` or `icmp`.
+    pub kind: CheckKind,
+    /// `http`: the URL probed, the service's public URL unless the configuration names
+    /// another. Published without user name, password, query values or fragment (query
+    /// values read `REDACTED`); probes use the URL as configured.
+    #[serde(serialize_with = "serialize_redacted_opt")]
+    pub url: Option<Url>,
+    /// `http`: the method.
     pub method: ProbeMethod,
-    /// Status codes that count as up (login-protected apps answer 302, 401 or 403).
+    /// `http`: status codes that count as up (login-protected apps answer 302, 401 or 403).
     pub accept_status: Vec<StatusRange>,
+    /// `tcp` and `icmp`: the host name or address checked.
+    pub host: Option<String>,
+    /// `tcp`: the port connected to.
+    pub port: Option<u16>,
+    /// `tcp`: whether a TLS handshake follows the connection.
+    pub tls: bool,
+    /// `dns`: the name looked up.
+    pub name: Option<String>,
+    /// `dns`: the record type asked for (`A` or `AAAA`).
+    pub record: DnsRecord,
+    /// `dns`: the server asked (UDP); null for the system resolver.
+    #[schema(value_type = Option<String>)]
+    pub server: Option<std::net::SocketAddr>,
+    /// What must be seen for the check to pass: a substring of the HTTP body (`http`),
+    /// of the first line the server sends (`tcp`), or one of the addresses in the answer
+    /// (`dns`). Null: nothing is required.
+    pub expect: Option<String>,
     /// How long a probe may take, in milliseconds.
     pub timeout_ms: u64,
-    /// Whether the TLS certificate is verified (off only for self-signed internal certs).
+    /// Whether the TLS certificate is verified (off only for self-signed internal certs);
+    /// certificate facts are reported either way.
     pub tls_verify: bool,
+    /// A PEM file of extra certificate authorities trusted by this probe (an internal
+    /// CA). Not published.
+    #[serde(skip)]
+    pub tls_ca_file: Option<std::path::PathBuf>,
+    /// Consecutive failures before the service is called down (default 2).
+    pub failures: u32,
 }
 
 impl ProbeSpec {
@@ -198,6 +252,77 @@ impl ProbeSpec {
     pub fn accepts(&self, code: u16) -> bool {
         self.accept_status.iter().any(|r| r.contains(code))
     }
+
+    /// An `http` probe of `url` with every other field at its default: GET, 200-399,
+    /// 5 s, certificates verified, down after 2 failures.
+    pub fn http(url: Url) -> Self {
+        Self {
+            url: Some(url),
+            ..Self::new(CheckKind::Http)
+        }
+    }
+
+    /// A probe of `kind` with every field at its default and no target yet.
+    pub fn new(kind: CheckKind) -> Self {
+        Self {
+            kind,
+            url: None,
+            method: ProbeMethod::Get,
+            accept_status: vec![StatusRange { from: 200, to: 399 }],
+            host: None,
+            port: None,
+            tls: false,
+            name: None,
+            record: DnsRecord::A,
+            server: None,
+            expect: None,
+            timeout_ms: 5000,
+            tls_verify: true,
+            tls_ca_file: None,
+            failures: 2,
+        }
+    }
+
+    /// What the probe contacts, for logs and `--check-config`: the redacted URL, or
+    /// `tcp://host:port`, `dns://server/name`, `icmp://host`.
+    pub fn target(&self) -> String {
+        match self.kind {
+            CheckKind::Http => self
+                .url
+                .as_ref()
+                .map(|u| redacted(u).to_string())
+                .unwrap_or_default(),
+            CheckKind::Tcp => format!(
+                "tcp://{}:{}",
+                self.host.as_deref().unwrap_or_default(),
+                self.port.unwrap_or_default()
+            ),
+            CheckKind::Dns => match self.server {
+                Some(server) => format!(
+                    "dns://{server}/{}",
+                    self.name.as_deref().unwrap_or_default()
+                ),
+                None => format!("dns:{}", self.name.as_deref().unwrap_or_default()),
+            },
+            CheckKind::Icmp => format!("icmp://{}", self.host.as_deref().unwrap_or_default()),
+            CheckKind::Push => "push:".to_owned(),
+        }
+    }
+}
+
+/// A push monitor (dead-man check): the service's job calls `GET` or `POST
+/// /api/push/{token}` at least every `period`; a push missing past `period` + `grace`
+/// makes the service down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PushSpec {
+    /// How often the job pushes, in seconds.
+    pub period_seconds: u64,
+    /// How late a push may be before the service is down, in seconds.
+    pub grace_seconds: u64,
+    /// The token of the push URL (from `push.token_file` or
+    /// `KITESTACKS_PUSH_TOKEN_<SERVICE_ID>`). Never published.
+    #[serde(skip)]
+    pub token: crate::Secret,
 }
 
 /// One service of the homelab.
@@ -206,8 +331,10 @@ impl ProbeSpec {
     "id": "gitforge", "name": "Forgejo", "url": "https://gitforge.kitestacks.com/",
     "category": "apps", "description": "Git hosting for every homelab repo",
     "container": "forgejo", "hosts": ["monk"], "auth": "oidc", "visibility": "public",
-    "probe": {"url": "https://gitforge.kitestacks.com/api/healthz", "method": "GET",
-              "accept_status": [{"from": 200, "to": 399}], "timeout_ms": 5000, "tls_verify": true}
+    "probe": {"kind": "http", "url": "https://gitforge.kitestacks.com/api/healthz", "method": "GET",
+              "accept_status": [{"from": 200, "to": 399}], "host": null, "port": null, "tls": false,
+              "name": null, "record": "A", "server": null, "expect": null, "timeout_ms": 5000,
+              "tls_verify": true, "failures": 2}
 }))]
 pub struct Service {
     /// Stable identifier (lowercase letters, digits, `-`), unique in the registry.
@@ -232,6 +359,8 @@ pub struct Service {
     pub visibility: Visibility,
     /// How to check it is up; `null` when it is not probed.
     pub probe: Option<ProbeSpec>,
+    /// Its push monitor; `null` when it has none.
+    pub push: Option<PushSpec>,
 }
 
 /// The hosts and services, validated: ids are unique and every service's hosts exist.
@@ -289,19 +418,13 @@ mod tests {
     #[test]
     fn serialised_urls_are_redacted_but_the_value_keeps_them() {
         let url = Url::parse("https://u:pw@h.example/health?key=s3cret").unwrap();
-        let spec = ProbeSpec {
-            url: url.clone(),
-            method: ProbeMethod::Get,
-            accept_status: vec![StatusRange { from: 200, to: 399 }],
-            timeout_ms: 1000,
-            tls_verify: true,
-        };
+        let spec = ProbeSpec::http(url.clone());
         let json = serde_json::to_string(&spec).unwrap();
         assert!(
             json.contains("\"https://h.example/health?key=REDACTED\""),
             "{json}"
         );
         assert!(!json.contains("s3cret") && !json.contains("pw"), "{json}");
-        assert_eq!(spec.url, url);
+        assert_eq!(spec.url, Some(url));
     }
 }

@@ -137,7 +137,12 @@ impl Metrics {
         }
     }
 
-    fn latest(&self) -> (Arc<Sample>, Bytes) {
+    /// How often the host is sampled.
+    pub(crate) fn interval(&self) -> std::time::Duration {
+        self.interval
+    }
+
+    pub(crate) fn latest(&self) -> (Arc<Sample>, Bytes) {
         let l = self
             .latest
             .read()

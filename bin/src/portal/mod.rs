@@ -17,6 +17,8 @@ use kitestacks_core::Config;
 use kitestacks_core::api::{ErrorBody, Health, ServicesResponse};
 
 pub mod activity;
+pub mod alerts;
+pub mod checks;
 pub mod cli;
 pub mod containers;
 mod cors;
@@ -28,11 +30,13 @@ pub mod host_metrics;
 pub mod openapi;
 mod page;
 pub mod probe;
+pub mod push;
 pub mod routes;
 pub mod startup;
 mod static_files;
 pub mod telemetry;
 pub mod upstream;
+pub mod uptime;
 pub mod weather;
 
 use activity::Activity;
@@ -158,9 +162,29 @@ impl Portal {
             self.inner.feed.history.clone(),
             self.inner.feed.snapshot_interval,
         );
+        let host_rules = {
+            let (metrics, status) = (metrics.clone(), status.clone());
+            let interval = metrics.interval();
+            async move {
+                let mut tick = tokio::time::interval(interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    status.host_sample(&metrics.latest().0);
+                }
+            }
+        };
         async move {
-            tokio::join!(metrics.run(), status.run(), history.run(every));
+            tokio::join!(metrics.run(), status.run(), history.run(every), host_rules);
         }
+    }
+
+    /// Judges the alerts' host rules against the latest host sample, as the background
+    /// task does every `[metrics] interval`.
+    pub fn check_host(&self) {
+        self.inner
+            .status
+            .host_sample(&self.inner.metrics.latest().0);
     }
 
     /// Ends every event stream: call it when the server is asked to stop, or the streams
@@ -173,6 +197,7 @@ impl Portal {
     /// or off the async workers).
     pub fn save_history(&self) {
         self.inner.feed.history.save();
+        self.inner.status.save_uptime();
     }
 
     /// The history's memory budget, for the start-up log: `(bytes, max series, bytes per
@@ -184,6 +209,11 @@ impl Portal {
     /// Probes every service once now, as the background task does every interval.
     pub async fn probe_now(&self) {
         self.inner.status.probe_now().await;
+    }
+
+    /// Judges the push monitors as at `at`, as the background task does every second.
+    pub fn check_pushes(&self, at: std::time::SystemTime) {
+        self.inner.status.check_pushes(at);
     }
 
     /// Takes a host sample now (blocking), as the background task does every interval.
@@ -225,6 +255,9 @@ impl Portal {
             && self.access.check(req.headers()).await == Verdict::Unauthorized
         {
             unauthorized()
+        } else if method == Method::POST && route == Some(Route::Push) {
+            let tail = Route::Push.entry().tail(path);
+            push::route(&self.inner.status, tail, req.uri().query())
         } else if method != Method::GET && method != Method::HEAD {
             match route {
                 Some(_) => response::method_not_allowed(&method, path, cors.allow_header()),
@@ -263,6 +296,10 @@ impl Portal {
             Route::Activity => inner.activity.route().await,
             Route::Weather => inner.weather.route().await,
             Route::Status => probe::status(&inner.status),
+            Route::Push => push::route(&inner.status, Route::Push.entry().tail(path), query),
+            Route::StatusBadge => {
+                probe::badge(&inner.status, Route::StatusBadge.entry().tail(path), query)
+            }
             Route::OpenApi => openapi::openapi_json(&inner.openapi),
             Route::DocsRedirect => openapi::docs_redirect(),
             Route::Docs => openapi::docs(&inner.swagger, Route::Docs.entry().tail(path)),

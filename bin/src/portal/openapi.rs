@@ -11,7 +11,8 @@ use hyper::{Method, Response, StatusCode};
 
 use kitestacks_core::api::{CategoryInfo, ErrorBody, ErrorDetail, Health, ServicesResponse};
 use kitestacks_core::{
-    AuthMethod, Category, Host, HostRole, ProbeMethod, ProbeSpec, Service, StatusRange, Visibility,
+    AuthMethod, Category, CheckKind, DnsRecord, Host, HostRole, ProbeMethod, ProbeSpec, PushSpec,
+    Service, StatusRange, Visibility,
 };
 use kitestacks_metrics::cgroup::{
     ContainerCpu, ContainerInterface, ContainerIo, ContainerMemory, ContainerPressure,
@@ -23,9 +24,14 @@ use kitestacks_metrics::{
 };
 use utoipa::OpenApi;
 
+use super::checks::Reason;
 use super::fleet::{FleetFilesystem, FleetHost, FleetResponse, HostCheck, ServiceChecks};
 use super::history::{HistoryAnswer, HistoryIndex, HistoryResponse, SeriesEntry, TierEntry};
-use super::probe::{ProbeError, ProbeState, ServiceStatus, StatusResponse};
+use super::probe::{
+    PhaseTimings, ProbeError, ProbeState, ServiceStatus, StatusResponse, TlsStatus,
+};
+use super::push::{self, PushAnswer};
+use super::uptime::{Incident, UptimeRatios};
 use super::{
     self as portal, activity, containers, events, fleet, history, host_metrics as metrics,
     probe as status, weather,
@@ -60,6 +66,8 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
         docs,
         activity::activity,
         weather::weather,
+        status::badge,
+        push::route,
         status::status,
         metrics::metrics,
         metrics::host,
@@ -81,7 +89,8 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
     components(schemas(
         Health, ServicesResponse, CategoryInfo, ErrorBody, ErrorDetail, Host, HostRole, Service,
         Category, AuthMethod, Visibility, ProbeSpec, ProbeMethod, StatusRange,
-        StatusResponse, ServiceStatus, ProbeState, ProbeError,
+        StatusResponse, ServiceStatus, ProbeState, ProbeError, Reason, PhaseTimings, TlsStatus, CheckKind, DnsRecord,
+        UptimeRatios, Incident, PushAnswer, PushSpec,
         Sample, HostInfo, Cpu, CpuModes, Load, Memory, Swap, Filesystem, Disk, Network, Interface, Temperature,
         HistoryAnswer, HistoryResponse, HistoryIndex, SeriesEntry, TierEntry,
         FleetResponse, FleetHost, FleetFilesystem, ServiceChecks, HostCheck,

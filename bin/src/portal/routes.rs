@@ -20,6 +20,10 @@ pub enum Route {
     Weather,
     /// `GET /api/status`: the prober's latest results.
     Status,
+    /// `GET /api/status/{id}/badge.svg`: a service's badge.
+    StatusBadge,
+    /// `GET`/`POST /api/push/{token}`: a push monitor's heartbeat.
+    Push,
     /// `GET /api/openapi.json`: the OpenAPI document.
     OpenApi,
     /// `GET /api/docs`: redirect to Swagger UI.
@@ -92,12 +96,18 @@ const fn row(route: Route, pattern: &'static str, paths: Paths) -> Entry {
 
 /// The table, in [`Route`]'s order (checked when compiling), which is also the order of
 /// the request metrics' labels. Rows are tried in order: the page comes last.
-pub const ROUTES: [Entry; 18] = [
+pub const ROUTES: [Entry; 20] = [
     row(Route::Health, "/api/health", Paths::Exact),
     row(Route::Services, "/api/services", Paths::Exact),
     row(Route::Activity, "/api/activity", Paths::Exact),
     row(Route::Weather, "/api/weather", Paths::Exact),
     row(Route::Status, "/api/status", Paths::Exact),
+    row(
+        Route::StatusBadge,
+        "/api/status/{id}/badge.svg",
+        Paths::AnyTail,
+    ),
+    row(Route::Push, "/api/push/{token}", Paths::AnyTail),
     row(Route::OpenApi, OPENAPI_PATH, Paths::Exact),
     row(Route::DocsRedirect, "/api/docs", Paths::Exact),
     row(Route::Docs, "/api/docs/{file}", Paths::AnyTail),

@@ -1,6 +1,7 @@
 //! One failure, one name, one log line: a host name that does not resolve is `dns` in
-//! `/api/status`, `/api/activity`, `/api/weather` and the log, and each failure is one
-//! warning (a probe's only when its state changes).
+//! `/api/status`'s `error`, `/api/activity`, `/api/weather` and the upstreams' log lines
+//! (`dns_not_found` as a probe's `failure_reason` and in its log line), and each failure
+//! is one warning (a probe's only when its result changes).
 //!
 //! The unresolvable name has a label longer than DNS allows (63 bytes): the C library's
 //! resolver refuses it before sending any query, so the test needs no network (a plain
@@ -19,7 +20,7 @@ const UNRESOLVABLE: &str =
 fn probed(id: &str, url: &str) -> String {
     format!(
         "[[services]]\nid = \"{id}\"\nname = \"{id}\"\nurl = \"{url}\"\ncategory = \"apps\"\n\
-         hosts = [\"monk\"]\nauth = \"none\"\nvisibility = \"internal\"\nprobe = {{ timeout = \"5s\" }}\n\n"
+         hosts = [\"monk\"]\nauth = \"none\"\nvisibility = \"internal\"\nprobe = {{ timeout = \"5s\", failures = 1 }}\n\n"
     )
 }
 
@@ -40,6 +41,7 @@ async fn a_dns_failure_is_dns_on_every_surface_and_one_warning_each() {
     let v = call(&p, "GET", "/api/status", &[]).await.json();
     assert_eq!(v["services"][0]["state"], "down", "{v}");
     assert_eq!(v["services"][0]["error"], "dns", "{v}");
+    assert_eq!(v["services"][0]["failure_reason"], "dns_not_found", "{v}");
 
     let r = call(&p, "GET", "/api/activity", &[]).await;
     assert_eq!(r.status, 502);
@@ -60,8 +62,16 @@ async fn a_dns_failure_is_dns_on_every_surface_and_one_warning_each() {
     let probe = logs.at("WARN", "probe failed");
     assert_eq!(probe.len(), 1, "{warnings:#?}");
     assert!(probe[0].contains("service=nowhere"), "{}", probe[0]);
-    assert!(probe[0].contains("kind=\"dns\""), "{}", probe[0]);
-    assert!(probe[0].contains("dns error"), "{}", probe[0]);
+    assert!(
+        probe[0].contains("reason=\"dns_not_found\""),
+        "{}",
+        probe[0]
+    );
+    assert!(
+        probe[0].contains("failed to lookup address information"),
+        "{}",
+        probe[0]
+    );
     for upstream in ["forgejo", "weather"] {
         let line = logs.at("WARN", &format!("upstream=\"{upstream}\""));
         assert_eq!(line.len(), 1, "{warnings:#?}");
@@ -102,7 +112,7 @@ async fn a_probe_failure_is_logged_when_the_state_changes_not_every_round() {
     assert_eq!(down.len(), 1, "once, not every round: {:#?}", logs.lines());
     assert!(
         down[0].starts_with(&format!(
-            " WARN probe failed: status 503 service=svc url=http://{}/ kind=\"unexpected_status\"",
+            " WARN probe failed: status 503 service=svc target=http://{}/ reason=\"http_status\"",
             fake.addr
         )),
         "{}",
@@ -118,7 +128,7 @@ async fn a_probe_failure_is_logged_when_the_state_changes_not_every_round() {
     assert_eq!(up.len(), 1, "{:#?}", logs.lines());
     assert!(
         up[0].starts_with(&format!(
-            " INFO probe up again: status 200 service=svc url=http://{}/",
+            " INFO probe up again: status 200 service=svc target=http://{}/",
             fake.addr
         )),
         "{}",

@@ -2,7 +2,9 @@
 //! real loopback sockets, the OpenAPI drift check, the binary's flags, and property tests
 //! of the web config's parsing (`props`).
 
+mod alerts;
 mod attacks;
+mod checks;
 mod cli;
 mod config_cli;
 mod containers;
@@ -19,6 +21,7 @@ mod mutate;
 mod openapi;
 mod page;
 mod props;
+mod push;
 mod routes;
 mod schema;
 mod server;
@@ -26,4 +29,5 @@ mod startup;
 mod status;
 mod tidy;
 mod upstreams;
+mod uptime;
 mod webconfig;

@@ -10,9 +10,15 @@ use crate::fake::{Fake, Reply};
 use crate::http::{call, portal};
 use crate::schema::check_response;
 
-/// A registry of services on the fake (`http://ADDR`) and on a closed port.
+/// A registry of services on the fake (`http://ADDR`) and on a closed port, each down
+/// at its first failure (`failures = 1`).
 fn config(fake: &str, closed: u16) -> String {
     let service = |id: &str, url: &str, probe: &str| {
+        let probe = if probe.is_empty() {
+            "failures = 1".to_owned()
+        } else {
+            format!("{probe}, failures = 1")
+        };
         format!(
             "[[services]]\nid = \"{id}\"\nname = \"{id}\"\nurl = \"{url}\"\ncategory = \"apps\"\n\
              hosts = [\"monk\"]\nauth = \"none\"\nvisibility = \"internal\"\nprobe = {{ {probe} }}\n\n"
@@ -69,7 +75,7 @@ async fn setup() -> (Fake, Portal) {
     (fake, p)
 }
 
-fn service<'a>(v: &'a Value, id: &str) -> &'a Value {
+pub(crate) fn service<'a>(v: &'a Value, id: &str) -> &'a Value {
     v["services"]
         .as_array()
         .unwrap()
@@ -129,20 +135,39 @@ async fn one_round_classifies_every_outcome() {
     assert_eq!(broken["state"], "down");
     assert_eq!(broken["http_status"], 500);
     assert_eq!(broken["error"], "unexpected_status");
+    assert_eq!(broken["failure_reason"], "http_status");
 
     let hangs = service(&v, "hangs");
     assert_eq!(hangs["state"], "down");
     assert_eq!(hangs["error"], "timeout");
+    assert_eq!(
+        hangs["failure_reason"], "timeout",
+        "accepted, never answered: {hangs}"
+    );
+    // The phases that ran have durations; the one cut short and those after it are null.
+    assert!(hangs["phases_ms"]["connect"].as_f64().is_some(), "{hangs}");
+    assert!(
+        hangs["phases_ms"]["dns"].is_null(),
+        "an address needs no lookup: {hangs}"
+    );
+    assert!(hangs["phases_ms"]["tls"].is_null() && hangs["phases_ms"]["first_byte"].is_null());
     assert!(hangs["http_status"].is_null() && hangs["latency_ms"].is_null());
 
     let closed = service(&v, "closed");
     assert_eq!(closed["state"], "down");
     assert_eq!(closed["error"], "refused");
+    assert_eq!(closed["failure_reason"], "connect_refused");
     assert!(closed["http_status"].is_null());
+    assert!(closed["phases_ms"]["first_byte"].is_null(), "{closed}");
 
     let tls = service(&v, "tls");
     assert_eq!(tls["state"], "down");
     assert_eq!(tls["error"], "tls", "https to a plain-HTTP listener: {tls}");
+    assert_eq!(tls["failure_reason"], "tls_handshake", "{tls}");
+    assert!(
+        ok["failure_reason"].is_null() && ok["tls"].is_null(),
+        "{ok}"
+    );
 }
 
 #[tokio::test]
@@ -380,7 +405,7 @@ async fn a_self_signed_certificate_fails_verification_unless_tls_verify_is_off()
         format!(
             "[[services]]\nid = \"{id}\"\nname = \"{id}\"\nurl = \"https://{addr}/metrics\"\n\
              category = \"apps\"\nhosts = [\"monk\"]\nauth = \"none\"\nvisibility = \"internal\"\n\
-             probe = {{ tls_verify = {verify} }}\n\n"
+             probe = {{ tls_verify = {verify}, failures = 1 }}\n\n"
         )
     };
     let text = format!(
@@ -394,6 +419,13 @@ async fn a_self_signed_certificate_fails_verification_unless_tls_verify_is_off()
     let verified = crate::status::service(&v, "verified");
     assert_eq!(verified["state"], "down", "{verified}");
     assert_eq!(verified["error"], "tls", "{verified}");
+    assert_eq!(verified["failure_reason"], "tls_untrusted", "{verified}");
+    assert_eq!(verified["tls"]["chain_valid"], false, "{verified}");
+    // The facts are reported whether or not the certificate is verified.
+    for s in [verified, crate::status::service(&v, "internal")] {
+        assert_eq!(s["tls"]["hostname_matched"], true, "{s}");
+        assert!(s["tls"]["days_left"].as_f64().unwrap() > 1000.0, "{s}");
+    }
     let internal = crate::status::service(&v, "internal");
     assert_eq!(internal["state"], "up", "{internal}");
     assert_eq!(internal["http_status"], 200);

@@ -89,7 +89,7 @@ fn the_default_has_the_eleven_public_services_on_the_base_domain() {
     assert_eq!(grafana.auth, AuthMethod::Oidc);
     let probe = grafana.probe.as_ref().unwrap();
     assert_eq!(
-        probe.url.as_str(),
+        probe.url.as_ref().unwrap().as_str(),
         "https://grafana.kitestacks.com/api/health"
     );
     assert_eq!(probe.method, ProbeMethod::Get);
@@ -124,11 +124,10 @@ fn the_base_domain_is_set_once_for_every_public_url_and_probe_path() {
             url.host_str().unwrap().ends_with(".lab.example.org"),
             "{url}"
         );
-        let probe = s.probe.as_ref().unwrap();
+        let url = s.probe.as_ref().unwrap().url.as_ref().unwrap();
         assert!(
-            probe.url.host_str().unwrap().ends_with(".lab.example.org"),
-            "{}",
-            probe.url
+            url.host_str().unwrap().ends_with(".lab.example.org"),
+            "{url}"
         );
     }
 }
@@ -194,7 +193,7 @@ fn requested(c: &Config) -> Vec<url::Url> {
             c.registry
                 .services
                 .iter()
-                .filter_map(|s| s.probe.as_ref().map(|p| p.url.clone())),
+                .filter_map(|s| s.probe.as_ref().and_then(|p| p.url.clone())),
         );
     }
     urls.extend(c.forgejo.url.clone());
@@ -457,7 +456,10 @@ probe = { url = "https://probe:pr0be@grafana.example.com/api/health?key=k3y" }
     let s = c.registry.service("grafana").unwrap();
     // The typed values keep the credentials: the prober uses them.
     assert_eq!(s.url.as_ref().unwrap().password(), Some("hunter2"));
-    assert_eq!(s.probe.as_ref().unwrap().url.query(), Some("key=k3y"));
+    assert_eq!(
+        s.probe.as_ref().unwrap().url.as_ref().unwrap().query(),
+        Some("key=k3y")
+    );
     let json =
         serde_json::to_string(&kitestacks_core::api::ServicesResponse::from_config(&c)).unwrap();
     for secret in ["admin", "hunter2", "s3cret", "probe:", "pr0be", "k3y"] {
