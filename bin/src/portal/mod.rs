@@ -295,7 +295,7 @@ impl Portal {
             Route::Services => services(&inner.services),
             Route::Activity => inner.activity.route().await,
             Route::Weather => inner.weather.route().await,
-            Route::Status => probe::status(&inner.status),
+            Route::Status => probe::status(&inner.status, inner.fleet.checks()),
             Route::Push => push::route(&inner.status, Route::Push.entry().tail(path), query),
             Route::StatusBadge => {
                 probe::badge(&inner.status, Route::StatusBadge.entry().tail(path), query)

@@ -24,6 +24,7 @@ use utoipa::ToSchema;
 
 use crate::portal::alerts::{Alerts, Change};
 use crate::portal::checks::{self, Finding, Phase, Reason, Verdict};
+use crate::portal::fleet::ServiceChecks;
 use crate::portal::unix_seconds as unix;
 use crate::portal::uptime::{self, Incident, UptimeRatios};
 use crate::response;
@@ -188,6 +189,12 @@ pub struct StatusResponse {
     pub checked_at_seconds: Option<f64>,
     /// Every registry service with a probe, in registry order.
     pub services: Vec<ServiceStatus>,
+    /// With `[fleet]`: what every probing host saw of each service, from Prometheus'
+    /// `probe_success` (as `/api/fleet`'s `checks`): a service is down for everyone only
+    /// when every host that checked it agrees. Absent without `[fleet]` or before
+    /// Prometheus first answered; never waited for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<Vec<ServiceChecks>>,
 }
 
 /// The coarse class of a reason, as `error` has always named it.
@@ -702,6 +709,7 @@ impl Status {
             interval_seconds: self.config.interval.as_secs_f64(),
             checked_at_seconds: st.checked_at.map(unix),
             services,
+            fleet: None,
         }
     }
 
@@ -864,8 +872,10 @@ fn latency(f: &Finding) -> Option<f64> {
         (status = 500, description = "Internal error", body = ErrorBody),
     )
 )]
-pub fn status(status: &Status) -> Response<Body> {
-    response::json(StatusCode::OK, &status.response())
+pub fn status(status: &Status, fleet: Option<Vec<ServiceChecks>>) -> Response<Body> {
+    let mut body = status.response();
+    body.fleet = fleet;
+    response::json(StatusCode::OK, &body)
 }
 
 /// A service's state, or its uptime over a window, as an SVG badge.

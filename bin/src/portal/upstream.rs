@@ -209,13 +209,7 @@ impl<T: Send + Sync + 'static> Upstream<T> {
             {
                 return Answer::Fresh(g.clone());
             }
-            let backing_off = st
-                .failure
-                .as_ref()
-                .is_some_and(|(_, at)| at.elapsed() < self.backoff);
-            if !backing_off && st.inflight.is_none() {
-                st.inflight = Some(self.spawn_refresh());
-            }
+            let backing_off = self.start_refresh(&mut st);
             match &st.inflight {
                 Some(wait) if st.good.is_none() && !backing_off => wait.clone(),
                 // An earlier answer (or a recent failure) is served now; the refresh, if
@@ -231,6 +225,33 @@ impl<T: Send + Sync + 'static> Upstream<T> {
             ));
         }
         answer(&self.lock(), false)
+    }
+
+    /// The value held now, fresh or stale, without waiting: a refresh that is due starts
+    /// in the background, as for [`get`](Self::get). `None` before the first success.
+    pub fn peek(self: &Arc<Self>) -> Option<Arc<T>> {
+        let mut st = self.lock();
+        if st
+            .good
+            .as_ref()
+            .is_none_or(|g| g.at.elapsed() >= self.refresh)
+        {
+            self.start_refresh(&mut st);
+        }
+        st.good.as_ref().map(|g| g.value.clone())
+    }
+
+    /// Starts a refresh unless one runs or the last failure is within the back-off;
+    /// whether it is backing off.
+    fn start_refresh(self: &Arc<Self>, st: &mut State<T>) -> bool {
+        let backing_off = st
+            .failure
+            .as_ref()
+            .is_some_and(|(_, at)| at.elapsed() < self.backoff);
+        if !backing_off && st.inflight.is_none() {
+            st.inflight = Some(self.spawn_refresh());
+        }
+        backing_off
     }
 
     /// Starts the one refresh in a task of its own, so that it completes even if every

@@ -212,6 +212,11 @@ async fn every_host_comes_with_its_figures_and_what_each_host_saw_of_each_servic
              "hosts": [{"host": "kscloud1", "up": false}]},
         ])
     );
+    // /api/status carries the same, from the cache: no further request.
+    let status = call(&p, "GET", "/api/status", &[]).await.json();
+    let errors = check_response(&doc, "/api/status", "200", &status);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(status["fleet"], v["checks"]);
     let seen = prom.seen();
     assert_eq!(
         seen.len(),
@@ -332,6 +337,8 @@ async fn without_an_answer_yet_a_dead_prometheus_is_an_honest_502() {
 #[tokio::test]
 async fn without_fleet_the_routes_say_how_to_turn_it_on() {
     let p = portal(None);
+    let status = call(&p, "GET", "/api/status", &[]).await.json();
+    assert!(status.get("fleet").is_none(), "{status}");
     for path in ["/api/fleet", "/api/fleet/monk/history?series=up"] {
         let r = call(&p, "GET", path, &[]).await;
         assert_eq!(r.status, 503, "{path}");
@@ -490,4 +497,26 @@ mod props {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn api_status_never_waits_for_prometheus() {
+    // A Prometheus that accepts and never answers.
+    let hang = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", hang.local_addr().unwrap());
+    // Prometheus' timeout is 30 s: waiting for it would blow the 5 s watchdog.
+    let config = config(&url).replace("timeout = \"500ms\"", "timeout = \"30s\"");
+    assert!(config.contains("timeout = \"30s\""));
+    let p = portal(Some(&config));
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        call(&p, "GET", "/api/status", &[]),
+    )
+    .await
+    .expect("/api/status answered without waiting for the fleet");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.json().get("fleet").is_none(),
+        "no answer from Prometheus yet"
+    );
 }

@@ -130,7 +130,7 @@ pub struct FleetFilesystem {
 }
 
 /// What every host that probes a service saw of it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ServiceChecks {
     /// The service id (`probe_success`'s `service` label).
     pub service: String,
@@ -145,7 +145,7 @@ pub struct ServiceChecks {
 }
 
 /// One host's last probe of a service.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct HostCheck {
     /// The host, named as in `hosts`.
     pub host: String,
@@ -227,6 +227,14 @@ impl Fleet {
     /// The cache's state for `/metrics`; `None` when not configured.
     pub fn cache_state(&self) -> Option<CacheState> {
         self.on.as_ref().map(|on| on.upstream.cache_state())
+    }
+
+    /// What every probing host saw of each service, as last read from Prometheus, for
+    /// `/api/status`: never waits (a due refresh starts in the background); `None`
+    /// without `[fleet]` or before a first answer.
+    pub fn checks(&self) -> Option<Vec<ServiceChecks>> {
+        let snap = self.on.as_ref()?.upstream.peek()?;
+        Some(snap.checks.clone())
     }
 
     /// Answers `GET /api/fleet`.
