@@ -41,6 +41,9 @@ pub enum AlertEvent {
     Memory,
     /// A filesystem (`mount`, or any) is fuller than `above` percent for `for`.
     Filesystem,
+    /// The kernel's OOM killer killed a process in a container (its `memory.events`
+    /// `oom_kill` count went up between two samples).
+    OomKill,
 }
 
 impl AlertEvent {
@@ -54,10 +57,12 @@ impl AlertEvent {
             AlertEvent::Cpu => "cpu",
             AlertEvent::Memory => "memory",
             AlertEvent::Filesystem => "filesystem",
+            AlertEvent::OomKill => "oom_kill",
         }
     }
 
-    /// Whether the rule watches the host (with `above` and `for`) rather than a service.
+    /// Whether the rule watches the host (with `above` and `for`) rather than a service
+    /// (`oom_kill` watches the host's containers, with neither).
     pub fn is_host(self) -> bool {
         matches!(
             self,

@@ -3,7 +3,7 @@
 //! of their own (a check never waits for a notifier), and each notifier's deliveries
 //! counted for `/metrics` (`kitestacks_portal_notifications_*`).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -125,6 +125,8 @@ pub struct Alerts {
     services: Vec<ServiceInfo>,
     /// Per rule (host rules only used): how long its value has been above threshold.
     watches: Mutex<Vec<Watch>>,
+    /// Per container cgroup: the OOM kill already notified (its sample's time).
+    oom_told: Mutex<HashMap<String, f64>>,
     memory: Mutex<Vec<Memory>>,
     counters: Vec<Arc<Counters>>,
     client: reqwest::Client,
@@ -177,6 +179,7 @@ impl Alerts {
                 .collect(),
             memory: Mutex::new(vec![Memory::default(); ids.len()]),
             watches: Mutex::new(vec![Watch::default(); config.alerts.rules.len()]),
+            oom_told: Mutex::new(HashMap::new()),
             config: config.alerts.clone(),
             services,
             client,
@@ -358,12 +361,13 @@ impl Alerts {
 
     /// Judges the host rules (`cpu`, `memory`, `filesystem`) against a sample: a rule
     /// whose value has stayed above its threshold for its `for` notifies once, and again
-    /// only after the value went back under.
+    /// only after the value went back under. Then the `oom_kill` rules.
     pub fn host_sample(&self, sample: &Sample) {
         if self.config.notify.is_empty() {
             return;
         }
         let host = &sample.host.hostname;
+        self.oom_kills(sample);
         for (r, rule) in self.config.rules.iter().enumerate() {
             if !rule.on.is_host() {
                 continue;
@@ -420,6 +424,57 @@ impl Alerts {
                 priority: None,
             };
             self.dispatch(&[rule], &who, &draft);
+        }
+    }
+
+    /// The `oom_kill` rules: one notice per container whose OOM kill count went up in a
+    /// sample (the sampler marks it with `last_oom_kill_seconds`), however often the same
+    /// sample is judged.
+    fn oom_kills(&self, sample: &Sample) {
+        let rules: Vec<&AlertRule> = self
+            .config
+            .rules
+            .iter()
+            .filter(|r| r.on == AlertEvent::OomKill)
+            .collect();
+        let Some(containers) = sample.containers.as_ref().filter(|_| !rules.is_empty()) else {
+            return;
+        };
+        let host = &sample.host.hostname;
+        let mut told = self.oom_told.lock().unwrap_or_else(|p| p.into_inner());
+        told.retain(|cgroup, _| containers.containers.iter().any(|c| &c.cgroup == cgroup));
+        for c in &containers.containers {
+            let Some(memory) = &c.memory else { continue };
+            let Some(at) = memory.last_oom_kill_seconds else {
+                continue;
+            };
+            if told.insert(c.cgroup.clone(), at) == Some(at) {
+                continue;
+            }
+            let total = memory
+                .oom_kills_total
+                .map_or_else(String::new, |n| format!(" ({n} in all)"));
+            let limit = memory
+                .limit_bytes
+                .map_or_else(String::new, |l| format!(", limit {} MiB", l >> 20));
+            let who = ServiceInfo {
+                id: String::new(),
+                name: c.name.clone(),
+                hosts: host.clone(),
+                link: self.config.link.as_ref().map(ToString::to_string),
+            };
+            let draft = Draft {
+                event: AlertEvent::OomKill.as_str(),
+                title: format!("{host} {} OOM kill", c.name),
+                message: format!(
+                    "{host}: container {} had a process killed for memory{total}{limit}",
+                    c.name
+                ),
+                reason: None,
+                since: Some(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(at.max(0.0))),
+                priority: None,
+            };
+            self.dispatch(&rules, &who, &draft);
         }
     }
 

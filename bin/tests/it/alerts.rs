@@ -21,24 +21,24 @@ use crate::http::call;
 
 /// One request the fake notifier received.
 #[derive(Debug, Clone)]
-struct Got {
-    path: String,
-    title: Option<String>,
-    priority: Option<String>,
-    tags: Option<String>,
-    click: Option<String>,
-    authorization: Option<String>,
-    body: String,
+pub(crate) struct Got {
+    pub(crate) path: String,
+    pub(crate) title: Option<String>,
+    pub(crate) priority: Option<String>,
+    pub(crate) tags: Option<String>,
+    pub(crate) click: Option<String>,
+    pub(crate) authorization: Option<String>,
+    pub(crate) body: String,
 }
 
 /// A notifier on loopback that records requests and answers 503 to the first `fail`.
-struct Recorder {
-    addr: SocketAddr,
+pub(crate) struct Recorder {
+    pub(crate) addr: SocketAddr,
     got: Arc<Mutex<Vec<Got>>>,
 }
 
 impl Recorder {
-    async fn start(fail: usize) -> Self {
+    pub(crate) async fn start(fail: usize) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -93,7 +93,7 @@ impl Recorder {
     }
 
     /// The requests delivered, once `n` have arrived (or after 20 s).
-    async fn wait_for(&self, n: usize) -> Vec<Got> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Got> {
         for _ in 0..200 {
             if self.got.lock().unwrap().len() >= n {
                 break;

@@ -344,3 +344,42 @@ async fn a_real_cgroup_with_a_busy_process_moves_its_figures() {
     assert!(value("container_cpu_usage_seconds_total{") >= cpu0 + 0.2);
     assert!(value("container_memory_usage_bytes{") >= HELD as f64);
 }
+
+#[tokio::test]
+async fn an_oom_kill_in_a_container_is_one_notice() {
+    let ntfy = crate::alerts::Recorder::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    let rules = format!(
+        "[[alerts.notify]]\nname = \"phone\"\nkind = \"ntfy\"\nurl = \"http://{}/ops\"\n\n\
+         [[alerts.rules]]\non = \"oom_kill\"\npriority = 5\n",
+        ntfy.addr
+    );
+    let p = portal_on(dir.path(), &rules);
+    p.check_host();
+    let killed = Figures {
+        oom_kills: 1,
+        ..figures(1_100_000)
+    };
+    fixture::write_v2(dir.path(), CGROUP, &killed);
+    p.refresh_metrics();
+    // The same sample judged twice, as the rules' loop may: one notice.
+    p.check_host();
+    p.check_host();
+    let got = ntfy.wait_for(1).await;
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let title = got[0].title.as_deref().unwrap();
+    assert!(title.ends_with(" forgejo OOM kill"), "{title}");
+    assert_eq!(got[0].priority.as_deref(), Some("5"));
+    assert!(
+        got[0].body.ends_with(
+            ": container forgejo had a process killed for memory (1 in all), limit 1000 MiB"
+        ),
+        "{}",
+        got[0].body
+    );
+    // No further kill: nothing more.
+    p.refresh_metrics();
+    p.check_host();
+    assert_eq!(ntfy.wait_for(1).await.len(), 1, "no second notice");
+}
