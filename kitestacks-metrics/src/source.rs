@@ -4,7 +4,6 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ParseError};
@@ -97,11 +96,9 @@ impl TextFile {
             if self.buf.len() == self.buf.capacity() {
                 self.buf.reserve(self.buf.capacity().max(4096));
             }
-            let len = self.buf.len();
-            let spare = self.buf.capacity() - len;
-            self.buf.resize(len + spare, 0);
-            let n = file.read_at(&mut self.buf[len..], offset)?;
-            self.buf.truncate(len + n);
+            // Into the spare capacity as it is: zeroing it first cost 9 % of a container
+            // pass (`perf`), for bytes the kernel overwrites.
+            let n = rustix::io::pread(file, rustix::buffer::spare_capacity(&mut self.buf), offset)?;
             if n == 0 {
                 return Ok(());
             }
@@ -144,8 +141,11 @@ mod tests {
         std::fs::write(&p, "one\n").unwrap();
         let mut f = TextFile::new(&p);
         assert_eq!(f.read().unwrap(), "one\n");
-        std::fs::write(&p, "two, and longer than before\n".repeat(500)).unwrap();
-        assert_eq!(f.read().unwrap().len(), 28 * 500);
+        let long = "two, and longer than before\n".repeat(500);
+        std::fs::write(&p, &long).unwrap();
+        assert_eq!(f.read().unwrap(), long, "past the first 4 KiB, whole");
+        std::fs::write(&p, "three\n").unwrap();
+        assert_eq!(f.read().unwrap(), "three\n", "nothing of the longer text left");
         let mut missing = TextFile::new(dir.path().join("nope"));
         let err = missing.read().unwrap_err();
         assert!(err.is_not_found());
