@@ -145,7 +145,11 @@ mod tests {
         std::fs::write(&p, &long).unwrap();
         assert_eq!(f.read().unwrap(), long, "past the first 4 KiB, whole");
         std::fs::write(&p, "three\n").unwrap();
-        assert_eq!(f.read().unwrap(), "three\n", "nothing of the longer text left");
+        assert_eq!(
+            f.read().unwrap(),
+            "three\n",
+            "nothing of the longer text left"
+        );
         let mut missing = TextFile::new(dir.path().join("nope"));
         let err = missing.read().unwrap_err();
         assert!(err.is_not_found());
