@@ -104,7 +104,7 @@ async fn each_new_sample_is_an_event_and_lands_in_the_history() {
         .count();
     assert!(known >= 2, "{}", h.json());
     // /metrics says what the history holds against its budget, and the open streams
-    // (the stream above is gone once its pump has seen the body dropped).
+    // (the stream above is gone with its body).
     let mut m = String::new();
     for _ in 0..50 {
         m = String::from_utf8(call(&portal, "GET", "/metrics", &[]).await.body.to_vec()).unwrap();
