@@ -878,6 +878,29 @@ pub fn status(status: &Status, fleet: Option<Vec<ServiceChecks>>) -> Response<Bo
     response::json(StatusCode::OK, &body)
 }
 
+// The badge's query values as the OpenAPI document's enums (the route matches the
+// query's text; `window` against `uptime::WINDOWS`).
+/// What the badge shows.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum BadgeMetric {
+    State,
+    Uptime,
+}
+
+/// The window of an uptime badge.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+enum BadgeWindow {
+    #[schema(rename = "24h")]
+    Day,
+    #[schema(rename = "7d")]
+    Week,
+    #[schema(rename = "30d")]
+    Month,
+}
+
 /// A service's state, or its uptime over a window, as an SVG badge.
 #[utoipa::path(
     get,
@@ -890,8 +913,8 @@ pub fn status(status: &Status, fleet: Option<Vec<ServiceChecks>>) -> Response<Bo
                    `30d`) its uptime ratio as a percentage.",
     params(
         ("id" = String, Path, description = "A probed service's id"),
-        ("metric" = Option<String>, Query, description = "`state` (default) or `uptime`"),
-        ("window" = Option<String>, Query, description = "`24h`, `7d` or `30d` (default `30d`), for `uptime`"),
+        ("metric" = inline(Option<BadgeMetric>), Query, description = "`state` (default) or `uptime`"),
+        ("window" = inline(Option<BadgeWindow>), Query, description = "`24h`, `7d` or `30d` (default `30d`), for `uptime`"),
     ),
     responses(
         (status = 200, description = "The badge", content_type = "image/svg+xml", body = String),
@@ -926,6 +949,20 @@ pub fn badge(status: &Status, tail: &str, query: Option<&str>) -> Response<Body>
             _ => {}
         }
     }
+    // Checked whatever the metric: a window no badge has is a mistake either way.
+    let Some(w) = uptime::WINDOWS
+        .iter()
+        .position(|(name, _, _)| *name == window)
+    else {
+        return response::error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!(
+                "window must be 24h, 7d or 30d, not {:?}",
+                window.chars().take(16).collect::<String>()
+            ),
+        );
+    };
     let st = status.lock();
     let entry = &st.entries[i];
     let (label, value, color) = match metric {
@@ -937,38 +974,23 @@ pub fn badge(status: &Status, tail: &str, query: Option<&str>) -> Response<Body>
             };
             (id.to_owned(), value.to_owned(), color)
         }
-        "uptime" => {
-            let Some(w) = uptime::WINDOWS
-                .iter()
-                .position(|(name, _, _)| *name == window)
-            else {
-                return response::error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    format!(
-                        "window must be 24h, 7d or 30d, not {:?}",
-                        window.chars().take(16).collect::<String>()
-                    ),
-                );
-            };
-            match entry.record.ratio(w, unix(SystemTime::now())) {
-                None => (format!("uptime {window}"), "no data".to_owned(), "#757575"),
-                Some(r) => {
-                    let color = if r >= 0.999 {
-                        "#2e7d32"
-                    } else if r >= 0.99 {
-                        "#9e9d24"
-                    } else {
-                        "#c62828"
-                    };
-                    (
-                        format!("uptime {window}"),
-                        format!("{:.2}%", r * 100.0),
-                        color,
-                    )
-                }
+        "uptime" => match entry.record.ratio(w, unix(SystemTime::now())) {
+            None => (format!("uptime {window}"), "no data".to_owned(), "#757575"),
+            Some(r) => {
+                let color = if r >= 0.999 {
+                    "#2e7d32"
+                } else if r >= 0.99 {
+                    "#9e9d24"
+                } else {
+                    "#c62828"
+                };
+                (
+                    format!("uptime {window}"),
+                    format!("{:.2}%", r * 100.0),
+                    color,
+                )
             }
-        }
+        },
         other => {
             return response::error(
                 StatusCode::BAD_REQUEST,

@@ -75,6 +75,16 @@ pub fn parse_query(query: Option<&str>) -> Result<(bool, Option<String>), String
     Ok((down, msg))
 }
 
+// `?status=` as the OpenAPI document's enum (the route matches the query's text).
+/// What the job reports.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum PushStatus {
+    Up,
+    Down,
+}
+
 /// Records a push.
 #[utoipa::path(
     get,
@@ -89,7 +99,7 @@ pub fn parse_query(query: Option<&str>) -> Result<(bool, Option<String>), String
                    token answers 404.",
     params(
         ("token" = String, Path, description = "The monitor's token"),
-        ("status" = Option<String>, Query, description = "`up` (default) or `down`"),
+        ("status" = inline(Option<PushStatus>), Query, description = "`up` (default) or `down`"),
         ("msg" = Option<String>, Query, description = "A line for the log (200 characters at most)"),
     ),
     responses(

@@ -142,6 +142,9 @@ async fn badges_show_the_state_or_the_uptime() {
         r.json()["error"]["message"],
         "window must be 24h, 7d or 30d, not \"1y\""
     );
+    // A window no badge has is refused for the state badge too (it ignores the window).
+    let r = call(&p, "GET", "/api/status/app/badge.svg?window=AAA", &[]).await;
+    assert_eq!(r.status, 400);
     let r = call(&p, "GET", "/api/status/app/badge.svg?metric=latency", &[]).await;
     assert_eq!(r.status, 400);
     assert_eq!(
