@@ -937,15 +937,11 @@ pub fn badge(status: &Status, tail: &str, query: Option<&str>) -> Response<Body>
             "no probed service with this id (GET /api/status lists them)",
         );
     };
-    let (mut metric, mut window) = ("state", "30d");
-    for pair in query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        match pair.split_once('=') {
-            Some(("metric", v)) => metric = v,
-            Some(("window", v)) => window = v,
+    let (mut metric, mut window) = ("state".to_owned(), "30d".to_owned());
+    for (key, value) in crate::query::pairs(query) {
+        match key.as_ref() {
+            "metric" => metric = value,
+            "window" => window = value,
             _ => {}
         }
     }
@@ -965,7 +961,7 @@ pub fn badge(status: &Status, tail: &str, query: Option<&str>) -> Response<Body>
     };
     let st = status.lock();
     let entry = &st.entries[i];
-    let (label, value, color) = match metric {
+    let (label, value, color) = match metric.as_str() {
         "state" => {
             let (value, color) = match entry.state {
                 ProbeState::Up => ("up", "#2e7d32"),

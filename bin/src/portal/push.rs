@@ -44,16 +44,9 @@ pub fn find(tokens: &[(usize, &str)], token: &str) -> Option<usize> {
 pub fn parse_query(query: Option<&str>) -> Result<(bool, Option<String>), String> {
     let mut down = false;
     let mut msg = None;
-    for pair in query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = value.replace('+', " ");
-        let value = percent_encoding::percent_decode_str(&value).decode_utf8_lossy();
-        match key {
-            "status" => match value.as_ref() {
+    for (key, value) in crate::query::pairs(query) {
+        match key.as_ref() {
+            "status" => match value.as_str() {
                 "up" | "ok" | "" => down = false,
                 "down" | "fail" => down = true,
                 other => {
