@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::ByCgroup;
 use super::discover::{self, Found, Layout, Runtime};
 use super::parse::{self, BlkioKind, CpuMax, IoStat};
 use super::runtime::{Meta, MetaCache};
 use crate::error::{Error, ParseError};
 use crate::net_dev::{self, NetDev};
 use crate::roots::Roots;
-use crate::source::TextFile;
+use crate::source::OpenFile;
 
 /// CPU time used, microseconds since the container started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -141,10 +142,12 @@ pub struct Pass {
 pub struct Reader {
     roots: Roots,
     layout: Option<Layout>,
-    files: HashMap<String, Files>,
+    files: ByCgroup<Files>,
     meta: MetaCache,
     devices: HashMap<(u32, u32), String>,
     host_netns: TextLink,
+    /// The one buffer every file is read into, lent to each container's [`Files`].
+    buf: Vec<u8>,
 }
 
 /// A symbolic link read each pass (`<procfs>/1/ns/net`).
@@ -160,12 +163,16 @@ impl TextLink {
 /// One container's open files, by a static key.
 #[derive(Debug, Default)]
 struct Files {
-    open: Vec<(&'static str, TextFile)>,
+    open: Vec<(&'static str, OpenFile)>,
+    /// The reader's buffer, lent for the pass over this container: every file is read
+    /// into it and parsed at once.
+    buf: Vec<u8>,
     /// The first process of `cgroup.procs` at the last read.
     first_pid: Option<u32>,
-    /// The process whose `net/dev` is `net`.
+    /// The process whose namespace was last looked at, and its `net/dev` (`None`: it
+    /// shares the host's namespace).
     net_pid: Option<u32>,
-    net: Option<TextFile>,
+    net: Option<OpenFile>,
     /// Whether a file was missing in this pass (absent controller, or the cgroup going
     /// away): only then is the directory checked before the container is reported.
     missing: bool,
@@ -195,11 +202,18 @@ impl Files {
         let i = match self.open.iter().position(|(k, _)| *k == key) {
             Some(i) => i,
             None => {
-                self.open.push((key, TextFile::new(path())));
+                // Every control file but `cgroup.procs` is one record; that has one
+                // per process. Either way one read a pass, not two.
+                let file = if key == "cgroup.procs" {
+                    OpenFile::records(path(), PID_LINE)
+                } else {
+                    OpenFile::one_record(path())
+                };
+                self.open.push((key, file));
                 self.open.len() - 1
             }
         };
-        let r = self.open[i].1.parse(parse);
+        let r = self.open[i].1.parse_into(&mut self.buf, parse);
         self.missing |= r.as_ref().err().is_some_and(gone);
         quiet(r, errors)
     }
@@ -224,6 +238,11 @@ fn quiet<T>(r: Result<T, Error>, errors: &mut Vec<String>) -> Option<T> {
     }
 }
 
+/// The longest line of `cgroup.procs`: a process id (at most 2^22) and a newline.
+const PID_LINE: usize = 8;
+/// The longest line of `net/dev`: an interface name and 16 counters of up to 20 digits.
+const NET_DEV_LINE: usize = 16 + 16 * 21 + 1;
+
 /// v1 memory limits at or above this mean "none" (the kernel's page-rounded `i64::MAX`).
 const V1_NO_LIMIT: u64 = 1 << 62;
 /// USER_HZ: v1 `cpuacct.stat` counts ticks of 10 ms.
@@ -237,9 +256,10 @@ impl Reader {
             layout: Layout::detect(&roots),
             host_netns: TextLink(roots.proc("1/ns/net")),
             roots,
-            files: HashMap::new(),
+            files: ByCgroup::default(),
             meta: MetaCache::default(),
             devices: HashMap::new(),
+            buf: Vec::with_capacity(4096),
         }
     }
 
@@ -262,13 +282,13 @@ impl Reader {
             return pass;
         };
         let found = discover::walk(&walked);
-        self.files
-            .retain(|cgroup, _| found.iter().any(|f| &f.cgroup == cgroup));
-        self.meta.retain(&found);
+        let mut previous = self.files.start();
+        self.meta.begin(&found);
         let host_netns = self.host_netns.target();
         for f in found {
-            let mut files = self.files.remove(&f.cgroup).unwrap_or_default();
+            let mut files = previous.take(&f.cgroup).unwrap_or_default();
             files.missing = false;
+            files.buf = std::mem::take(&mut self.buf);
             let stats = match &layout {
                 Layout::V2 { root } => {
                     let dir = under(root, &f.cgroup);
@@ -286,16 +306,18 @@ impl Reader {
                 }
             };
             if files.missing && !under(&walked, &f.cgroup).is_dir() {
+                self.buf = files.buf;
                 continue; // vanished during the pass
             }
             let mut stats = stats;
             stats.network = self.network(&mut files, host_netns.as_deref(), &mut pass.errors);
+            self.buf = std::mem::take(&mut files.buf);
             let meta = self.meta.lookup(&self.roots, &f);
             let name = meta.name.clone().unwrap_or_else(|| match f.runtime {
                 Runtime::Lxc => f.id.clone(),
                 _ => f.id[..12].to_owned(),
             });
-            self.files.insert(f.cgroup.clone(), files);
+            self.files.keep(&f.cgroup, files);
             pass.containers.push(Container {
                 found: f,
                 name,
@@ -491,7 +513,10 @@ impl Reader {
     }
 
     /// The interfaces of the namespace of one of the container's processes, unless it
-    /// is the host's (PID 1's under the procfs root).
+    /// is the host's (PID 1's under the procfs root). The namespace is looked at when
+    /// that process changes, not every pass: a container's process stays in the
+    /// namespace it was started in (runc's set-up processes that move are short-lived,
+    /// and the next first process is looked at afresh).
     fn network(
         &mut self,
         files: &mut Files,
@@ -500,15 +525,20 @@ impl Reader {
     ) -> Option<Vec<NetDev>> {
         let host = host?;
         let pid = files.first_pid?;
-        let ns = std::fs::read_link(self.roots.proc(&format!("{pid}/ns/net"))).ok()?;
-        if ns == host {
-            return None;
-        }
         if files.net_pid != Some(pid) {
+            let ns = std::fs::read_link(self.roots.proc(&format!("{pid}/ns/net"))).ok()?;
             files.net_pid = Some(pid);
-            files.net = Some(TextFile::new(self.roots.proc(&format!("{pid}/net/dev"))));
+            files.net = (ns != host).then(|| {
+                OpenFile::records(self.roots.proc(&format!("{pid}/net/dev")), NET_DEV_LINE)
+            });
         }
-        let devs = quiet(files.net.as_mut()?.parse(net_dev::parse), errors)?;
+        let devs = quiet(
+            files
+                .net
+                .as_mut()?
+                .parse_into(&mut files.buf, net_dev::parse),
+            errors,
+        )?;
         Some(
             devs.into_iter()
                 .filter(|d| {

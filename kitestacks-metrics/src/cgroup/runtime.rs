@@ -1,10 +1,13 @@
 //! Names, images, health and restart counts from the runtimes' own files under the
 //! rootfs, without their sockets: Docker's `containers/<id>/config.v2.json` and Podman's
 //! `overlay-containers/containers.json` (rootful, and rootless under the user's home).
-//! Each file is parsed again only when its modification time changes.
+//! Each file is parsed again only when its modification time changes, and that time is
+//! looked at only after inotify saw its directory change (every pass without inotify).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read as _;
+use std::mem::MaybeUninit;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -136,11 +139,94 @@ pub fn parse_podman(text: &str) -> HashMap<String, Meta> {
         .collect()
 }
 
-/// A parsed file and the modification time it was parsed at.
+/// A parsed file, the modification time it was parsed at, and the inotify watch on its
+/// directory (`None`: none could be set; the time is looked at every pass).
 #[derive(Debug)]
 struct Cached<T> {
     mtime: Option<SystemTime>,
+    watch: Option<i32>,
     value: T,
+}
+
+/// Which watched directories changed since the last pass: one non-blocking read of an
+/// inotify queue per pass instead of a `stat` per container. Docker replaces
+/// `config.v2.json` by a rename on every state or health change, so a watch on the file
+/// itself would be lost; its directory's is not. Any failure (no inotify, the instance
+/// or watch limit reached, a full queue) falls back to looking at every file.
+#[derive(Debug)]
+struct Changes {
+    inotify: Option<OwnedFd>,
+    /// Watches with an event since the last pass.
+    seen: HashSet<i32>,
+    /// The queue overflowed or could not be read: every watch counts as changed.
+    all: bool,
+}
+
+impl Default for Changes {
+    fn default() -> Self {
+        use rustix::fs::inotify;
+        Self {
+            inotify: inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)
+                .ok(),
+            seen: HashSet::new(),
+            all: false,
+        }
+    }
+}
+
+impl Changes {
+    /// Takes in the events queued since the last pass.
+    fn drain(&mut self) {
+        use rustix::fs::inotify::{ReadFlags, Reader};
+        self.seen.clear();
+        self.all = false;
+        let Some(fd) = &self.inotify else { return };
+        let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+        let mut events = Reader::new(fd, &mut buf);
+        loop {
+            match events.next() {
+                Ok(e) if e.events().contains(ReadFlags::QUEUE_OVERFLOW) => self.all = true,
+                Ok(e) => {
+                    self.seen.insert(e.wd());
+                }
+                Err(rustix::io::Errno::AGAIN) => return,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) => {
+                    self.all = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Whether `watch` saw nothing since the last pass.
+    fn quiet(&self, watch: Option<i32>) -> bool {
+        watch.is_some_and(|wd| !self.all && !self.seen.contains(&wd))
+    }
+
+    /// Watches the directory of `path` (again: the kernel drops a watch whose directory
+    /// went, and hands back the same one for a directory already watched).
+    fn watch(&self, path: &Path) -> Option<i32> {
+        use rustix::fs::inotify::{self, WatchFlags};
+        let dir = path.parent()?;
+        let flags = WatchFlags::CLOSE_WRITE
+            | WatchFlags::MODIFY
+            | WatchFlags::ATTRIB
+            | WatchFlags::CREATE
+            | WatchFlags::DELETE
+            | WatchFlags::MOVED_FROM
+            | WatchFlags::MOVED_TO
+            | WatchFlags::DELETE_SELF
+            | WatchFlags::MOVE_SELF;
+        inotify::add_watch(self.inotify.as_ref()?, dir, flags).ok()
+    }
+
+    fn unwatch(&self, watch: Option<i32>) {
+        if let (Some(fd), Some(wd)) = (&self.inotify, watch) {
+            // Already gone with its directory: nothing to undo.
+            let _ = rustix::fs::inotify::remove_watch(fd, wd);
+        }
+    }
 }
 
 /// The runtimes' files, each parsed once per change.
@@ -149,6 +235,7 @@ pub struct MetaCache {
     docker: HashMap<String, Cached<Option<Meta>>>,
     podman: HashMap<PathBuf, Cached<HashMap<String, Meta>>>,
     homes: Option<HashMap<u32, String>>,
+    changes: Changes,
 }
 
 fn mtime(path: &Path) -> Option<SystemTime> {
@@ -165,22 +252,34 @@ fn read_capped(path: &Path) -> Option<String> {
     Some(s)
 }
 
+/// The entry `key` of `map`, whose file is at `path()`: as it is while its directory is
+/// quiet, else re-parsed if its modification time changed (or it has none).
 fn cached<'a, K: std::hash::Hash + Eq + Clone, T>(
     map: &'a mut HashMap<K, Cached<T>>,
+    changes: &Changes,
     key: &K,
-    path: &Path,
+    path: impl FnOnce() -> PathBuf,
     parse: impl FnOnce(Option<String>) -> T,
 ) -> &'a T {
-    let now = mtime(path);
-    let stale = map.get(key).is_none_or(|c| c.mtime != now || now.is_none());
-    if stale {
-        map.insert(
-            key.clone(),
-            Cached {
-                mtime: now,
-                value: parse(read_capped(path)),
-            },
-        );
+    if !map.get(key).is_some_and(|c| changes.quiet(c.watch)) {
+        let path = path();
+        // The watch first: a change after it is an event, whatever the read below saw.
+        let watch = changes.watch(&path);
+        let now = mtime(&path);
+        match map.get_mut(key) {
+            Some(c) if c.mtime == now && now.is_some() => c.watch = watch,
+            _ => {
+                let value = parse(read_capped(&path));
+                map.insert(
+                    key.clone(),
+                    Cached {
+                        mtime: now,
+                        watch,
+                        value,
+                    },
+                );
+            }
+        }
     }
     &map[key].value
 }
@@ -190,11 +289,13 @@ impl MetaCache {
     pub fn lookup(&mut self, roots: &Roots, found: &Found) -> Meta {
         match found.runtime {
             Runtime::Docker => {
-                let path = roots.root(&format!(
-                    "var/lib/docker/containers/{}/config.v2.json",
-                    found.id
-                ));
-                cached(&mut self.docker, &found.id, &path, |t| {
+                let path = || {
+                    roots.root(&format!(
+                        "var/lib/docker/containers/{}/config.v2.json",
+                        found.id
+                    ))
+                };
+                cached(&mut self.docker, &self.changes, &found.id, path, |t| {
                     t.and_then(|t| parse_docker(&t))
                 })
                 .clone()
@@ -202,9 +303,13 @@ impl MetaCache {
             }
             Runtime::Podman => {
                 let path = self.podman_store(roots, &found.cgroup);
-                cached(&mut self.podman, &path, &path, |t| {
-                    t.map(|t| parse_podman(&t)).unwrap_or_default()
-                })
+                cached(
+                    &mut self.podman,
+                    &self.changes,
+                    &path,
+                    || path.clone(),
+                    |t| t.map(|t| parse_podman(&t)).unwrap_or_default(),
+                )
                 .get(&found.id)
                 .cloned()
                 .unwrap_or_default()
@@ -217,10 +322,19 @@ impl MetaCache {
         }
     }
 
-    /// Forgets the entries of containers not in `alive` (ids).
-    pub fn retain(&mut self, alive: &[Found]) {
-        self.docker
-            .retain(|id, _| alive.iter().any(|f| &f.id == id));
+    /// Starts a pass: takes in what changed since the last, and forgets the entries
+    /// (and watches) of containers not in `alive`.
+    pub fn begin(&mut self, alive: &[Found]) {
+        self.changes.drain();
+        let ids: HashSet<&str> = alive.iter().map(|f| f.id.as_str()).collect();
+        let changes = &self.changes;
+        self.docker.retain(|id, c| {
+            let keep = ids.contains(id.as_str());
+            if !keep {
+                changes.unwatch(c.watch);
+            }
+            keep
+        });
     }
 
     /// Podman's store: rootful, or a rootless user's (`user-<uid>.slice` in the cgroup

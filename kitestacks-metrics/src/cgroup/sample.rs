@@ -1,12 +1,12 @@
 //! The typed containers sample (what the portal serves as `/api/containers`) and the
 //! [`Tracker`] that computes its rates and percentages from two passes.
 
-use std::collections::HashMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::ByCgroup;
 use super::discover::Runtime;
 use super::read::{Container, Psi, Reader};
 use crate::roots::Roots;
@@ -180,9 +180,16 @@ pub struct ContainerInterface {
 #[derive(Debug, Default)]
 struct Previous {
     cpu_usec: Option<u64>,
-    io: HashMap<String, (u64, u64)>,
-    net: HashMap<String, (u64, u64)>,
+    io: Vec<(String, (u64, u64))>,
+    net: Vec<(String, (u64, u64))>,
     oom_kills: Option<u64>,
+    /// When its OOM kill count last rose.
+    last_oom: Option<f64>,
+}
+
+/// The pair kept under `name` in a short list (a container's devices or interfaces).
+fn pair(list: &[(String, (u64, u64))], name: &str) -> Option<(u64, u64)> {
+    list.iter().find(|(n, _)| n == name).map(|(_, p)| *p)
 }
 
 /// Keeps a [`Reader`] and the previous pass's counters, and turns each pass into
@@ -191,8 +198,7 @@ struct Previous {
 pub struct Tracker {
     reader: Reader,
     previous: Option<Instant>,
-    counters: HashMap<String, Previous>,
-    last_oom: HashMap<String, f64>,
+    counters: ByCgroup<Previous>,
 }
 
 fn secs(usec: u64) -> f64 {
@@ -210,8 +216,7 @@ impl Tracker {
         Self {
             reader: Reader::new(roots),
             previous: None,
-            counters: HashMap::new(),
-            last_oom: HashMap::new(),
+            counters: ByCgroup::default(),
         }
     }
 
@@ -224,19 +229,18 @@ impl Tracker {
         let interval = self.previous.map(|p| now.duration_since(p).as_secs_f64());
         self.previous = Some(now);
         let pass = self.reader.read();
-        let mut counters = HashMap::with_capacity(pass.containers.len());
+        // The pass is in cgroup order, as the counters are kept.
+        let mut before = self.counters.start();
         let mut containers: Vec<ContainerSample> = pass
             .containers
-            .iter()
+            .into_iter()
             .map(|c| {
-                let before = self.counters.remove(&c.found.cgroup);
-                let (sample, prev) = self.one(c, before.as_ref(), interval, timestamp);
-                counters.insert(c.found.cgroup.clone(), prev);
+                let was = before.take(&c.found.cgroup);
+                let (sample, prev) = one(c, was.as_ref(), interval, timestamp);
+                self.counters.keep(&sample.cgroup, prev);
                 sample
             })
             .collect();
-        self.last_oom.retain(|k, _| counters.contains_key(k));
-        self.counters = counters;
         containers.sort_by(|a, b| a.name.cmp(&b.name).then(a.cgroup.cmp(&b.cgroup)));
         Containers {
             timestamp_seconds: timestamp,
@@ -245,123 +249,126 @@ impl Tracker {
             errors: pass.errors,
         }
     }
+}
 
-    fn one(
-        &mut self,
-        c: &Container,
-        before: Option<&Previous>,
-        interval: Option<f64>,
-        timestamp: f64,
-    ) -> (ContainerSample, Previous) {
-        let s = &c.stats;
-        let mut prev = Previous::default();
-        let cpu = s.cpu.map(|u| {
-            prev.cpu_usec = Some(u.usage_usec);
-            let per_sec = rate(before.and_then(|b| b.cpu_usec), u.usage_usec, interval);
-            let one_core = per_sec.map(|usec| usec / 1e4);
-            let limit_cores = s.cpu_limit.and_then(|l| l.cores()).filter(|c| *c > 0.0);
-            ContainerCpu {
-                usage_seconds_total: secs(u.usage_usec),
-                user_seconds_total: secs(u.user_usec),
-                system_seconds_total: secs(u.system_usec),
-                percent_of_one_core: one_core,
-                limit_cores,
-                percent_of_limit: one_core.zip(limit_cores).map(|(p, l)| p / l),
-                periods_total: u.nr_periods,
-                throttled_periods_total: u.nr_throttled,
-                throttled_seconds_total: secs(u.throttled_usec),
-            }
-        });
-        let memory = s.memory.map(|m| {
-            prev.oom_kills = m.oom_kills;
-            let rose = m
-                .oom_kills
-                .zip(before.and_then(|b| b.oom_kills))
-                .is_some_and(|(now, was)| now > was);
-            if rose {
-                self.last_oom.insert(c.found.cgroup.clone(), timestamp);
-            }
-            ContainerMemory {
-                usage_bytes: m.usage,
-                working_set_bytes: m.working_set,
-                anon_bytes: m.anon,
-                file_bytes: m.file,
-                limit_bytes: m.limit,
-                percent_of_limit: m
-                    .limit
-                    .filter(|l| *l > 0)
-                    .map(|l| m.working_set as f64 * 100.0 / l as f64),
-                swap_bytes: m.swap,
-                oom_kills_total: m.oom_kills,
-                last_oom_kill_seconds: self.last_oom.get(&c.found.cgroup).copied(),
-            }
-        });
-        let io =
-            s.io.iter()
-                .map(|d| {
-                    let b = before.and_then(|b| b.io.get(&d.device));
-                    prev.io
-                        .insert(d.device.clone(), (d.stat.read_bytes, d.stat.write_bytes));
-                    ContainerIo {
-                        device: d.device.clone(),
-                        read_bytes_total: d.stat.read_bytes,
-                        write_bytes_total: d.stat.write_bytes,
-                        reads_total: d.stat.reads,
-                        writes_total: d.stat.writes,
-                        read_bytes_per_second: rate(b.map(|b| b.0), d.stat.read_bytes, interval),
-                        write_bytes_per_second: rate(b.map(|b| b.1), d.stat.write_bytes, interval),
-                    }
-                })
-                .collect();
-        let network = s.network.as_ref().map(|devs| {
-            devs.iter()
-                .map(|d| {
-                    let b = before.and_then(|b| b.net.get(&d.name));
-                    prev.net.insert(d.name.clone(), (d.rx_bytes, d.tx_bytes));
-                    ContainerInterface {
-                        name: d.name.clone(),
-                        receive_bytes_total: d.rx_bytes,
-                        transmit_bytes_total: d.tx_bytes,
-                        receive_packets_total: d.rx_packets,
-                        transmit_packets_total: d.tx_packets,
-                        receive_errors_total: d.rx_errs,
-                        transmit_errors_total: d.tx_errs,
-                        receive_dropped_total: d.rx_drop,
-                        transmit_dropped_total: d.tx_drop,
-                        receive_bytes_per_second: rate(b.map(|b| b.0), d.rx_bytes, interval),
-                        transmit_bytes_per_second: rate(b.map(|b| b.1), d.tx_bytes, interval),
-                    }
-                })
-                .collect()
-        });
-        let p = s.pressure;
-        let pressure =
-            (p.cpu.is_some() || p.memory.is_some() || p.io.is_some()).then(|| ContainerPressure {
-                cpu_some_seconds_total: psi(p.cpu, false),
-                cpu_full_seconds_total: psi(p.cpu, true),
-                memory_some_seconds_total: psi(p.memory, false),
-                memory_full_seconds_total: psi(p.memory, true),
-                io_some_seconds_total: psi(p.io, false),
-                io_full_seconds_total: psi(p.io, true),
-            });
-        let sample = ContainerSample {
-            name: c.name.clone(),
-            id: c.short_id().to_owned(),
-            runtime: c.found.runtime,
-            cgroup: c.found.cgroup.clone(),
-            image: c.meta.image.clone(),
-            state: c.meta.state.clone(),
-            health: c.meta.health.clone(),
-            restart_count: c.meta.restart_count,
-            cpu,
-            memory,
-            io,
-            tasks: s.tasks,
-            tasks_max: s.tasks_max,
-            processes: s.processes,
-            pressure,
-            network,
+/// One container's sample, and the counters kept for the next pass.
+fn one(
+    c: Container,
+    before: Option<&Previous>,
+    interval: Option<f64>,
+    timestamp: f64,
+) -> (ContainerSample, Previous) {
+    let s = &c.stats;
+    let mut prev = Previous::default();
+    let cpu = s.cpu.map(|u| {
+        prev.cpu_usec = Some(u.usage_usec);
+        let per_sec = rate(before.and_then(|b| b.cpu_usec), u.usage_usec, interval);
+        let one_core = per_sec.map(|usec| usec / 1e4);
+        let limit_cores = s.cpu_limit.and_then(|l| l.cores()).filter(|c| *c > 0.0);
+        ContainerCpu {
+            usage_seconds_total: secs(u.usage_usec),
+            user_seconds_total: secs(u.user_usec),
+            system_seconds_total: secs(u.system_usec),
+            percent_of_one_core: one_core,
+            limit_cores,
+            percent_of_limit: one_core.zip(limit_cores).map(|(p, l)| p / l),
+            periods_total: u.nr_periods,
+            throttled_periods_total: u.nr_throttled,
+            throttled_seconds_total: secs(u.throttled_usec),
+        }
+    });
+    let memory = s.memory.map(|m| {
+        prev.oom_kills = m.oom_kills;
+        let rose = m
+            .oom_kills
+            .zip(before.and_then(|b| b.oom_kills))
+            .is_some_and(|(now, was)| now > was);
+        prev.last_oom = if rose {
+            Some(timestamp)
+        } else {
+            before.and_then(|b| b.last_oom)
         };
-        (sample, prev)
-    }
+        ContainerMemory {
+            usage_bytes: m.usage,
+            working_set_bytes: m.working_set,
+            anon_bytes: m.anon,
+            file_bytes: m.file,
+            limit_bytes: m.limit,
+            percent_of_limit: m
+                .limit
+                .filter(|l| *l > 0)
+                .map(|l| m.working_set as f64 * 100.0 / l as f64),
+            swap_bytes: m.swap,
+            oom_kills_total: m.oom_kills,
+            last_oom_kill_seconds: prev.last_oom,
+        }
+    });
+    let io =
+        s.io.iter()
+            .map(|d| {
+                let b = before.and_then(|b| pair(&b.io, &d.device));
+                prev.io
+                    .push((d.device.clone(), (d.stat.read_bytes, d.stat.write_bytes)));
+                ContainerIo {
+                    device: d.device.clone(),
+                    read_bytes_total: d.stat.read_bytes,
+                    write_bytes_total: d.stat.write_bytes,
+                    reads_total: d.stat.reads,
+                    writes_total: d.stat.writes,
+                    read_bytes_per_second: rate(b.map(|b| b.0), d.stat.read_bytes, interval),
+                    write_bytes_per_second: rate(b.map(|b| b.1), d.stat.write_bytes, interval),
+                }
+            })
+            .collect();
+    let network = s.network.as_ref().map(|devs| {
+        devs.iter()
+            .map(|d| {
+                let b = before.and_then(|b| pair(&b.net, &d.name));
+                prev.net.push((d.name.clone(), (d.rx_bytes, d.tx_bytes)));
+                ContainerInterface {
+                    name: d.name.clone(),
+                    receive_bytes_total: d.rx_bytes,
+                    transmit_bytes_total: d.tx_bytes,
+                    receive_packets_total: d.rx_packets,
+                    transmit_packets_total: d.tx_packets,
+                    receive_errors_total: d.rx_errs,
+                    transmit_errors_total: d.tx_errs,
+                    receive_dropped_total: d.rx_drop,
+                    transmit_dropped_total: d.tx_drop,
+                    receive_bytes_per_second: rate(b.map(|b| b.0), d.rx_bytes, interval),
+                    transmit_bytes_per_second: rate(b.map(|b| b.1), d.tx_bytes, interval),
+                }
+            })
+            .collect()
+    });
+    let p = s.pressure;
+    let pressure =
+        (p.cpu.is_some() || p.memory.is_some() || p.io.is_some()).then(|| ContainerPressure {
+            cpu_some_seconds_total: psi(p.cpu, false),
+            cpu_full_seconds_total: psi(p.cpu, true),
+            memory_some_seconds_total: psi(p.memory, false),
+            memory_full_seconds_total: psi(p.memory, true),
+            io_some_seconds_total: psi(p.io, false),
+            io_full_seconds_total: psi(p.io, true),
+        });
+    let id = c.short_id().to_owned();
+    let sample = ContainerSample {
+        name: c.name,
+        id,
+        runtime: c.found.runtime,
+        cgroup: c.found.cgroup,
+        image: c.meta.image,
+        state: c.meta.state,
+        health: c.meta.health,
+        restart_count: c.meta.restart_count,
+        cpu,
+        memory,
+        io,
+        tasks: s.tasks,
+        tasks_max: s.tasks_max,
+        processes: s.processes,
+        pressure,
+        network,
+    };
+    (sample, prev)
 }

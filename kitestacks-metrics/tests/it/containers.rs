@@ -527,3 +527,82 @@ fn a_recreated_container_is_a_new_series_without_a_rate() {
     );
     assert!(s.interval_seconds.is_some());
 }
+
+/// Docker rewrites `config.v2.json` on every state or health change, by a rename (and
+/// other tools write in place); each pass shows what the file says now, though the file
+/// is re-read only after a change.
+#[test]
+fn names_health_and_restarts_follow_the_runtimes_rewrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let cgroup = format!("/system.slice/docker-{ID}.scope");
+    fixture::write_v2(root, &cgroup, &Figures::default());
+    let mut t = Tracker::new(Roots::under(root));
+    let seen = |t: &mut Tracker| {
+        let s = t.sample();
+        let c = &s.containers[0];
+        (c.name.clone(), c.health.clone(), c.restart_count)
+    };
+    assert_eq!(
+        seen(&mut t),
+        (ID[..12].to_owned(), None, None),
+        "no file yet"
+    );
+    assert_eq!(seen(&mut t), (ID[..12].to_owned(), None, None));
+
+    fixture::write_docker_config(root, ID, "kavita", "jvmilazz0/kavita:0.8");
+    let healthy = || ("kavita".to_owned(), Some("healthy".to_owned()), Some(1));
+    assert_eq!(seen(&mut t), healthy(), "the file appeared");
+    assert_eq!(seen(&mut t), healthy(), "unchanged");
+
+    let config = root.join(format!("var/lib/docker/containers/{ID}/config.v2.json"));
+    let text = std::fs::read_to_string(&config).unwrap();
+    let renamed = config.with_file_name(".tmp-config.v2.json123");
+    std::fs::write(&renamed, text.replace("healthy", "unhealthy")).unwrap();
+    std::fs::rename(&renamed, &config).unwrap();
+    let unhealthy = || ("kavita".to_owned(), Some("unhealthy".to_owned()), Some(1));
+    assert_eq!(seen(&mut t), unhealthy(), "replaced by a rename");
+    assert_eq!(seen(&mut t), unhealthy());
+
+    std::fs::write(
+        &config,
+        text.replace("\"RestartCount\":1", "\"RestartCount\":2"),
+    )
+    .unwrap();
+    assert_eq!(
+        seen(&mut t),
+        ("kavita".to_owned(), Some("healthy".to_owned()), Some(2)),
+        "written in place"
+    );
+}
+
+/// The network is that of the container's first process, looked at again when that
+/// process changes: here from one sharing the host's namespace to one with its own.
+#[test]
+fn the_network_follows_the_first_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let cgroup = format!("/system.slice/docker-{ID}.scope");
+    let figures = |pid| Figures {
+        pids: vec![pid],
+        ..Figures::default()
+    };
+    fixture::write_v2(root, &cgroup, &figures(500));
+    fixture::write_netns(root, 600, 1000, 2000);
+    let host = root.join("proc/500/ns");
+    std::fs::create_dir_all(&host).unwrap();
+    std::os::unix::fs::symlink("net:[4026531840]", host.join("net")).unwrap();
+    let mut t = Tracker::new(Roots::under(root));
+    let network = |t: &mut Tracker| t.sample().containers[0].network.clone();
+    assert_eq!(network(&mut t), None, "the host's namespace is not copied");
+    assert_eq!(network(&mut t), None);
+
+    fixture::write_v2(root, &cgroup, &figures(600));
+    let own = network(&mut t).expect("its own namespace");
+    assert_eq!(
+        own.iter()
+            .map(|i| (i.name.as_str(), i.receive_bytes_total))
+            .collect::<Vec<_>>(),
+        [("eth0", 1000)]
+    );
+}
