@@ -24,6 +24,9 @@ use kitestacks_metrics::collector::{
 };
 use kitestacks_metrics::exposition::Scrape;
 
+mod cpu_time;
+use cpu_time::cpu_time;
+
 fn scrape(c: &mut Criterion) {
     let tarball = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures/node_exporter/fixtures.tar.gz");
@@ -103,12 +106,6 @@ fn scrape(c: &mut Criterion) {
             })
         });
     }
-}
-
-/// The CPU time of the whole process (every thread) so far.
-fn cpu_time() -> std::time::Duration {
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
-    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 /// One scrape into the reused `s`, rendered.

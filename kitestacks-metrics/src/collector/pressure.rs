@@ -135,11 +135,10 @@ fn parse(text: &str) -> Result<Psi, ParseError> {
         };
         let mut fields = rest.split_ascii_whitespace();
         for key in ["avg10=", "avg60=", "avg300="] {
-            let avg = fields
-                .next()
-                .and_then(|f| f.strip_prefix(key))
-                .and_then(|v| v.parse::<f64>().ok());
-            if avg.is_none() {
+            // Checked, not parsed: only the totals are used, and a float parse of each
+            // was a sixth of a container pass (callgrind).
+            let avg = fields.next().and_then(|f| f.strip_prefix(key));
+            if !avg.is_some_and(is_decimal) {
                 return Err(ParseError::new(n, format!("{kind}: bad or missing {key}")));
             }
         }
@@ -151,6 +150,17 @@ fn parse(text: &str) -> Result<Psi, ParseError> {
         *slot = Some(total);
     }
     Ok(psi)
+}
+
+/// A percentage as the kernel writes it: digits, a point, digits (`12.34`).
+fn is_decimal(v: &str) -> bool {
+    let v = v.as_bytes();
+    let (whole, fraction) = match v.iter().position(|&b| b == b'.') {
+        Some(dot) => (&v[..dot], &v[dot + 1..]),
+        None => (v, &b"0"[..]),
+    };
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    digits(whole) && digits(fraction)
 }
 
 #[cfg(test)]
@@ -201,6 +211,12 @@ mod tests {
             1
         );
         assert_eq!(parse("some").unwrap_err().line, 1);
+        for avg in ["", ".5", "1.", "1.2.3", "-1.0", "1e3", "nan"] {
+            let line = format!("some avg10={avg} avg60=0.00 avg300=0.00 total=1");
+            assert_eq!(parse(&line).unwrap_err().line, 1, "{avg:?}");
+        }
+        let fine = parse("some avg10=100.00 avg60=7 avg300=0.10 total=3").unwrap();
+        assert_eq!(fine.some, Some(3));
     }
 
     fn scrape(files: &[(&str, &str)]) -> Result<String, Error> {
