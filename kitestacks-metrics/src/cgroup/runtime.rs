@@ -153,25 +153,14 @@ struct Cached<T> {
 /// `config.v2.json` by a rename on every state or health change, so a watch on the file
 /// itself would be lost; its directory's is not. Any failure (no inotify, the instance
 /// or watch limit reached, a full queue) falls back to looking at every file.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Changes {
-    inotify: Option<OwnedFd>,
+    /// Made at the first watch (`Some(None)`: inotify could not be had).
+    inotify: Option<Option<OwnedFd>>,
     /// Watches with an event since the last pass.
     seen: HashSet<i32>,
     /// The queue overflowed or could not be read: every watch counts as changed.
     all: bool,
-}
-
-impl Default for Changes {
-    fn default() -> Self {
-        use rustix::fs::inotify;
-        Self {
-            inotify: inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)
-                .ok(),
-            seen: HashSet::new(),
-            all: false,
-        }
-    }
 }
 
 impl Changes {
@@ -180,7 +169,9 @@ impl Changes {
         use rustix::fs::inotify::{ReadFlags, Reader};
         self.seen.clear();
         self.all = false;
-        let Some(fd) = &self.inotify else { return };
+        let Some(Some(fd)) = &self.inotify else {
+            return;
+        };
         let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
         let mut events = Reader::new(fd, &mut buf);
         loop {
@@ -206,9 +197,12 @@ impl Changes {
 
     /// Watches the directory of `path` (again: the kernel drops a watch whose directory
     /// went, and hands back the same one for a directory already watched).
-    fn watch(&self, path: &Path) -> Option<i32> {
-        use rustix::fs::inotify::{self, WatchFlags};
+    fn watch(&mut self, path: &Path) -> Option<i32> {
+        use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
         let dir = path.parent()?;
+        let fd = self.inotify.get_or_insert_with(|| {
+            inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK).ok()
+        });
         let flags = WatchFlags::CLOSE_WRITE
             | WatchFlags::MODIFY
             | WatchFlags::ATTRIB
@@ -218,11 +212,11 @@ impl Changes {
             | WatchFlags::MOVED_TO
             | WatchFlags::DELETE_SELF
             | WatchFlags::MOVE_SELF;
-        inotify::add_watch(self.inotify.as_ref()?, dir, flags).ok()
+        inotify::add_watch(fd.as_ref()?, dir, flags).ok()
     }
 
     fn unwatch(&self, watch: Option<i32>) {
-        if let (Some(fd), Some(wd)) = (&self.inotify, watch) {
+        if let (Some(Some(fd)), Some(wd)) = (&self.inotify, watch) {
             // Already gone with its directory: nothing to undo.
             let _ = rustix::fs::inotify::remove_watch(fd, wd);
         }
@@ -256,7 +250,7 @@ fn read_capped(path: &Path) -> Option<String> {
 /// quiet, else re-parsed if its modification time changed (or it has none).
 fn cached<'a, K: std::hash::Hash + Eq + Clone, T>(
     map: &'a mut HashMap<K, Cached<T>>,
-    changes: &Changes,
+    changes: &mut Changes,
     key: &K,
     path: impl FnOnce() -> PathBuf,
     parse: impl FnOnce(Option<String>) -> T,
@@ -295,7 +289,7 @@ impl MetaCache {
                         found.id
                     ))
                 };
-                cached(&mut self.docker, &self.changes, &found.id, path, |t| {
+                cached(&mut self.docker, &mut self.changes, &found.id, path, |t| {
                     t.and_then(|t| parse_docker(&t))
                 })
                 .clone()
@@ -305,7 +299,7 @@ impl MetaCache {
                 let path = self.podman_store(roots, &found.cgroup);
                 cached(
                     &mut self.podman,
-                    &self.changes,
+                    &mut self.changes,
                     &path,
                     || path.clone(),
                     |t| t.map(|t| parse_podman(&t)).unwrap_or_default(),
