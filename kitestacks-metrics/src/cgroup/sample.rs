@@ -259,7 +259,11 @@ fn one(
     timestamp: f64,
 ) -> (ContainerSample, Previous) {
     let s = &c.stats;
-    let mut prev = Previous::default();
+    let mut prev = Previous {
+        // Kept while the container lives, through a pass without its memory figures.
+        last_oom: before.and_then(|b| b.last_oom),
+        ..Previous::default()
+    };
     let cpu = s.cpu.map(|u| {
         prev.cpu_usec = Some(u.usage_usec);
         let per_sec = rate(before.and_then(|b| b.cpu_usec), u.usage_usec, interval);
@@ -283,11 +287,9 @@ fn one(
             .oom_kills
             .zip(before.and_then(|b| b.oom_kills))
             .is_some_and(|(now, was)| now > was);
-        prev.last_oom = if rose {
-            Some(timestamp)
-        } else {
-            before.and_then(|b| b.last_oom)
-        };
+        if rose {
+            prev.last_oom = Some(timestamp);
+        }
         ContainerMemory {
             usage_bytes: m.usage,
             working_set_bytes: m.working_set,
