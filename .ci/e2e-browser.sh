@@ -9,6 +9,10 @@
 # - first-run: the embedded default's registry with probes, Forgejo and weather off (what
 #   a first run without a configuration file shows): the weather and commits cards give
 #   way to one line each saying how to turn them on, every dot reads "not probed".
+# - containers: the first run again, its sysfs and rootfs pointed at the cgroup v2 tree
+#   and Docker files .ci/cgroup_ticker.py keeps moving: the containers card ranks them,
+#   and the one near its memory limit, the one with an OOM kill and the unhealthy one
+#   stand out.
 # Nothing leaves 127.0.0.1: the browser aborts any other request and the check fails if
 # one was made.
 # Screenshots go to target/ci-artifacts/; UPDATE_SCREENSHOT=1 also copies the first-run
@@ -21,10 +25,14 @@ cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 pid=""
 first_pid=""
+ctr_pid=""
+ticker_pid=""
 fake_pid=""
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     [ -n "$first_pid" ] && kill "$first_pid" 2>/dev/null || true
+    [ -n "$ctr_pid" ] && kill "$ctr_pid" 2>/dev/null || true
+    [ -n "$ticker_pid" ] && kill "$ticker_pid" 2>/dev/null || true
     [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null || true
     rm -rf "$work"
 }
@@ -200,6 +208,31 @@ SCENARIO=first-run EXPECT_HOSTNAME=$(cat /proc/sys/kernel/hostname) \
     node .ci/browser/portal.mjs "$first_base" target/ci-artifacts/portal-first-run.png \
     target/ci-artifacts/portal-first-run-narrow.png \
     || fail "the first-run browser check failed"
+
+# Containers: the first run on a host whose cgroups and Docker files are the ticker's.
+ctr="$work/ctr"
+python3 .ci/cgroup_ticker.py "$ctr" &
+ticker_pid=$!
+for _ in $(seq 50); do [ -f "$ctr/ready" ] && break; sleep 0.1; done
+[ -f "$ctr/ready" ] || fail "the cgroup ticker did not write its tree"
+sed -e "s|^sysfs = .*|sysfs = \"$ctr/sys\"|" -e "s|^rootfs = .*|rootfs = \"$ctr\"|" \
+    -e 's|^interval = "2s"|interval = "1s"|' "$work/first-run.toml" >"$work/containers.toml"
+grep -q "^sysfs = \"$ctr/sys\"" "$work/containers.toml" || fail "the containers config does not point sysfs at the tree"
+"$bin" --check-config --config "$work/containers.toml" || fail "the containers config is invalid"
+ctr_port=$(free_port)
+ctr_base="http://127.0.0.1:$ctr_port"
+RUST_LOG=info "$bin" --config "$work/containers.toml" --listen "127.0.0.1:$ctr_port" >"$work/ctr-log" 2>&1 &
+ctr_pid=$!
+wait_http "$ctr_base/api/health" "$ctr_pid" || fail "the containers portal exited at start, or did not answer"
+# The OOM kill comes after the portal's first pass, so that its count rises.
+for _ in $(seq 50); do
+    [ "$(curl -s "$ctr_base/api/containers" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["containers"]))' 2>/dev/null)" = 4 ] && break
+    sleep 0.2
+done
+touch "$ctr/oom"
+SCENARIO=containers EXPECT_HOSTNAME=$(cat /proc/sys/kernel/hostname) \
+    node .ci/browser/portal.mjs "$ctr_base" target/ci-artifacts/portal-containers.png \
+    || fail "the containers browser check failed"
 
 if [ "${UPDATE_SCREENSHOT:-}" = 1 ]; then
     cp target/ci-artifacts/portal-first-run.png examples/portal/screenshot.png

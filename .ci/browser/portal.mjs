@@ -3,7 +3,8 @@
 // Every request the browser makes outside 127.0.0.1 is aborted and fails the check.
 // SCENARIO=live (the default) expects working weather, a degraded commits card and the
 // probes of EXPECT_STATUS / EXPECT_REASONS; SCENARIO=first-run expects probes, Forgejo and
-// weather off, each saying in one line how to turn it on.
+// weather off, each saying in one line how to turn it on; SCENARIO=containers is the first
+// run on a host with the containers of .ci/cgroup_ticker.py, and checks their card too.
 //
 // usage: node portal.mjs BASE_URL SCREENSHOT.png [NARROW_SCREENSHOT.png]
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,7 +19,8 @@ if (!base || !shot) {
 }
 const expectHostname = process.env.EXPECT_HOSTNAME;
 const expectTemp = process.env.EXPECT_TEMPERATURE; // e.g. "9 °C"
-const firstRun = process.env.SCENARIO === "first-run";
+const containersRun = process.env.SCENARIO === "containers";
+const firstRun = process.env.SCENARIO === "first-run" || containersRun;
 
 let passed = 0;
 let failed = 0;
@@ -106,6 +108,39 @@ try {
   check("network rates are formatted or –, never NaN", !/NaN|undefined/.test(net) && /↓ .+ ↑ .+/.test(net), net);
   const body = await page.textContent("body");
   check("no NaN or undefined anywhere", !/NaN|undefined/.test(body));
+
+  if (containersRun) {
+    // .ci/cgroup_ticker.py's containers: their CPU shares need two samples.
+    await page.waitForFunction(() => {
+      const rows = document.querySelectorAll("#containers-cpu li");
+      return rows.length === 4 && /^\d/.test(rows[3].querySelector(".fig").textContent);
+    }, null, { timeout: 15000 }).catch(() => {});
+    const rows = async (list) => page.$$eval(`#${list} li`, (lis) => lis.map((li) => ({
+      name: li.querySelector(".name").textContent,
+      fig: li.querySelector(".fig").textContent,
+      why: li.classList.contains("alert") ? li.querySelector(".why").textContent : "",
+    })));
+    const cpuRows = await rows("containers-cpu");
+    const memRows = await rows("containers-mem");
+    check("the containers card counts them", await page.isVisible("#containers-card") &&
+      (await page.textContent("#containers-count")).trim() === "4", await page.textContent("#containers-count"));
+    const shares = cpuRows.map((r) => [r.name, parseFloat(r.fig)]);
+    const wantShares = [["authentik-server", 40], ["forgejo", 20], ["karakeep", 10], ["grafana", 5]];
+    check("top CPU in order, as shares of one core",
+      shares.length === 4 && shares.every(([n, v], i) => n === wantShares[i][0] && Math.abs(v - wantShares[i][1]) < 3),
+      JSON.stringify(shares));
+    check("top memory in order, with limits where there are",
+      JSON.stringify(memRows.map((r) => [r.name, r.fig])) === JSON.stringify([
+        ["authentik-server", "950 MiB / 1.00 GiB"], ["forgejo", "300 MiB"],
+        ["grafana", "200 MiB / 512 MiB"], ["karakeep", "100 MiB / 2.00 GiB"]]),
+      JSON.stringify(memRows));
+    const why = Object.fromEntries(memRows.map((r) => [r.name, r.why]));
+    check("a container near its memory limit stands out", why["authentik-server"] === "93 % of its limit",
+      why["authentik-server"]);
+    check("a recent OOM kill stands out", /^OOM kill /.test(why.grafana), why.grafana);
+    check("an unhealthy container stands out", why.forgejo === "unhealthy", why.forgejo);
+    check("the others do not", why.karakeep === "", why.karakeep);
+  }
 
   if (firstRun) {
     // weather and commits are off: their cards give way to one line each
