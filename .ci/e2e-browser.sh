@@ -196,12 +196,21 @@ for line in sys.stdin:
         line = "enabled = false\n"
     sys.stdout.write(line)
 ' >"$work/first-run.toml"
-"$bin" --check-config --config "$work/first-run.toml" || fail "the first-run config is invalid"
-first_port=$(free_port)
-first_base="http://127.0.0.1:$first_port"
-RUST_LOG=info "$bin" --config "$work/first-run.toml" --listen "127.0.0.1:$first_port" >"$work/first-log" 2>&1 &
-first_pid=$!
-wait_http "$first_base/api/health" "$first_pid" || fail "the first-run portal exited at start, or did not answer"
+# Checks CONFIG, starts a portal on it at a free port with its log in LOG, and waits for
+# it to answer; its pid and base URL are then in started_pid and started_base.
+start_portal() {
+    local config=$1 log=$2 port
+    "$bin" --check-config --config "$config" || fail "$config is invalid"
+    port=$(free_port)
+    started_base="http://127.0.0.1:$port"
+    RUST_LOG=info "$bin" --config "$config" --listen "127.0.0.1:$port" >"$log" 2>&1 &
+    started_pid=$!
+    wait_http "$started_base/api/health" "$started_pid" ||
+        { kill "$started_pid" 2>/dev/null; fail "the portal on $config exited at start, or did not answer"; }
+}
+
+start_portal "$work/first-run.toml" "$work/first-log"
+first_pid=$started_pid first_base=$started_base
 grep -q "contacts nobody beyond this machine" "$work/first-log" \
     || { cat "$work/first-log" >&2; fail "the first-run portal does not say it contacts nobody"; }
 SCENARIO=first-run EXPECT_HOSTNAME=$(cat /proc/sys/kernel/hostname) \
@@ -218,12 +227,8 @@ for _ in $(seq 50); do [ -f "$ctr/ready" ] && break; sleep 0.1; done
 sed -e "s|^sysfs = .*|sysfs = \"$ctr/sys\"|" -e "s|^rootfs = .*|rootfs = \"$ctr\"|" \
     -e 's|^interval = "2s"|interval = "1s"|' "$work/first-run.toml" >"$work/containers.toml"
 grep -q "^sysfs = \"$ctr/sys\"" "$work/containers.toml" || fail "the containers config does not point sysfs at the tree"
-"$bin" --check-config --config "$work/containers.toml" || fail "the containers config is invalid"
-ctr_port=$(free_port)
-ctr_base="http://127.0.0.1:$ctr_port"
-RUST_LOG=info "$bin" --config "$work/containers.toml" --listen "127.0.0.1:$ctr_port" >"$work/ctr-log" 2>&1 &
-ctr_pid=$!
-wait_http "$ctr_base/api/health" "$ctr_pid" || fail "the containers portal exited at start, or did not answer"
+start_portal "$work/containers.toml" "$work/ctr-log"
+ctr_pid=$started_pid ctr_base=$started_base
 # The OOM kill comes after the portal's first pass, so that its count rises.
 for _ in $(seq 50); do
     [ "$(curl -s "$ctr_base/api/containers" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["containers"]))' 2>/dev/null)" = 4 ] && break
