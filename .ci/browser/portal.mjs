@@ -126,8 +126,13 @@ try {
       (await page.textContent("#containers-count")).trim() === "4", await page.textContent("#containers-count"));
     const shares = cpuRows.map((r) => [r.name, parseFloat(r.fig)]);
     const wantShares = [["authentik-server", 40], ["forgejo", 20], ["karakeep", 10], ["grafana", 5]];
+    // The ticker's writes lag its clock by up to a tick and a busy machine delays them,
+    // so one interval's shares can be off by a quarter; their ratios cannot (one write
+    // covers all four).
     check("top CPU in order, as shares of one core",
-      shares.length === 4 && shares.every(([n, v], i) => n === wantShares[i][0] && Math.abs(v - wantShares[i][1]) < 3),
+      shares.length === 4 && shares[0][1] > 25 && shares[0][1] < 60 &&
+        shares.every(([n, v], i) => n === wantShares[i][0] &&
+          Math.abs(v / shares[0][1] - wantShares[i][1] / wantShares[0][1]) < 0.05),
       JSON.stringify(shares));
     check("top memory in order, with limits where there are",
       JSON.stringify(memRows.map((r) => [r.name, r.fig])) === JSON.stringify([
