@@ -1,8 +1,8 @@
 //! Names, images, health and restart counts from the runtimes' own files under the
 //! rootfs, without their sockets: Docker's `containers/<id>/config.v2.json` and Podman's
 //! `overlay-containers/containers.json` (rootful, and rootless under the user's home).
-//! Each file is parsed again only when its modification time changes, and that time is
-//! looked at only after inotify saw its directory change (every pass without inotify).
+//! Each file is parsed again after inotify reports a change to it (without inotify, when
+//! its modification time changes, looked at every pass).
 
 use std::collections::{HashMap, HashSet};
 use std::io::Read as _;
@@ -177,9 +177,15 @@ impl Changes {
         loop {
             match events.next() {
                 Ok(e) if e.events().contains(ReadFlags::QUEUE_OVERFLOW) => self.all = true,
-                Ok(e) => {
+                // Only the runtime's own file counts: a container's log file sits in
+                // the same directory and is written all the time.
+                Ok(e)
+                    if e.file_name()
+                        .is_none_or(|n| WATCHED.contains(&n.to_bytes())) =>
+                {
                     self.seen.insert(e.wd());
                 }
+                Ok(_) => {}
                 Err(rustix::io::Errno::AGAIN) => return,
                 Err(rustix::io::Errno::INTR) => {}
                 Err(_) => {
@@ -204,8 +210,6 @@ impl Changes {
             inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK).ok()
         });
         let flags = WatchFlags::CLOSE_WRITE
-            | WatchFlags::MODIFY
-            | WatchFlags::ATTRIB
             | WatchFlags::CREATE
             | WatchFlags::DELETE
             | WatchFlags::MOVED_FROM
@@ -222,6 +226,9 @@ impl Changes {
         }
     }
 }
+
+/// The names of the runtime files whose events count as a change.
+const WATCHED: [&[u8]; 2] = [b"config.v2.json", b"containers.json"];
 
 /// The runtimes' files, each parsed once per change.
 #[derive(Debug, Default)]
@@ -247,7 +254,9 @@ fn read_capped(path: &Path) -> Option<String> {
 }
 
 /// The entry `key` of `map`, whose file is at `path()`: as it is while its directory is
-/// quiet, else re-parsed if its modification time changed (or it has none).
+/// quiet; re-parsed after an event named its file (two writes within one clock tick share
+/// a modification time, so that is not compared then); without a watch, re-parsed when
+/// its modification time changed (or it has none).
 fn cached<'a, K: std::hash::Hash + Eq + Clone, T>(
     map: &'a mut HashMap<K, Cached<T>>,
     changes: &mut Changes,
@@ -261,7 +270,7 @@ fn cached<'a, K: std::hash::Hash + Eq + Clone, T>(
         let watch = changes.watch(&path);
         let now = mtime(&path);
         match map.get_mut(key) {
-            Some(c) if c.mtime == now && now.is_some() => c.watch = watch,
+            Some(c) if c.watch.is_none() && c.mtime == now && now.is_some() => c.watch = watch,
             _ => {
                 let value = parse(read_capped(&path));
                 map.insert(
